@@ -1,0 +1,107 @@
+//! Field-less enums (`#[derive(SoAEnum)]`) as `Dictionary(Int8 | Int16 | Int32, Utf8)`.
+//! The variant list is fixed at compile time, so the key width is too; reads accept any
+//! dictionary encoding or plain strings and match variants by name.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    AnyDictionaryArray, Array, ArrayRef, AsArray, DictionaryArray, PrimitiveArray, StringArray,
+};
+use arrow::buffer::ScalarBuffer;
+use arrow::datatypes::{ArrowDictionaryKeyType, DataType, Int8Type, Int16Type, Int32Type};
+
+use super::{BaseField, FieldOptions};
+use crate::error::ConvertError;
+
+/// A field-less enum stored as a dictionary of its variant names (derive it with `SoAEnum`).
+pub trait SoAEnum: Clone + Send + Sync + 'static {
+    /// Variant names in declaration order (after `#[soa(rename)]`).
+    const VARIANTS: &'static [&'static str];
+    fn variant_index(&self) -> usize;
+    fn from_variant_index(index: usize) -> Option<Self>;
+    fn variant_name(&self) -> &'static str {
+        Self::VARIANTS.get(self.variant_index()).copied().unwrap_or("")
+    }
+    /// The variant with this name, if any.
+    fn from_variant_name(name: &str) -> Option<Self> {
+        Self::VARIANTS.iter().position(|v| *v == name).and_then(Self::from_variant_index)
+    }
+}
+
+/// `Dictionary(key, Utf8)` with the narrowest signed key that indexes every variant.
+pub fn enum_data_type<E: SoAEnum>() -> DataType {
+    let key = match E::VARIANTS.len() {
+        0..=128 => DataType::Int8,
+        129..=32_768 => DataType::Int16,
+        _ => DataType::Int32,
+    };
+    DataType::Dictionary(Box::new(key), Box::new(DataType::Utf8))
+}
+
+fn dictionary<K: ArrowDictionaryKeyType, E: SoAEnum>(values: &[E]) -> Result<ArrayRef, ConvertError>
+where
+    K::Native: TryFrom<usize>,
+{
+    let keys: Vec<K::Native> = values
+        .iter()
+        .map(|v| K::Native::try_from(v.variant_index()).unwrap_or_default())
+        .collect();
+    let names: ArrayRef = Arc::new(StringArray::from(E::VARIANTS.to_vec()));
+    let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), None);
+    Ok(Arc::new(DictionaryArray::<K>::try_new(keys, names)?))
+}
+
+pub fn enum_encode<E: SoAEnum>(values: &[E]) -> Result<ArrayRef, ConvertError> {
+    match E::VARIANTS.len() {
+        0..=128 => dictionary::<Int8Type, E>(values),
+        129..=32_768 => dictionary::<Int16Type, E>(values),
+        _ => dictionary::<Int32Type, E>(values),
+    }
+}
+
+fn lookup<E: SoAEnum>(row: usize, name: &str) -> Result<E, ConvertError> {
+    E::from_variant_name(name).ok_or_else(|| {
+        ConvertError::invalid(
+            row,
+            format!("unknown variant `{name}` (expected one of {})", E::VARIANTS.join(", ")),
+        )
+    })
+}
+
+pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<E>, ConvertError> {
+    let nulls = array.logical_nulls();
+    let valid = |row: usize| nulls.as_ref().is_none_or(|n| n.is_valid(row));
+    let placeholder = E::from_variant_index(0);
+    let null_slot = |row: usize| {
+        placeholder.clone().ok_or_else(|| ConvertError::invalid(row, "enum has no variants"))
+    };
+    if let DataType::Dictionary(_, _) = array.data_type() {
+        let dict: &dyn AnyDictionaryArray = array
+            .as_any_dictionary_opt()
+            .ok_or_else(|| ConvertError::type_mismatch(enum_data_type::<E>(), array.data_type()))?;
+        let names = String::decode(dict.values(), opts)
+            .map_err(|_| ConvertError::type_mismatch(enum_data_type::<E>(), array.data_type()))?;
+        let dict_nulls = dict.values().nulls();
+        let keys = dict.normalized_keys();
+        return keys
+            .iter()
+            .enumerate()
+            .map(|(row, &k)| {
+                if !valid(row) || dict_nulls.is_some_and(|n| n.is_null(k)) {
+                    return null_slot(row);
+                }
+                match names.get(k) {
+                    Some(name) => lookup(row, name),
+                    None => Err(ConvertError::invalid(row, format!("dictionary key {k} out of range"))),
+                }
+            })
+            .collect();
+    }
+    let names = String::decode(array, opts)
+        .map_err(|_| ConvertError::type_mismatch(enum_data_type::<E>(), array.data_type()))?;
+    names
+        .iter()
+        .enumerate()
+        .map(|(row, name)| if valid(row) { lookup(row, name) } else { null_slot(row) })
+        .collect()
+}

@@ -1,0 +1,351 @@
+//! Timestamps and dates.
+//!
+//! `Timestamp<U>` is an `i64` count of `U` since the Unix epoch (UTC) with the same layout as
+//! `i64`, so a non-null column of it moves into and out of Arrow without copying. chrono's
+//! `DateTime<Utc>`, `NaiveDateTime` and `NaiveDate` (feature `chrono`) are converted value by
+//! value; their unit is `#[soa(timestamp = "...")]`, microseconds by default, and values are
+//! floored to that unit.
+
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
+use arrow::buffer::{NullBuffer, ScalarBuffer};
+use arrow::datatypes::{
+    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+
+use super::primitive::take_values;
+use super::{BaseField, FieldOptions, ListItem, arc, valid_at};
+use crate::error::ConvertError;
+
+/// A unit of `Timestamp<U>`.
+pub trait TimestampUnit:
+    Copy + Default + Send + Sync + std::fmt::Debug + Eq + Ord + std::hash::Hash + 'static
+{
+    const UNIT: TimeUnit;
+}
+
+macro_rules! units {
+    ($($name:ident => $unit:expr),*) => {$(
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name;
+        impl TimestampUnit for $name {
+            const UNIT: TimeUnit = $unit;
+        }
+    )*};
+}
+units!(Seconds => TimeUnit::Second, Millis => TimeUnit::Millisecond,
+       Micros => TimeUnit::Microsecond, Nanos => TimeUnit::Nanosecond);
+
+/// An instant as `i64` units since 1970-01-01T00:00:00Z; Arrow `Timestamp(U, "UTC")`.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp<U: TimestampUnit = Micros> {
+    value: i64,
+    unit: PhantomData<U>,
+}
+
+impl<U: TimestampUnit> Timestamp<U> {
+    pub const fn new(value: i64) -> Self {
+        Self { value, unit: PhantomData }
+    }
+    pub const fn value(self) -> i64 {
+        self.value
+    }
+
+    fn vec_into_i64(values: Vec<Self>) -> Vec<i64> {
+        let mut values = ManuallyDrop::new(values);
+        // SAFETY: `Timestamp<U>` is `repr(transparent)` over `i64` (its other field is a ZST), so
+        // both element types have the same size and alignment; the allocation was made for
+        // `capacity` such elements and ownership passes to the new Vec exactly once.
+        unsafe { Vec::from_raw_parts(values.as_mut_ptr().cast::<i64>(), values.len(), values.capacity()) }
+    }
+
+    fn vec_from_i64(values: Vec<i64>) -> Vec<Self> {
+        let mut values = ManuallyDrop::new(values);
+        // SAFETY: as in `vec_into_i64`, in the other direction; every i64 is a valid Timestamp.
+        unsafe { Vec::from_raw_parts(values.as_mut_ptr().cast::<Self>(), values.len(), values.capacity()) }
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl<U: TimestampUnit> Timestamp<U> {
+    /// Floors `dt` to the unit; `None` when it is out of `i64` range (nanoseconds: 1677..2262).
+    pub fn from_datetime(dt: chrono::DateTime<chrono::Utc>) -> Option<Self> {
+        chrono_impl::to_unit(&dt, U::UNIT).map(Self::new)
+    }
+    pub fn to_datetime(self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono_impl::from_unit(self.value, U::UNIT)
+    }
+}
+
+fn utc() -> Option<std::sync::Arc<str>> {
+    Some("UTC".into())
+}
+
+/// Builds a timestamp array of `unit` from raw values.
+fn timestamp_array(
+    unit: TimeUnit,
+    tz: Option<std::sync::Arc<str>>,
+    values: Vec<i64>,
+    nulls: Option<NullBuffer>,
+) -> ArrayRef {
+    let values = ScalarBuffer::from(values);
+    match unit {
+        TimeUnit::Second => arc(PrimitiveArray::<TimestampSecondType>::new(values, nulls).with_timezone_opt(tz)),
+        TimeUnit::Millisecond => arc(PrimitiveArray::<TimestampMillisecondType>::new(values, nulls).with_timezone_opt(tz)),
+        TimeUnit::Microsecond => arc(PrimitiveArray::<TimestampMicrosecondType>::new(values, nulls).with_timezone_opt(tz)),
+        TimeUnit::Nanosecond => arc(PrimitiveArray::<TimestampNanosecondType>::new(values, nulls).with_timezone_opt(tz)),
+    }
+}
+
+/// The unit and raw values of any timestamp array (any time zone: the values are UTC instants).
+fn timestamp_values(array: &ArrayRef) -> Option<(TimeUnit, &ScalarBuffer<i64>)> {
+    match array.data_type() {
+        DataType::Timestamp(unit, _) => Some((*unit, match unit {
+            TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
+            TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values(),
+            TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
+            TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
+        })),
+        _ => None,
+    }
+}
+
+fn per_second(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    }
+}
+
+/// Converts `value` from one unit to another; `None` when inexact or out of range.
+fn convert_unit(value: i64, from: TimeUnit, to: TimeUnit) -> Option<i64> {
+    let (f, t) = (per_second(from), per_second(to));
+    if t >= f {
+        value.checked_mul(t / f)
+    } else {
+        let d = f / t;
+        (value % d == 0).then_some(value / d)
+    }
+}
+
+/// Decodes any timestamp array slot by slot with `f(row, value, unit)`; null slots get `null`.
+fn decode_timestamps<R>(
+    array: &ArrayRef,
+    expected: DataType,
+    null: R,
+    f: impl Fn(usize, i64, TimeUnit) -> Result<R, ConvertError>,
+) -> Result<Vec<R>, ConvertError>
+where
+    R: Copy,
+{
+    let Some((unit, values)) = timestamp_values(array) else {
+        return Err(ConvertError::type_mismatch(expected, array.data_type()));
+    };
+    let nulls = array.nulls();
+    values
+        .iter()
+        .enumerate()
+        .map(|(row, &v)| if valid_at(nulls, row) { f(row, v, unit) } else { Ok(null) })
+        .collect()
+}
+
+impl<U: TimestampUnit> BaseField for Timestamp<U> {
+    fn data_type(_: &FieldOptions) -> DataType {
+        DataType::Timestamp(U::UNIT, utc())
+    }
+    fn placeholder() -> Self {
+        Self::new(0)
+    }
+    fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+        Ok(timestamp_array(U::UNIT, utc(), values.iter().map(|t| t.value).collect(), None))
+    }
+    fn encode_owned(values: Vec<Self>, _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+        Ok(timestamp_array(U::UNIT, utc(), Self::vec_into_i64(values), None))
+    }
+    fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+        let nulls = NullBuffer::from_iter(values.iter().map(Option::is_some));
+        let raw = values.iter().map(|t| t.map_or(0, |t| t.value)).collect();
+        Ok(timestamp_array(U::UNIT, utc(), raw, (nulls.null_count() > 0).then_some(nulls)))
+    }
+    fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+        decode_timestamps(array, <Self as BaseField>::data_type(opts), Self::new(0), |row, v, unit| {
+            convert_unit(v, unit, U::UNIT).map(Self::new).ok_or_else(|| {
+                ConvertError::invalid(row, format!("{v} {unit:?} is not a whole number of {:?}", U::UNIT))
+            })
+        })
+    }
+    fn decode_owned(array: ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+        let raw = match array.data_type() {
+            DataType::Timestamp(unit, _) if *unit == U::UNIT => match unit {
+                TimeUnit::Second => take_values::<TimestampSecondType>(array),
+                TimeUnit::Millisecond => take_values::<TimestampMillisecondType>(array),
+                TimeUnit::Microsecond => take_values::<TimestampMicrosecondType>(array),
+                TimeUnit::Nanosecond => take_values::<TimestampNanosecondType>(array),
+            },
+            _ => return Self::decode(&array, opts),
+        };
+        Ok(Self::vec_from_i64(raw))
+    }
+}
+
+impl<U: TimestampUnit> ListItem for Timestamp<U> {}
+
+#[cfg(feature = "chrono")]
+mod chrono_impl {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+    use super::*;
+    use arrow::datatypes::{Date32Type, Date64Type};
+
+    pub(super) fn to_unit(dt: &DateTime<Utc>, unit: TimeUnit) -> Option<i64> {
+        match unit {
+            TimeUnit::Second => Some(dt.timestamp()),
+            TimeUnit::Millisecond => Some(dt.timestamp_millis()),
+            TimeUnit::Microsecond => Some(dt.timestamp_micros()),
+            TimeUnit::Nanosecond => dt.timestamp_nanos_opt(),
+        }
+    }
+
+    pub(super) fn from_unit(v: i64, unit: TimeUnit) -> Option<DateTime<Utc>> {
+        match unit {
+            TimeUnit::Second => DateTime::from_timestamp(v, 0),
+            TimeUnit::Millisecond => DateTime::from_timestamp_millis(v),
+            TimeUnit::Microsecond => DateTime::from_timestamp_micros(v),
+            TimeUnit::Nanosecond => Some(DateTime::from_timestamp_nanos(v)),
+        }
+    }
+
+    fn unit(opts: &FieldOptions) -> TimeUnit {
+        opts.timestamp_unit.unwrap_or(TimeUnit::Microsecond)
+    }
+
+    fn encode_instants(
+        values: impl ExactSizeIterator<Item = Option<DateTime<Utc>>>,
+        unit: TimeUnit,
+        tz: Option<std::sync::Arc<str>>,
+    ) -> Result<ArrayRef, ConvertError> {
+        let mut raw = Vec::with_capacity(values.len());
+        let mut valid = Vec::with_capacity(values.len());
+        for (row, v) in values.enumerate() {
+            valid.push(v.is_some());
+            raw.push(match v {
+                None => 0,
+                Some(dt) => to_unit(&dt, unit).ok_or_else(|| {
+                    ConvertError::invalid(row, format!("{dt} is outside the {unit:?} timestamp range"))
+                })?,
+            });
+        }
+        let nulls = NullBuffer::from(valid);
+        Ok(timestamp_array(unit, tz, raw, (nulls.null_count() > 0).then_some(nulls)))
+    }
+
+    fn decode_instant(row: usize, v: i64, unit: TimeUnit) -> Result<DateTime<Utc>, ConvertError> {
+        from_unit(v, unit).ok_or_else(|| {
+            ConvertError::invalid(row, format!("{v} {unit:?} is outside chrono's date range"))
+        })
+    }
+
+    impl BaseField for DateTime<Utc> {
+        fn data_type(opts: &FieldOptions) -> DataType {
+            DataType::Timestamp(unit(opts), utc())
+        }
+        fn placeholder() -> Self {
+            DateTime::UNIX_EPOCH
+        }
+        fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            encode_instants(values.iter().map(|v| Some(*v)), unit(opts), utc())
+        }
+        fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            encode_instants(values.iter().copied(), unit(opts), utc())
+        }
+        fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+            decode_timestamps(array, <Self as BaseField>::data_type(opts), DateTime::UNIX_EPOCH, decode_instant)
+        }
+    }
+
+    impl BaseField for NaiveDateTime {
+        fn data_type(opts: &FieldOptions) -> DataType {
+            DataType::Timestamp(unit(opts), None)
+        }
+        fn placeholder() -> Self {
+            DateTime::UNIX_EPOCH.naive_utc()
+        }
+        fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            encode_instants(values.iter().map(|v| Some(v.and_utc())), unit(opts), None)
+        }
+        fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            encode_instants(values.iter().map(|v| v.map(|v| v.and_utc())), unit(opts), None)
+        }
+        fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+            decode_timestamps(array, <Self as BaseField>::data_type(opts), Self::placeholder(), |row, v, unit| {
+                decode_instant(row, v, unit).map(|dt| dt.naive_utc())
+            })
+        }
+    }
+
+    /// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
+    const EPOCH_DAYS_FROM_CE: i32 = 719_163;
+    const MS_PER_DAY: i64 = 86_400_000;
+
+    fn date_from_days(row: usize, days: i64) -> Result<NaiveDate, ConvertError> {
+        i32::try_from(days)
+            .ok()
+            .and_then(|d| d.checked_add(EPOCH_DAYS_FROM_CE))
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .ok_or_else(|| ConvertError::invalid(row, format!("day {days} is outside chrono's range")))
+    }
+
+    impl BaseField for NaiveDate {
+        fn data_type(_: &FieldOptions) -> DataType {
+            DataType::Date32
+        }
+        fn placeholder() -> Self {
+            NaiveDate::default()
+        }
+        fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            let days: Vec<i32> =
+                values.iter().map(|d| chrono::Datelike::num_days_from_ce(d) - EPOCH_DAYS_FROM_CE).collect();
+            Ok(arc(PrimitiveArray::<Date32Type>::new(ScalarBuffer::from(days), None)))
+        }
+        fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+            let nulls = array.nulls();
+            match array.data_type() {
+                DataType::Date32 => array
+                    .as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &d)| {
+                        if valid_at(nulls, row) { date_from_days(row, d.into()) } else { Ok(Self::placeholder()) }
+                    })
+                    .collect(),
+                DataType::Date64 => array
+                    .as_primitive::<Date64Type>()
+                    .values()
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &ms)| {
+                        if !valid_at(nulls, row) {
+                            Ok(Self::placeholder())
+                        } else if ms % MS_PER_DAY != 0 {
+                            Err(ConvertError::invalid(row, format!("Date64 {ms} ms is not a whole day")))
+                        } else {
+                            date_from_days(row, ms / MS_PER_DAY)
+                        }
+                    })
+                    .collect(),
+                other => Err(ConvertError::type_mismatch(DataType::Date32, other)),
+            }
+        }
+    }
+
+    impl ListItem for DateTime<Utc> {}
+    impl ListItem for NaiveDateTime {}
+    impl ListItem for NaiveDate {}
+}

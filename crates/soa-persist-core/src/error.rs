@@ -1,0 +1,114 @@
+//! Errors of the schema/conversion layer (`ConvertError`) and of the in-memory domain store
+//! (`StoreError`). Every variant names the column it is about, so a user can find the problem.
+
+use arrow::datatypes::DataType;
+use arrow::error::ArrowError;
+
+/// A value or column could not be converted between Rust and Arrow.
+///
+/// `field` is the dotted path of the column (`ship_to.city`, `tags[]` for list items); it is
+/// empty only while an error travels up from a single value to the column that holds it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// The batch has no column of this name, and the field is neither `Option` nor `#[soa(default)]`.
+    #[error("column `{field}` is missing (only Option and #[soa(default)] fields may be absent)")]
+    MissingColumn { field: String },
+    /// The column's Arrow type can't be read losslessly into the field's Rust type.
+    #[error("column `{field}`: expected Arrow type {expected}, found {found}")]
+    TypeMismatch { field: String, expected: DataType, found: DataType },
+    /// A null in a column whose field is not an `Option`.
+    #[error("column `{field}`: null at row {row}, but the field is not an Option")]
+    UnexpectedNull { field: String, row: usize },
+    /// One value does not fit the target (out of range, inexact, unknown enum variant, ...).
+    #[error("column `{field}`, row {row}: {detail}")]
+    InvalidValue { field: String, row: usize, detail: String },
+    /// A column is too large for its Arrow encoding (e.g. more than 2 GiB of string data).
+    #[error("column `{field}`: {detail}")]
+    Capacity { field: String, detail: String },
+    /// Columns of one batch disagree on their length.
+    #[error("column `{field}` has {found} rows, expected {expected}")]
+    LengthMismatch { field: String, expected: usize, found: usize },
+    /// Arrow rejected the arrays we built (a bug or a broken invariant, reported instead of a panic).
+    #[error("column `{field}`: arrow error: {source}")]
+    Arrow {
+        field: String,
+        #[source]
+        source: ArrowError,
+    },
+}
+
+impl ConvertError {
+    /// The dotted path of the column the error is about.
+    pub fn field(&self) -> &str {
+        match self {
+            Self::MissingColumn { field }
+            | Self::TypeMismatch { field, .. }
+            | Self::UnexpectedNull { field, .. }
+            | Self::InvalidValue { field, .. }
+            | Self::Capacity { field, .. }
+            | Self::LengthMismatch { field, .. }
+            | Self::Arrow { field, .. } => field,
+        }
+    }
+
+    fn field_mut(&mut self) -> &mut String {
+        match self {
+            Self::MissingColumn { field }
+            | Self::TypeMismatch { field, .. }
+            | Self::UnexpectedNull { field, .. }
+            | Self::InvalidValue { field, .. }
+            | Self::Capacity { field, .. }
+            | Self::LengthMismatch { field, .. }
+            | Self::Arrow { field, .. } => field,
+        }
+    }
+
+    /// Prefixes the column path with `parent` (used as errors travel out of nested columns).
+    pub fn in_field(mut self, parent: &str) -> Self {
+        let field = self.field_mut();
+        *field = match (field.is_empty(), field.starts_with('[')) {
+            (true, _) => parent.to_string(),
+            (false, true) => format!("{parent}{field}"),
+            (false, false) => format!("{parent}.{field}"),
+        };
+        self
+    }
+
+    pub(crate) fn type_mismatch(expected: DataType, found: &DataType) -> Self {
+        Self::TypeMismatch { field: String::new(), expected, found: found.clone() }
+    }
+
+    pub(crate) fn invalid(row: usize, detail: impl Into<String>) -> Self {
+        Self::InvalidValue { field: String::new(), row, detail: detail.into() }
+    }
+
+    pub(crate) fn capacity(detail: impl Into<String>) -> Self {
+        Self::Capacity { field: String::new(), detail: detail.into() }
+    }
+
+    pub(crate) fn arrow(source: ArrowError) -> Self {
+        Self::Arrow { field: String::new(), source }
+    }
+}
+
+impl From<ArrowError> for ConvertError {
+    fn from(source: ArrowError) -> Self {
+        Self::arrow(source)
+    }
+}
+
+/// An operation of the in-memory domain store was refused; the store is unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A row with this key is already in the store (or twice in the rows being added).
+    #[error("duplicate key {key} in field `{field}`")]
+    DuplicateKey { field: &'static str, key: String },
+    /// No row has this key.
+    #[error("no row with key {key} in field `{field}`")]
+    NotFound { field: &'static str, key: String },
+    /// The rows could not be converted.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+}

@@ -1,0 +1,27 @@
+//! Core of soa-persist: the layers every backend builds on.
+//!
+//! - [`column`]: the struct-of-arrays container operations (`Column`).
+//! - [`bridge`]: how each Rust field type maps to Arrow (`SoAField`, `BaseField`).
+//! - [`schema`]: `ArrowSchemaGen`, the compile-time schema and its metadata.
+//! - [`convert`]: `ToArrow`, container <-> `RecordBatch`, copying and zero-copy.
+//! - [`soa`], [`fields`]: the derived struct's runtime traits and typed column handles.
+//! - [`store`]: the in-memory domain store indexed by key.
+//!
+//! Users depend on the `soa-persist` facade crate, which re-exports all of this.
+
+pub mod bridge;
+pub mod column;
+pub mod convert;
+pub mod error;
+pub mod fields;
+pub mod schema;
+pub mod soa;
+pub mod store;
+
+pub use arrow;
+#[cfg(feature = "chrono")]
+pub use chrono;
+#[cfg(feature = "decimal")]
+pub use rust_decimal;
+#[cfg(feature = "uuid")]
+pub use uuid;

@@ -1,0 +1,72 @@
+//! soa-persist: keep domain data as plain Rust structs, store it column-wise in memory
+//! (struct of arrays), and convert it to Apache Arrow with a schema fixed at compile time.
+//!
+//! ```
+//! use soa_persist::prelude::*;
+//!
+//! #[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
+//! pub struct Order {
+//!     #[soa(key)]
+//!     order_id: u64,
+//!     customer: String,
+//!     amount: f64,
+//! }
+//!
+//! let mut orders = OrderSoA::new();
+//! orders.push(Order { order_id: 1, customer: "ada".into(), amount: 12.5 });
+//! assert_eq!(orders.amount, [12.5]); // one Vec per field
+//!
+//! let batch = orders.to_record_batch()?; // Arrow, schema from the struct
+//! assert_eq!(OrderSoA::from_record_batch(&batch)?, orders);
+//! # Ok::<(), soa_persist::ConvertError>(())
+//! ```
+//!
+//! Layers, bottom up (each a trait): schema [`ArrowSchemaGen`], conversion [`ToArrow`],
+//! container [`Column`], domain store [`Store`].
+
+pub use soa_persist_core::bridge::{
+    BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, SoAEnum, SoAField, Seconds, Timestamp,
+    TimestampUnit,
+};
+pub use soa_persist_core::column::{Column, RowView};
+pub use soa_persist_core::convert::{ArrowColumn, ToArrow};
+pub use soa_persist_core::error::{ConvertError, StoreError};
+pub use soa_persist_core::fields::Col;
+pub use soa_persist_core::schema::{self, ArrowSchemaGen};
+pub use soa_persist_core::soa::{RowRef, SoA};
+pub use soa_persist_core::store::{Keyed, Store};
+pub use soa_persist_core::{arrow, bridge};
+#[cfg(feature = "chrono")]
+pub use soa_persist_core::chrono;
+#[cfg(feature = "decimal")]
+pub use soa_persist_core::rust_decimal;
+#[cfg(feature = "uuid")]
+pub use soa_persist_core::uuid;
+pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
+
+/// Everything a user's code needs: `use soa_persist::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ArrowSchemaGen, Col, Column, ConvertError, Keyed, RowView, SoA, SoAEnum, SoAField, SoAStore, Store,
+        StoreError, Timestamp, ToArrow,
+    };
+    #[cfg(feature = "chrono")]
+    pub use crate::chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+}
+
+/// Paths used by the derive macros' generated code; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use soa_persist_core::arrow;
+    pub use soa_persist_core::bridge::{
+        BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
+        enum_encode,
+    };
+    pub use soa_persist_core::column::{Column, RowView, SliceLen, apply_permutation, sort_permutation};
+    pub use soa_persist_core::convert::{ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array};
+    pub use soa_persist_core::error::ConvertError;
+    pub use soa_persist_core::fields::Col;
+    pub use soa_persist_core::schema::{self, ArrowSchemaGen};
+    pub use soa_persist_core::soa::SoA;
+    pub use soa_persist_core::store::{Keyed, Store};
+}
