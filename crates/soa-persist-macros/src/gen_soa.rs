@@ -58,7 +58,11 @@ pub fn expand(s: &Struct) -> TokenStream {
         .iter()
         .map(|f| {
             let ty = &f.ty;
-            if f.nested { quote!(<#ty as #p::SoA>::Container) } else { quote!(::std::vec::Vec<#ty>) }
+            if f.nested {
+                quote_spanned!(ty.span()=> <#ty as #p::SoA>::Container)
+            } else {
+                quote!(::std::vec::Vec<#ty>)
+            }
         })
         .collect();
     let ref_fields: Vec<TokenStream> = s
@@ -78,7 +82,11 @@ pub fn expand(s: &Struct) -> TokenStream {
         .iter()
         .map(|f| {
             let ty = &f.ty;
-            if f.nested { quote!(<#ty as #p::SoA>::Fields<__R>) } else { quote!(#p::Col<__R, #ty>) }
+            if f.nested {
+                quote_spanned!(ty.span()=> <#ty as #p::SoA>::Fields<__R>)
+            } else {
+                quote!(#p::Col<__R, #ty>)
+            }
         })
         .collect();
     let handle_ctors: Vec<TokenStream> = s

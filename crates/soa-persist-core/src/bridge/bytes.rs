@@ -3,6 +3,7 @@
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, FixedSizeBinaryArray, GenericByteArray, StringArray,
 };
+use arrow::array::BooleanBufferBuilder;
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{ByteArrayType, DataType};
@@ -26,22 +27,37 @@ fn encode_bytes<'a>(
             "{total} bytes exceed the 2 GiB a Utf8/Binary array holds; write smaller batches"
         )));
     }
-    let mut offsets = Vec::with_capacity(items.len() + 1);
+    let n = items.len();
+    let mut offsets = Vec::with_capacity(n + 1);
     let mut values = Vec::with_capacity(total);
-    let mut valid = Vec::with_capacity(items.len());
+    // Built only once a null is seen, so all-valid columns pay nothing for validity.
+    let mut nulls: Option<BooleanBufferBuilder> = None;
     offsets.push(0i32);
-    for item in items {
-        valid.push(item.is_some());
-        values.extend_from_slice(item.unwrap_or_default());
+    for (i, item) in items.enumerate() {
+        match item {
+            Some(bytes) => values.extend_from_slice(bytes),
+            None => {
+                let builder = nulls.get_or_insert_with(|| {
+                    let mut b = BooleanBufferBuilder::new(n);
+                    b.append_n(i, true);
+                    b
+                });
+                builder.append(false);
+            }
+        }
+        if item.is_some() {
+            if let Some(builder) = nulls.as_mut() {
+                builder.append(true);
+            }
+        }
         // Cannot truncate: the total was checked against i32::MAX above.
         offsets.push(values.len() as i32);
     }
-    let nulls = NullBuffer::from(valid);
+    let nulls = nulls.map(|mut b| NullBuffer::new(b.finish()));
     Ok(Encoded {
-        // SAFETY-free: offsets are monotonically increasing by construction.
         offsets: OffsetBuffer::new(ScalarBuffer::from(offsets)),
         values: Buffer::from_vec(values),
-        nulls: (nulls.null_count() > 0).then_some(nulls),
+        nulls,
     })
 }
 
@@ -74,6 +90,28 @@ fn map_bytes<T: ByteArrayType, R>(
         .collect()
 }
 
+/// Applies `f` to every slot of any string array (nulls to `null()`).
+fn map_strings<R>(
+    array: &ArrayRef,
+    null: impl Fn() -> R,
+    f: impl Fn(&str) -> R,
+) -> Option<Vec<R>> {
+    match array.data_type() {
+        DataType::Utf8 => Some(map_bytes(array.as_string::<i32>(), null, f)),
+        DataType::LargeUtf8 => Some(map_bytes(array.as_string::<i64>(), null, f)),
+        DataType::Utf8View => {
+            let view = array.as_string_view();
+            let nulls = view.nulls();
+            Some((0..view.len()).map(|i| if valid_at(nulls, i) { f(view.value(i)) } else { null() }).collect())
+        }
+        _ => None,
+    }
+}
+
+fn is_string_dictionary(dt: &DataType) -> bool {
+    matches!(dt, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+}
+
 impl BaseField for String {
     fn data_type(_: &FieldOptions) -> DataType {
         DataType::Utf8
@@ -88,24 +126,22 @@ impl BaseField for String {
         encode_strings(values.iter().map(Option::as_deref))
     }
     fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-        let own = |s: &str| s.to_owned();
-        match array.data_type() {
-            DataType::Utf8 => Ok(map_bytes(array.as_string::<i32>(), String::new, own)),
-            DataType::LargeUtf8 => Ok(map_bytes(array.as_string::<i64>(), String::new, own)),
-            DataType::Utf8View => {
-                let view = array.as_string_view();
-                let nulls = view.nulls();
-                Ok((0..view.len())
-                    .map(|i| if valid_at(nulls, i) { view.value(i).to_owned() } else { String::new() })
-                    .collect())
-            }
-            DataType::Dictionary(_, v)
-                if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
-            {
-                Self::decode(&cast(array, &DataType::Utf8)?, opts)
-            }
-            other => Err(ConvertError::type_mismatch(DataType::Utf8, other)),
+        if let Some(strings) = map_strings(array, String::new, str::to_owned) {
+            return Ok(strings);
         }
+        if is_string_dictionary(array.data_type()) {
+            return Self::decode(&cast(array, &DataType::Utf8)?, opts);
+        }
+        Err(ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
+    }
+    fn decode_opt(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Option<Self>>, ConvertError> {
+        if let Some(strings) = map_strings(array, || None, |s| Some(s.to_owned())) {
+            return Ok(strings);
+        }
+        if is_string_dictionary(array.data_type()) {
+            return Self::decode_opt(&cast(array, &DataType::Utf8)?, opts);
+        }
+        Err(ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
     }
 }
 

@@ -52,8 +52,17 @@ fn from_unscaled(row: usize, mut v: i128, scale: i8) -> Result<Decimal, ConvertE
     if scale > MAX_SCALE {
         return Err(ConvertError::invalid(row, format!("scale {scale} exceeds rust_decimal's 28")));
     }
-    Decimal::try_from_i128_with_scale(v, scale as u32)
-        .map_err(|e| ConvertError::invalid(row, format!("{v}e-{scale}: {e}")))
+    // rust_decimal holds 96 bits of mantissa; trailing zeros can be dropped without loss.
+    loop {
+        match Decimal::try_from_i128_with_scale(v, scale as u32) {
+            Ok(d) => return Ok(d),
+            Err(_) if scale > 0 && v % 10 == 0 => {
+                v /= 10;
+                scale -= 1;
+            }
+            Err(e) => return Err(ConvertError::invalid(row, format!("{v}e-{scale}: {e}"))),
+        }
+    }
 }
 
 fn encode(

@@ -10,7 +10,7 @@ use arrow::array::{
 use arrow::buffer::ScalarBuffer;
 use arrow::datatypes::{ArrowDictionaryKeyType, DataType, Int8Type, Int16Type, Int32Type};
 
-use super::{BaseField, FieldOptions};
+use super::{BaseField, FieldOptions, valid_at};
 use crate::error::ConvertError;
 
 /// A field-less enum stored as a dictionary of its variant names (derive it with `SoAEnum`).
@@ -81,18 +81,26 @@ pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<
             .ok_or_else(|| ConvertError::type_mismatch(enum_data_type::<E>(), array.data_type()))?;
         let names = String::decode(dict.values(), opts)
             .map_err(|_| ConvertError::type_mismatch(enum_data_type::<E>(), array.data_type()))?;
+        // Resolve each dictionary value once, not once per row.
         let dict_nulls = dict.values().nulls();
-        let keys = dict.normalized_keys();
+        let resolved: Vec<Option<E>> = names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| if valid_at(dict_nulls, k) { E::from_variant_name(name) } else { None })
+            .collect();
+        // `normalized_keys` requires a non-empty dictionary; an empty one can only have nulls.
+        let keys = if names.is_empty() { vec![usize::MAX; array.len()] } else { dict.normalized_keys() };
         return keys
             .iter()
             .enumerate()
             .map(|(row, &k)| {
-                if !valid(row) || dict_nulls.is_some_and(|n| n.is_null(k)) {
+                if !valid(row) {
                     return null_slot(row);
                 }
-                match names.get(k) {
-                    Some(name) => lookup(row, name),
-                    None => Err(ConvertError::invalid(row, format!("dictionary key {k} out of range"))),
+                match (resolved.get(k), names.get(k)) {
+                    (Some(Some(variant)), _) => Ok(variant.clone()),
+                    (Some(None), Some(name)) => lookup(row, name),
+                    _ => Err(ConvertError::invalid(row, format!("dictionary key {k} out of range"))),
                 }
             })
             .collect();

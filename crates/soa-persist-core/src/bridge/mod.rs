@@ -116,6 +116,18 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
     fn decode_owned(array: ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
         Self::decode(&array, opts)
     }
+    /// Decodes a nullable column; the default masks `decode` with the validity bitmap.
+    fn decode_opt(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Option<Self>>, ConvertError> {
+        let values = Self::decode(array, opts)?;
+        Ok(match array.logical_nulls() {
+            None => values.into_iter().map(Some).collect(),
+            Some(nulls) => values
+                .into_iter()
+                .zip(nulls.iter())
+                .map(|(v, valid)| valid.then_some(v))
+                .collect(),
+        })
+    }
 }
 
 /// Element types of `Vec<T>` list fields: every field type except `u8` (`Vec<u8>` is Binary).
@@ -158,15 +170,7 @@ impl<T: BaseField> SoAField for Option<T> {
         T::encode_opt(values, opts)
     }
     fn from_array(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-        let values = T::decode(array, opts)?;
-        Ok(match array.logical_nulls() {
-            None => values.into_iter().map(Some).collect(),
-            Some(nulls) => values
-                .into_iter()
-                .zip(nulls.iter())
-                .map(|(v, valid)| valid.then_some(v))
-                .collect(),
-        })
+        T::decode_opt(array, opts)
     }
     fn missing(len: usize) -> Option<Vec<Self>> {
         Some(vec![None; len])

@@ -225,7 +225,23 @@ mod chrono_impl {
         opts.timestamp_unit.unwrap_or(TimeUnit::Microsecond)
     }
 
-    fn encode_instants(
+    fn out_of_range(row: usize, dt: &DateTime<Utc>, unit: TimeUnit) -> ConvertError {
+        ConvertError::invalid(row, format!("{dt} is outside the {unit:?} timestamp range"))
+    }
+
+    fn encode_instants<'a>(
+        values: impl ExactSizeIterator<Item = &'a DateTime<Utc>>,
+        unit: TimeUnit,
+        tz: Option<std::sync::Arc<str>>,
+    ) -> Result<ArrayRef, ConvertError> {
+        let raw = values
+            .enumerate()
+            .map(|(row, dt)| to_unit(dt, unit).ok_or_else(|| out_of_range(row, dt, unit)))
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(timestamp_array(unit, tz, raw, None))
+    }
+
+    fn encode_opt_instants(
         values: impl ExactSizeIterator<Item = Option<DateTime<Utc>>>,
         unit: TimeUnit,
         tz: Option<std::sync::Arc<str>>,
@@ -236,9 +252,7 @@ mod chrono_impl {
             valid.push(v.is_some());
             raw.push(match v {
                 None => 0,
-                Some(dt) => to_unit(&dt, unit).ok_or_else(|| {
-                    ConvertError::invalid(row, format!("{dt} is outside the {unit:?} timestamp range"))
-                })?,
+                Some(dt) => to_unit(&dt, unit).ok_or_else(|| out_of_range(row, &dt, unit))?,
             });
         }
         let nulls = NullBuffer::from(valid);
@@ -259,10 +273,10 @@ mod chrono_impl {
             DateTime::UNIX_EPOCH
         }
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            encode_instants(values.iter().map(|v| Some(*v)), unit(opts), utc())
+            encode_instants(values.iter(), unit(opts), utc())
         }
         fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            encode_instants(values.iter().copied(), unit(opts), utc())
+            encode_opt_instants(values.iter().copied(), unit(opts), utc())
         }
         fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
             decode_timestamps(array, <Self as BaseField>::data_type(opts), DateTime::UNIX_EPOCH, decode_instant)
@@ -277,10 +291,10 @@ mod chrono_impl {
             DateTime::UNIX_EPOCH.naive_utc()
         }
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            encode_instants(values.iter().map(|v| Some(v.and_utc())), unit(opts), None)
+            encode_opt_instants(values.iter().map(|v| Some(v.and_utc())), unit(opts), None)
         }
         fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            encode_instants(values.iter().map(|v| v.map(|v| v.and_utc())), unit(opts), None)
+            encode_opt_instants(values.iter().map(|v| v.map(|v| v.and_utc())), unit(opts), None)
         }
         fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
             decode_timestamps(array, <Self as BaseField>::data_type(opts), Self::placeholder(), |row, v, unit| {

@@ -1,0 +1,194 @@
+//! Conversion benchmark (issue: core): `to_record_batch` / `from_record_batch` of 1M `Order`
+//! rows vs serde_arrow and arrow_convert; `into_record_batch` at 1k vs 10M rows (zero-copy:
+//! flat in N); and `to_record_batch` throughput next to a plain memcpy of the same bytes.
+//! Run: `cargo bench -p soa-persist-benches --bench conversion` (ROWS=... to change 1M).
+
+use std::sync::Arc;
+
+use arrow_convert::deserialize::TryIntoCollection;
+use arrow_convert::serialize::TryIntoArrow;
+use arrow_convert::{ArrowDeserialize, ArrowField, ArrowSerialize};
+use serde::{Deserialize, Serialize};
+use soa_persist::Micros;
+use soa_persist::arrow::datatypes::FieldRef;
+use soa_persist::prelude::*;
+use soa_persist_benches::{best_of, ms, report};
+
+#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Status {
+    Pending,
+    Shipped,
+    Delivered,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Order {
+    order_id: u64,
+    customer: String,
+    amount: f64,
+    status: Status,
+    placed_at: DateTime<Utc>,
+    note: Option<String>,
+}
+
+/// The same row for serde_arrow (timestamps as i64 microseconds, which it maps to Timestamp).
+#[derive(Serialize, Deserialize)]
+pub struct SerdeOrder {
+    order_id: u64,
+    customer: String,
+    amount: f64,
+    status: Status,
+    #[serde(with = "chrono::serde::ts_microseconds")]
+    placed_at: chrono::DateTime<chrono::Utc>,
+    note: Option<String>,
+}
+
+/// The same row for arrow_convert (it has no dictionary enums: status is a plain string there).
+#[derive(ArrowField, ArrowSerialize, ArrowDeserialize, Clone)]
+pub struct ConvertOrder {
+    order_id: u64,
+    customer: String,
+    amount: f64,
+    status: String,
+    placed_at: chrono::NaiveDateTime,
+    note: Option<String>,
+}
+
+/// Only primitive and timestamp columns: the zero-copy case.
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Tick {
+    seq: u64,
+    price: f64,
+    qty: i64,
+    at: Timestamp<Micros>,
+}
+
+fn order(i: usize) -> Order {
+    let status = [Status::Pending, Status::Shipped, Status::Delivered][i % 3];
+    Order {
+        order_id: i as u64,
+        customer: format!("customer-{:06}", i % 50_000),
+        amount: (i % 10_000) as f64 * 0.37,
+        status,
+        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000).unwrap_or_default(),
+        note: (i % 4 == 0).then(|| format!("note {i}")),
+    }
+}
+
+fn ticks(n: usize) -> TickSoA {
+    TickSoA {
+        seq: (0..n as u64).collect(),
+        price: (0..n).map(|i| i as f64 * 0.5).collect(),
+        qty: (0..n as i64).collect(),
+        at: (0..n as i64).map(Timestamp::new).collect(),
+    }
+}
+
+fn main() {
+    let rows: usize = std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let runs = 5;
+    println!("== conversion, {rows} Order rows, best of {runs} ==");
+    let orders: Vec<Order> = (0..rows).map(order).collect();
+    let soa: OrderSoA = orders.iter().cloned().collect();
+    let serde_rows: Vec<SerdeOrder> = orders
+        .iter()
+        .map(|o| SerdeOrder {
+            order_id: o.order_id,
+            customer: o.customer.clone(),
+            amount: o.amount,
+            status: o.status,
+            placed_at: o.placed_at,
+            note: o.note.clone(),
+        })
+        .collect();
+    let convert_rows: Vec<ConvertOrder> = orders
+        .iter()
+        .map(|o| ConvertOrder {
+            order_id: o.order_id,
+            customer: o.customer.clone(),
+            amount: o.amount,
+            status: format!("{:?}", o.status),
+            placed_at: o.placed_at.naive_utc(),
+            note: o.note.clone(),
+        })
+        .collect();
+    let fields: Vec<FieldRef> = Order::arrow_schema().fields().iter().cloned().collect();
+
+    // SoA -> Arrow
+    let (ours_to, batch) = best_of(runs, || soa.to_record_batch().expect("convert"));
+    let (ours_rows_to, _) = best_of(runs, || orders.iter().cloned().collect::<OrderSoA>().to_record_batch().expect("convert"));
+    let (serde_to, serde_batch) = best_of(runs, || serde_arrow::to_record_batch(&fields, &serde_rows).expect("serde_arrow"));
+    let (conv_to, conv_array) = best_of(runs, || {
+        let a: Arc<dyn arrow::array::Array> = convert_rows.try_into_arrow().expect("arrow_convert");
+        a
+    });
+    assert_eq!(serde_batch.num_rows(), batch.num_rows());
+
+    // Arrow -> SoA
+    let (ours_from, back) = best_of(runs, || OrderSoA::from_record_batch(&batch).expect("convert"));
+    let (serde_from, serde_back) =
+        best_of(runs, || serde_arrow::from_record_batch::<Vec<SerdeOrder>>(&serde_batch).expect("serde_arrow"));
+    let (conv_from, conv_back) = best_of(runs, || {
+        let v: Vec<ConvertOrder> = conv_array.clone().try_into_collection().expect("arrow_convert");
+        v
+    });
+    assert_eq!(back.len(), rows);
+    // Consuming paths: a fresh, unshared input per run (made outside the timed part).
+    let (mut ours_into, mut ours_from_owned) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for _ in 0..runs {
+        let input = soa.clone();
+        let start = std::time::Instant::now();
+        let b = input.into_record_batch().expect("convert");
+        ours_into = ours_into.min(start.elapsed());
+        let start = std::time::Instant::now();
+        let s = OrderSoA::from_owned_record_batch(b).expect("convert");
+        ours_from_owned = ours_from_owned.min(start.elapsed());
+        std::hint::black_box(s);
+    }
+    assert_eq!((serde_back.len(), conv_back.len()), (rows, rows));
+
+    report("to_record_batch (from OrderSoA)", ours_to, "serde_arrow", serde_to);
+    report("to_record_batch (from OrderSoA)", ours_to, "arrow_convert", conv_to);
+    report("to_record_batch (from Vec<Order>, incl. SoA)", ours_rows_to, "serde_arrow", serde_to);
+    report("to_record_batch (from Vec<Order>, incl. SoA)", ours_rows_to, "arrow_convert", conv_to);
+    report("into_record_batch (consuming)", ours_into, "serde_arrow", serde_to);
+    report("into_record_batch (consuming)", ours_into, "arrow_convert", conv_to);
+    report("from_record_batch", ours_from, "serde_arrow", serde_from);
+    report("from_record_batch", ours_from, "arrow_convert", conv_from);
+    report("from_owned_record_batch (consuming)", ours_from_owned, "serde_arrow", serde_from);
+    report("from_owned_record_batch (consuming)", ours_from_owned, "arrow_convert", conv_from);
+
+    println!("== zero-copy: into_record_batch of primitive + timestamp columns ==");
+    let mut per_size = Vec::new();
+    for n in [1_000usize, 100_000, 1_000_000, 10_000_000] {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..runs {
+            let t = ticks(n);
+            let start = std::time::Instant::now();
+            let b = t.into_record_batch().expect("convert");
+            best = best.min(start.elapsed());
+            std::hint::black_box(b);
+        }
+        println!("into_record_batch {n:>10} rows: {:>8.3} µs", best.as_secs_f64() * 1e6);
+        per_size.push(best);
+    }
+    println!(
+        "into_record_batch time 10M / 1k rows: {:.2}x (1.0 = independent of N)",
+        per_size[3].as_secs_f64() / per_size[0].as_secs_f64()
+    );
+
+    let big = ticks(10_000_000);
+    let bytes = big.len() * 32;
+    let (copy_to, _) = best_of(runs, || big.to_record_batch().expect("convert"));
+    let (memcpy, _) = best_of(runs, || (big.seq.to_vec(), big.price.to_vec(), big.qty.to_vec(), big.at.to_vec()));
+    let gbs = |d: std::time::Duration| bytes as f64 / d.as_secs_f64() / 1e9;
+    println!(
+        "to_record_batch 10M primitive rows ({} MB): {:.2} ms = {:.2} GB/s; memcpy of the same bytes: {:.2} ms = {:.2} GB/s; ratio {:.2}",
+        bytes / 1_000_000,
+        ms(copy_to),
+        gbs(copy_to),
+        ms(memcpy),
+        gbs(memcpy),
+        gbs(copy_to) / gbs(memcpy)
+    );
+}

@@ -1,0 +1,8 @@
+use soa_persist::prelude::*;
+
+#[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
+pub struct Reading {
+    value: f64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use soa_persist::prelude::*;
+
+#[derive(SoA)]
+pub struct Nothing;
+
+fn main() {}
