@@ -4,18 +4,26 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::bridge::FieldOptions;
+
 /// A typed handle of a column of struct `R` holding values of type `V`.
 pub struct Col<R, V> {
     path: Vec<&'static str>,
+    options: FieldOptions,
     _types: PhantomData<fn() -> (R, V)>,
 }
 
 impl<R, V> Col<R, V> {
     /// The handle of column `name` below `prefix` (nested struct fields have a longer path).
-    pub fn new(prefix: &[&'static str], name: &'static str) -> Self {
+    pub fn new(prefix: &[&'static str], name: &'static str, options: FieldOptions) -> Self {
         let mut path = prefix.to_vec();
         path.push(name);
-        Self { path, _types: PhantomData }
+        Self { path, options, _types: PhantomData }
+    }
+
+    /// The column's encoding settings (timestamp unit, decimal precision and scale).
+    pub fn options(&self) -> &FieldOptions {
+        &self.options
     }
 
     /// The column's path from the root struct: `["ship_to", "city"]`.
@@ -31,7 +39,7 @@ impl<R, V> Col<R, V> {
 
 impl<R, V> Clone for Col<R, V> {
     fn clone(&self) -> Self {
-        Self { path: self.path.clone(), _types: PhantomData }
+        Self { path: self.path.clone(), options: self.options, _types: PhantomData }
     }
 }
 

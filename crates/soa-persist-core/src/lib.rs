@@ -5,6 +5,7 @@
 //! - [`schema`]: `ArrowSchemaGen`, the compile-time schema and its metadata.
 //! - [`convert`]: `ToArrow`, container <-> `RecordBatch`, copying and zero-copy.
 //! - [`soa`], [`fields`]: the derived struct's runtime traits and typed column handles.
+//! - [`query`]: typed predicates, an expression tree evaluated with Arrow kernels.
 //! - [`store`]: the in-memory domain store indexed by key.
 //!
 //! Users depend on the `soa-persist` facade crate, which re-exports all of this.
@@ -14,6 +15,7 @@ pub mod column;
 pub mod convert;
 pub mod error;
 pub mod fields;
+pub mod query;
 pub mod schema;
 pub mod soa;
 pub mod store;

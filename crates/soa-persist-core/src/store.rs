@@ -7,18 +7,22 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use crate::bridge::BaseField;
 use crate::column::Column;
 use crate::error::StoreError;
+use crate::fields::Col;
 use crate::soa::{RowRef, SoA};
 
 type Index<K> = HashMap<K, usize, foldhash::fast::RandomState>;
 
 /// A struct whose `#[soa(key)]` field identifies its rows (`#[derive(SoAStore)]`).
 pub trait Keyed: SoA {
-    #[allow(missing_docs)]
-    type Key: Hash + Eq + Clone + Debug + Send + Sync + 'static;
+    /// The key's type: a non-null field type that can be hashed.
+    type Key: BaseField + Hash + Eq;
     /// The key column's name.
     const KEY_FIELD: &'static str;
+    /// The key column's typed handle (for predicates such as `key_column().eq(k)`).
+    fn key_column() -> Col<Self, Self::Key>;
     fn key(&self) -> &Self::Key;
     fn key_at(rows: &Self::Container, index: usize) -> Option<&Self::Key>;
 }

@@ -92,7 +92,8 @@ pub fn expand(s: &Struct) -> TokenStream {
     let handle_ctors: Vec<TokenStream> = s
         .fields
         .iter()
-        .map(|f| {
+        .zip(&opts)
+        .map(|(f, opts)| {
             let (ty, name) = (&f.ty, &f.name);
             if f.nested {
                 quote!({
@@ -101,7 +102,7 @@ pub fn expand(s: &Struct) -> TokenStream {
                     <#ty as #p::SoA>::fields_at::<__R>(&path)
                 })
             } else {
-                quote!(#p::Col::new(prefix, #name))
+                quote!(#p::Col::new(prefix, #name, #opts))
             }
         })
         .collect();

@@ -26,8 +26,11 @@ pub fn expand(s: &Struct) -> TokenStream {
     let (key_ident, key_name) = (&key.ident, &key.name);
     // Spanned at the key's type, so "the key must be Hash + Eq" errors point there.
     let key_ty = &key.ty;
+    let key_opts = key.options(krate);
     let key_assoc = quote_spanned!(key_ty.span()=> type Key = #key_ty;);
     let store = format_ident!("{}Store", ident);
+    let persistent = format_ident!("Persistent{}Store", ident);
+    let persistent_doc = format!("[`{ident}`] rows on persistence backend `__P`, with a write buffer.");
     let store_doc = format!("The in-memory domain store of [`{ident}`], indexed by `{key_name}`.");
     let bare_params: Vec<TokenStream> = s
         .generics
@@ -44,6 +47,9 @@ pub fn expand(s: &Struct) -> TokenStream {
         impl #impl_g #p::Keyed for #ident #ty_g #where_c {
             #key_assoc
             const KEY_FIELD: &'static str = #key_name;
+            fn key_column() -> #p::Col<Self, Self::Key> {
+                #p::Col::new(&[], #key_name, #key_opts)
+            }
             fn key(&self) -> &Self::Key {
                 &self.#key_ident
             }
@@ -55,6 +61,7 @@ pub fn expand(s: &Struct) -> TokenStream {
         #[doc = #store_doc]
         #vis type #store<#(#bare_params),*> = #p::Store<#ident<#(#bare_params),*>>;
 
-        // PERSISTENT_ALIAS
+        #[doc = #persistent_doc]
+        #vis type #persistent<__P, #(#bare_params),*> = #p::PersistentStore<#ident<#(#bare_params),*>, __P>;
     }
 }

@@ -21,8 +21,25 @@
 //! # Ok::<(), soa_persist::ConvertError>(())
 //! ```
 //!
-//! Layers, bottom up (each a trait): schema [`ArrowSchemaGen`], conversion [`ToArrow`],
-//! container [`Column`], domain store [`Store`].
+//! Layers, bottom up (each a trait, each a module or crate):
+//! 1. domain: your struct with `#[derive(SoA, SoAStore)]`, container [`Column`], [`Store`];
+//! 2. schema: [`ArrowSchemaGen`]; 3. conversion: [`ToArrow`] (copying and zero-copy);
+//! 4. query: [`Predicate`] built from `Order::fields()`;
+//! 5. persistence: [`SoAPersistence`] ([`persist`]) and its backends ([`backends`]);
+//! 6. store: [`PersistentStore`] ([`store`]), the domain API over any backend.
+
+// Lets the derives' `::soa_persist` paths resolve inside this crate too (conformance model).
+extern crate self as soa_persist;
+
+pub mod backends;
+pub mod conformance;
+pub mod persist;
+pub mod store;
+
+pub use backends::arrow::ArrowPersistence;
+pub use persist::{BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry};
+pub use soa_persist_core::query::{self, CmpOp, Expr, Predicate};
+pub use store::{FlushPolicy, PersistentStore};
 
 pub use soa_persist_core::bridge::{
     BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, SoAEnum, SoAField, Seconds, Timestamp,
@@ -47,8 +64,9 @@ pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
 /// Everything a user's code needs: `use soa_persist::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ArrowSchemaGen, Col, Column, ConvertError, Keyed, RowView, SoA, SoAEnum, SoAField, SoAStore, Store,
-        StoreError, Timestamp, ToArrow,
+        ArrowPersistence, ArrowSchemaGen, Col, Column, ConvertError, FlushPolicy, Keyed, PersistError,
+        PersistentStore, Predicate, RowView, Scan, SoA, SoAEnum, SoAField, SoAPersistence, SoAStore,
+        Stats, Store, StoreError, Timestamp, ToArrow,
     };
     #[cfg(feature = "chrono")]
     pub use crate::chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -69,4 +87,6 @@ pub mod __private {
     pub use soa_persist_core::schema::{self, ArrowSchemaGen};
     pub use soa_persist_core::soa::SoA;
     pub use soa_persist_core::store::{Keyed, Store};
+
+    pub use crate::store::PersistentStore;
 }

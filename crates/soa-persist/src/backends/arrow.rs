@@ -1,0 +1,235 @@
+//! `ArrowPersistence`: rows kept in memory as Arrow `RecordBatch`es behind a `RwLock`.
+//!
+//! A cheap clonable `Send + Sync` handle. Appends move batches in without copying them (a small
+//! tail batch is merged with the next small append so scans don't crawl through tiny batches),
+//! readers take a snapshot of `Arc`'d batches and never block writers for longer than a push.
+//! An optional memory budget refuses an append that would exceed it, appending nothing.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures::stream;
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::compute::{concat_batches, filter_record_batch, not};
+use soa_persist_core::convert::ToArrow;
+use soa_persist_core::query::{Predicate, project};
+use soa_persist_core::soa::SoA;
+
+use crate::persist::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats};
+
+const NAME: &str = "arrow";
+
+/// In-memory Arrow persistence of rows of `T`.
+pub struct ArrowPersistence<T> {
+    inner: Arc<Inner>,
+    _rows: PhantomData<fn() -> T>,
+}
+
+struct Inner {
+    /// `None` until something is stored, so `load` can tell "never stored" from "empty".
+    batches: RwLock<Option<Vec<RecordBatch>>>,
+    memory_budget: Option<usize>,
+    coalesce_rows: usize,
+}
+
+impl<T> Clone for ArrowPersistence<T> {
+    fn clone(&self) -> Self {
+        Self { inner: self.inner.clone(), _rows: PhantomData }
+    }
+}
+
+impl<T: SoA> Default for ArrowPersistence<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: SoA> ArrowPersistence<T> {
+    pub fn new() -> Self {
+        Self::with_options(None, 64 * 1024)
+    }
+
+    /// Refuses appends that would take Arrow memory past `bytes`.
+    pub fn with_memory_budget(bytes: usize) -> Self {
+        Self::with_options(Some(bytes), 64 * 1024)
+    }
+
+    /// `coalesce_rows`: consecutive appends smaller than this are merged into one batch.
+    pub fn with_options(memory_budget: Option<usize>, coalesce_rows: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner { batches: RwLock::new(None), memory_budget, coalesce_rows }),
+            _rows: PhantomData,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Option<Vec<RecordBatch>>> {
+        // A panic while holding the lock can't leave a half-applied write: writes swap whole
+        // vectors, so the data behind a poisoned lock is consistent.
+        self.inner.batches.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Option<Vec<RecordBatch>>> {
+        self.inner.batches.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn snapshot(&self) -> Vec<RecordBatch> {
+        self.read().clone().unwrap_or_default()
+    }
+
+    /// Brings `batch` to the struct's exact schema (reading lossless alternative encodings and
+    /// filling missing optional columns), or errors naming the field.
+    fn conform(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
+        let schema = T::arrow_schema();
+        if batch.schema().fields() == schema.fields() {
+            return Ok(batch.with_schema(schema)?);
+        }
+        Ok(T::Container::from_owned_record_batch(batch)?.into_record_batch()?)
+    }
+
+    fn check_budget(&self, current: &[RecordBatch], adding: &[RecordBatch]) -> Result<(), PersistError> {
+        if let Some(budget) = self.inner.memory_budget {
+            let used = bytes(current);
+            let requested = bytes(adding);
+            if used + requested > budget {
+                return Err(PersistError::MemoryBudget { backend: NAME, budget, used, requested });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bytes(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::get_array_memory_size).sum()
+}
+
+impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let batches = batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| self.conform(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_budget(&[], &batches)?;
+        *self.write() = Some(batches);
+        Ok(())
+    }
+
+    async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let batches = batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| self.conform(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = T::arrow_schema();
+        let mut guard = self.write();
+        let stored = guard.get_or_insert_with(Vec::new);
+        self.check_budget(stored, &batches)?;
+        for batch in batches {
+            let merge = stored
+                .last()
+                .is_some_and(|last| last.num_rows() + batch.num_rows() <= self.inner.coalesce_rows);
+            match stored.last_mut() {
+                Some(last) if merge => *last = concat_batches(&schema, [&*last, &batch])?,
+                _ => stored.push(batch),
+            }
+        }
+        Ok(())
+    }
+
+    async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {
+        Ok(self.read().clone())
+    }
+
+    async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
+        let batches = self.snapshot();
+        let Scan { predicate, projection, batch_size } = scan;
+        let parts = batches.into_iter().flat_map(move |b| split(b, batch_size));
+        let out = parts.filter_map(move |batch| {
+            let result = predicate
+                .filter(&batch)
+                .map_err(PersistError::from)
+                .and_then(|b| match &projection {
+                    Some(cols) => project(&b, cols).map_err(PersistError::from),
+                    None => Ok(b),
+                });
+            match result {
+                Ok(b) if b.num_rows() == 0 => None,
+                other => Some(other),
+            }
+        });
+        Ok(Box::pin(stream::iter(out)))
+    }
+
+    async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let mut n = 0;
+        for batch in self.snapshot() {
+            n += predicate.count(&batch)? as u64;
+        }
+        Ok(n)
+    }
+
+    async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let mut guard = self.write();
+        let Some(stored) = guard.as_ref() else { return Ok(0) };
+        let mut kept = Vec::with_capacity(stored.len());
+        let mut deleted = 0;
+        // Build the new state completely before swapping it in: an error leaves the old one.
+        for batch in stored {
+            let mask = predicate.evaluate(batch)?;
+            deleted += mask.true_count() as u64;
+            let rest = filter_record_batch(batch, &not(&mask)?)?;
+            if rest.num_rows() > 0 {
+                kept.push(rest);
+            }
+        }
+        *guard = Some(kept);
+        Ok(deleted)
+    }
+
+    async fn clear(&self) -> Result<(), PersistError> {
+        *self.write() = Some(Vec::new());
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), PersistError> {
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<Stats, PersistError> {
+        let batches = self.snapshot();
+        let schema = T::arrow_schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| ColumnStats {
+                name: f.name().clone(),
+                bytes_in_memory: batches.iter().map(|b| b.column(i).get_array_memory_size() as u64).sum(),
+                ..ColumnStats::default()
+            })
+            .collect();
+        Ok(Stats {
+            backend: NAME,
+            rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
+            batches: batches.len() as u64,
+            bytes_in_memory: bytes(&batches) as u64,
+            columns,
+            ..Stats::default()
+        })
+    }
+}
+
+/// Splits a batch into zero-copy slices of at most `size` rows.
+fn split(batch: RecordBatch, size: Option<usize>) -> Vec<RecordBatch> {
+    match size {
+        Some(size) if batch.num_rows() > size => (0..batch.num_rows())
+            .step_by(size)
+            .map(|start| batch.slice(start, size.min(batch.num_rows() - start)))
+            .collect(),
+        _ => vec![batch],
+    }
+}

@@ -1,0 +1,3 @@
+//! Backends of the persistence layer, one module each; the heavy ones sit behind cargo features.
+
+pub mod arrow;

@@ -1,0 +1,125 @@
+//! `PersistError`, the one error type of the persistence layer and every backend: each variant
+//! carries what a user needs (backend, path, server status, field) and says whether a retry can
+//! help; `retry` runs an operation again with backoff while it can.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use soa_persist_core::arrow::error::ArrowError;
+use soa_persist_core::error::{ConvertError, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PersistError {
+    /// Rows could not be converted to or from Arrow (a field, its expected and found types).
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// The in-memory domain store refused an operation (duplicate or missing key).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Stored data has a schema the struct can't read or write.
+    #[error("{backend}: schema mismatch: {detail}")]
+    SchemaMismatch { backend: &'static str, detail: String },
+    /// An append would exceed the backend's memory budget; nothing was appended.
+    #[error("{backend}: memory budget of {budget} bytes exceeded ({used} used, {requested} more requested)")]
+    MemoryBudget { backend: &'static str, budget: usize, used: usize, requested: usize },
+    /// File-system or network I/O failed.
+    #[error("{backend}: I/O error{}: {source}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
+    Io {
+        backend: &'static str,
+        path: Option<PathBuf>,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A server answered with an error status.
+    #[error("{backend}: server returned status {status}: {message}")]
+    Server { backend: &'static str, status: u16, message: String },
+    /// Another writer committed first; the operation did not take effect.
+    #[error("{backend}: conflicting concurrent commit: {detail}")]
+    Conflict { backend: &'static str, detail: String },
+    /// Stored data is damaged or not in the expected format (file, row group, offset...).
+    #[error("{backend}: corrupt or unreadable data: {detail}")]
+    Corrupt { backend: &'static str, detail: String },
+    /// A constraint of the backend was violated (e.g. a duplicate key); nothing was written.
+    #[error("{backend}: constraint violated: {detail}")]
+    Constraint { backend: &'static str, detail: String },
+    /// Any other backend failure.
+    #[error("{backend}: {message}")]
+    Backend { backend: &'static str, message: String, retryable: bool },
+    /// Arrow failed while processing stored batches.
+    #[error("arrow: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+impl PersistError {
+    /// Whether running the same operation again may succeed (a transient failure), as opposed
+    /// to one that will fail the same way until the input or the data changes.
+    pub fn is_retryable(&self) -> bool {
+        use std::io::ErrorKind::*;
+        match self {
+            Self::Io { source, .. } => matches!(
+                source.kind(),
+                Interrupted | TimedOut | WouldBlock | ConnectionReset | ConnectionAborted | ConnectionRefused
+                    | BrokenPipe | NotConnected | ResourceBusy
+            ),
+            Self::Server { status, .. } => *status == 429 || *status == 408 || (500..600).contains(status),
+            Self::Conflict { .. } => true,
+            Self::Backend { retryable, .. } => *retryable,
+            Self::Convert(_)
+            | Self::Store(_)
+            | Self::SchemaMismatch { .. }
+            | Self::MemoryBudget { .. }
+            | Self::Corrupt { .. }
+            | Self::Constraint { .. }
+            | Self::Arrow(_) => false,
+        }
+    }
+}
+
+/// How often and how patiently `retry` tries again.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 5, initial_backoff: Duration::from_millis(20), max_backoff: Duration::from_secs(2) }
+    }
+}
+
+/// Runs `op` until it succeeds, fails with a non-retryable error, or runs out of attempts,
+/// sleeping with exponential backoff (and jitter) between attempts. Returns the last error.
+pub async fn retry<T, F, Fut>(policy: RetryPolicy, mut op: F) -> Result<T, PersistError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, PersistError>>,
+{
+    let mut backoff = policy.initial_backoff;
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                // Jitter in [backoff/2, backoff] so that competing writers spread out.
+                let nanos = backoff.as_nanos() as u64;
+                let jitter = jitter_seed().wrapping_mul(attempt as u64 + 1) % (nanos / 2 + 1);
+                tokio::time::sleep(Duration::from_nanos(nanos / 2 + jitter)).await;
+                backoff = (backoff * 2).min(policy.max_backoff);
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn jitter_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish()
+}

@@ -1,0 +1,10 @@
+use soa_persist::prelude::*;
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Order {
+    amount: f64,
+}
+
+fn main() {
+    let _ = Order::fields().amount.gt("x");
+}
