@@ -70,8 +70,9 @@ fn order(i: usize) -> Order {
         customer: format!("customer-{:06}", i % 50_000),
         amount: (i % 10_000) as f64 * 0.37,
         status,
-        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000).unwrap_or_default(),
-        note: (i % 4 == 0).then(|| format!("note {i}")),
+        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000)
+            .unwrap_or_default(),
+        note: i.is_multiple_of(4).then(|| format!("note {i}")),
     }
 }
 
@@ -85,7 +86,10 @@ fn ticks(n: usize) -> TickSoA {
 }
 
 fn main() {
-    let rows: usize = std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rows: usize = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let runs = 5;
     println!("== conversion, {rows} Order rows, best of {runs} ==");
     let orders: Vec<Order> = (0..rows).map(order).collect();
@@ -116,8 +120,17 @@ fn main() {
 
     // SoA -> Arrow
     let (ours_to, batch) = best_of(runs, || soa.to_record_batch().expect("convert"));
-    let (ours_rows_to, _) = best_of(runs, || orders.iter().cloned().collect::<OrderSoA>().to_record_batch().expect("convert"));
-    let (serde_to, serde_batch) = best_of(runs, || serde_arrow::to_record_batch(&fields, &serde_rows).expect("serde_arrow"));
+    let (ours_rows_to, _) = best_of(runs, || {
+        orders
+            .iter()
+            .cloned()
+            .collect::<OrderSoA>()
+            .to_record_batch()
+            .expect("convert")
+    });
+    let (serde_to, serde_batch) = best_of(runs, || {
+        serde_arrow::to_record_batch(&fields, &serde_rows).expect("serde_arrow")
+    });
     let (conv_to, conv_array) = best_of(runs, || {
         let a: Arc<dyn arrow::array::Array> = convert_rows.try_into_arrow().expect("arrow_convert");
         a
@@ -125,11 +138,17 @@ fn main() {
     assert_eq!(serde_batch.num_rows(), batch.num_rows());
 
     // Arrow -> SoA
-    let (ours_from, back) = best_of(runs, || OrderSoA::from_record_batch(&batch).expect("convert"));
-    let (serde_from, serde_back) =
-        best_of(runs, || serde_arrow::from_record_batch::<Vec<SerdeOrder>>(&serde_batch).expect("serde_arrow"));
+    let (ours_from, back) = best_of(runs, || {
+        OrderSoA::from_record_batch(&batch).expect("convert")
+    });
+    let (serde_from, serde_back) = best_of(runs, || {
+        serde_arrow::from_record_batch::<Vec<SerdeOrder>>(&serde_batch).expect("serde_arrow")
+    });
     let (conv_from, conv_back) = best_of(runs, || {
-        let v: Vec<ConvertOrder> = conv_array.clone().try_into_collection().expect("arrow_convert");
+        let v: Vec<ConvertOrder> = conv_array
+            .clone()
+            .try_into_collection()
+            .expect("arrow_convert");
         v
     });
     assert_eq!(back.len(), rows);
@@ -147,16 +166,56 @@ fn main() {
     }
     assert_eq!((serde_back.len(), conv_back.len()), (rows, rows));
 
-    report("to_record_batch (from OrderSoA)", ours_to, "serde_arrow", serde_to);
-    report("to_record_batch (from OrderSoA)", ours_to, "arrow_convert", conv_to);
-    report("to_record_batch (from Vec<Order>, incl. SoA)", ours_rows_to, "serde_arrow", serde_to);
-    report("to_record_batch (from Vec<Order>, incl. SoA)", ours_rows_to, "arrow_convert", conv_to);
-    report("into_record_batch (consuming)", ours_into, "serde_arrow", serde_to);
-    report("into_record_batch (consuming)", ours_into, "arrow_convert", conv_to);
+    report(
+        "to_record_batch (from OrderSoA)",
+        ours_to,
+        "serde_arrow",
+        serde_to,
+    );
+    report(
+        "to_record_batch (from OrderSoA)",
+        ours_to,
+        "arrow_convert",
+        conv_to,
+    );
+    report(
+        "to_record_batch (from Vec<Order>, incl. SoA)",
+        ours_rows_to,
+        "serde_arrow",
+        serde_to,
+    );
+    report(
+        "to_record_batch (from Vec<Order>, incl. SoA)",
+        ours_rows_to,
+        "arrow_convert",
+        conv_to,
+    );
+    report(
+        "into_record_batch (consuming)",
+        ours_into,
+        "serde_arrow",
+        serde_to,
+    );
+    report(
+        "into_record_batch (consuming)",
+        ours_into,
+        "arrow_convert",
+        conv_to,
+    );
     report("from_record_batch", ours_from, "serde_arrow", serde_from);
     report("from_record_batch", ours_from, "arrow_convert", conv_from);
-    report("from_owned_record_batch (consuming)", ours_from_owned, "serde_arrow", serde_from);
-    report("from_owned_record_batch (consuming)", ours_from_owned, "arrow_convert", conv_from);
+    report(
+        "from_owned_record_batch (consuming)",
+        ours_from_owned,
+        "serde_arrow",
+        serde_from,
+    );
+    report(
+        "from_owned_record_batch (consuming)",
+        ours_from_owned,
+        "arrow_convert",
+        conv_from,
+    );
 
     println!("== zero-copy: into_record_batch of primitive + timestamp columns ==");
     let mut per_size = Vec::new();
@@ -169,7 +228,10 @@ fn main() {
             best = best.min(start.elapsed());
             std::hint::black_box(b);
         }
-        println!("into_record_batch {n:>10} rows: {:>8.3} µs", best.as_secs_f64() * 1e6);
+        println!(
+            "into_record_batch {n:>10} rows: {:>8.3} µs",
+            best.as_secs_f64() * 1e6
+        );
         per_size.push(best);
     }
     println!(
@@ -180,7 +242,14 @@ fn main() {
     let big = ticks(10_000_000);
     let bytes = big.len() * 32;
     let (copy_to, _) = best_of(runs, || big.to_record_batch().expect("convert"));
-    let (memcpy, _) = best_of(runs, || (big.seq.to_vec(), big.price.to_vec(), big.qty.to_vec(), big.at.to_vec()));
+    let (memcpy, _) = best_of(runs, || {
+        (
+            big.seq.to_vec(),
+            big.price.to_vec(),
+            big.qty.to_vec(),
+            big.at.to_vec(),
+        )
+    });
     let gbs = |d: std::time::Duration| bytes as f64 / d.as_secs_f64() / 1e9;
     println!(
         "to_record_batch 10M primitive rows ({} MB): {:.2} ms = {:.2} GB/s; memcpy of the same bytes: {:.2} ms = {:.2} GB/s; ratio {:.2}",

@@ -89,7 +89,11 @@ impl ColumnSource {
     }
 
     /// The children of a (non-null) struct array, for a nested container.
-    pub fn from_struct(array: ArrayRef, expected: DataType, owned: bool) -> Result<Self, ConvertError> {
+    pub fn from_struct(
+        array: ArrayRef,
+        expected: DataType,
+        owned: bool,
+    ) -> Result<Self, ConvertError> {
         let Some(structs) = array.as_struct_opt() else {
             return Err(ConvertError::TypeMismatch {
                 field: String::new(),
@@ -101,7 +105,12 @@ impl ColumnSource {
         let len = structs.len();
         let (fields, columns, _) = structs.clone().into_parts();
         drop(array);
-        Ok(Self { fields, arrays: columns.into_iter().map(Some).collect(), len, owned })
+        Ok(Self {
+            fields,
+            arrays: columns.into_iter().map(Some).collect(),
+            len,
+            owned,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -141,7 +150,11 @@ impl ColumnSource {
                     (0..self.len).for_each(|_| column.push(default()));
                     column
                 }
-                (None, None) => return Err(ConvertError::MissingColumn { field: name.to_string() }),
+                (None, None) => {
+                    return Err(ConvertError::MissingColumn {
+                        field: name.to_string(),
+                    });
+                }
             },
         };
         if column.len() != self.len {
@@ -170,14 +183,24 @@ fn check_lengths(fields: &Fields, columns: &[ArrayRef], len: usize) -> Result<()
 }
 
 /// Assembles the generated encoder's arrays into a batch of `schema`.
-pub fn record_batch(schema: SchemaRef, columns: Vec<ArrayRef>, len: usize) -> Result<RecordBatch, ConvertError> {
+pub fn record_batch(
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+    len: usize,
+) -> Result<RecordBatch, ConvertError> {
     check_lengths(schema.fields(), &columns, len)?;
     let options = RecordBatchOptions::new().with_row_count(Some(len));
-    Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+    Ok(RecordBatch::try_new_with_options(
+        schema, columns, &options,
+    )?)
 }
 
 /// Assembles a nested container's arrays into a (non-null) struct array.
-pub fn struct_array(schema: SchemaRef, columns: Vec<ArrayRef>, len: usize) -> Result<ArrayRef, ConvertError> {
+pub fn struct_array(
+    schema: SchemaRef,
+    columns: Vec<ArrayRef>,
+    len: usize,
+) -> Result<ArrayRef, ConvertError> {
     check_lengths(schema.fields(), &columns, len)?;
     Ok(std::sync::Arc::new(StructArray::try_new_with_length(
         schema.fields().clone(),

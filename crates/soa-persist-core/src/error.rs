@@ -16,19 +16,31 @@ pub enum ConvertError {
     MissingColumn { field: String },
     /// The column's Arrow type can't be read losslessly into the field's Rust type.
     #[error("column `{field}`: expected Arrow type {expected}, found {found}")]
-    TypeMismatch { field: String, expected: DataType, found: DataType },
+    TypeMismatch {
+        field: String,
+        expected: DataType,
+        found: DataType,
+    },
     /// A null in a column whose field is not an `Option`.
     #[error("column `{field}`: null at row {row}, but the field is not an Option")]
     UnexpectedNull { field: String, row: usize },
     /// One value does not fit the target (out of range, inexact, unknown enum variant, ...).
     #[error("column `{field}`, row {row}: {detail}")]
-    InvalidValue { field: String, row: usize, detail: String },
+    InvalidValue {
+        field: String,
+        row: usize,
+        detail: String,
+    },
     /// A column is too large for its Arrow encoding (e.g. more than 2 GiB of string data).
     #[error("column `{field}`: {detail}")]
     Capacity { field: String, detail: String },
     /// Columns of one batch disagree on their length.
     #[error("column `{field}` has {found} rows, expected {expected}")]
-    LengthMismatch { field: String, expected: usize, found: usize },
+    LengthMismatch {
+        field: String,
+        expected: usize,
+        found: usize,
+    },
     /// Arrow rejected the arrays we built (a bug or a broken invariant, reported instead of a panic).
     #[error("column `{field}`: arrow error: {source}")]
     Arrow {
@@ -76,19 +88,33 @@ impl ConvertError {
     }
 
     pub(crate) fn type_mismatch(expected: DataType, found: &DataType) -> Self {
-        Self::TypeMismatch { field: String::new(), expected, found: found.clone() }
+        Self::TypeMismatch {
+            field: String::new(),
+            expected,
+            found: found.clone(),
+        }
     }
 
     pub(crate) fn invalid(row: usize, detail: impl Into<String>) -> Self {
-        Self::InvalidValue { field: String::new(), row, detail: detail.into() }
+        Self::InvalidValue {
+            field: String::new(),
+            row,
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn capacity(detail: impl Into<String>) -> Self {
-        Self::Capacity { field: String::new(), detail: detail.into() }
+        Self::Capacity {
+            field: String::new(),
+            detail: detail.into(),
+        }
     }
 
     pub(crate) fn arrow(source: ArrowError) -> Self {
-        Self::Arrow { field: String::new(), source }
+        Self::Arrow {
+            field: String::new(),
+            source,
+        }
     }
 }
 

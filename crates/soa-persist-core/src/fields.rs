@@ -18,7 +18,11 @@ impl<R, V> Col<R, V> {
     pub fn new(prefix: &[&'static str], name: &'static str, options: FieldOptions) -> Self {
         let mut path = prefix.to_vec();
         path.push(name);
-        Self { path, options, _types: PhantomData }
+        Self {
+            path,
+            options,
+            _types: PhantomData,
+        }
     }
 
     /// The column's encoding settings (timestamp unit, decimal precision and scale).
@@ -39,7 +43,11 @@ impl<R, V> Col<R, V> {
 
 impl<R, V> Clone for Col<R, V> {
     fn clone(&self) -> Self {
-        Self { path: self.path.clone(), options: self.options, _types: PhantomData }
+        Self {
+            path: self.path.clone(),
+            options: self.options,
+            _types: PhantomData,
+        }
     }
 }
 

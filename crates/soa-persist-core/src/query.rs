@@ -85,13 +85,30 @@ impl fmt::Debug for Literal {
 pub enum Expr {
     /// Every row (the empty predicate).
     True,
-    Compare { column: Vec<&'static str>, op: CmpOp, value: Literal },
-    Between { column: Vec<&'static str>, low: Literal, high: Literal },
-    In { column: Vec<&'static str>, values: Vec<Literal> },
+    Compare {
+        column: Vec<&'static str>,
+        op: CmpOp,
+        value: Literal,
+    },
+    Between {
+        column: Vec<&'static str>,
+        low: Literal,
+        high: Literal,
+    },
+    In {
+        column: Vec<&'static str>,
+        values: Vec<Literal>,
+    },
     IsNull(Vec<&'static str>),
     IsNotNull(Vec<&'static str>),
-    StartsWith { column: Vec<&'static str>, prefix: String },
-    Contains { column: Vec<&'static str>, needle: String },
+    StartsWith {
+        column: Vec<&'static str>,
+        prefix: String,
+    },
+    Contains {
+        column: Vec<&'static str>,
+        needle: String,
+    },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -132,13 +149,21 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::True => f.write_str("TRUE"),
-            Self::Compare { column, op, value } => write!(f, "{} {} {:?}", path_text(column), op.sql(), value),
-            Self::Between { column, low, high } => write!(f, "{} BETWEEN {low:?} AND {high:?}", path_text(column)),
+            Self::Compare { column, op, value } => {
+                write!(f, "{} {} {:?}", path_text(column), op.sql(), value)
+            }
+            Self::Between { column, low, high } => {
+                write!(f, "{} BETWEEN {low:?} AND {high:?}", path_text(column))
+            }
             Self::In { column, values } => write!(f, "{} IN {values:?}", path_text(column)),
             Self::IsNull(c) => write!(f, "{} IS NULL", path_text(c)),
             Self::IsNotNull(c) => write!(f, "{} IS NOT NULL", path_text(c)),
-            Self::StartsWith { column, prefix } => write!(f, "{} STARTS WITH {prefix:?}", path_text(column)),
-            Self::Contains { column, needle } => write!(f, "{} CONTAINS {needle:?}", path_text(column)),
+            Self::StartsWith { column, prefix } => {
+                write!(f, "{} STARTS WITH {prefix:?}", path_text(column))
+            }
+            Self::Contains { column, needle } => {
+                write!(f, "{} CONTAINS {needle:?}", path_text(column))
+            }
             Self::And(a, b) => write!(f, "({a} AND {b})"),
             Self::Or(a, b) => write!(f, "({a} OR {b})"),
             Self::Not(a) => write!(f, "NOT ({a})"),
@@ -172,7 +197,10 @@ impl<R> fmt::Display for Predicate<R> {
 
 impl<R> Predicate<R> {
     fn from_expr(expr: Expr) -> Self {
-        Self { expr, _root: PhantomData }
+        Self {
+            expr,
+            _root: PhantomData,
+        }
     }
 
     /// The predicate that every row satisfies.
@@ -280,7 +308,11 @@ impl<R, V: Comparable> Col<R, V> {
 
     fn compare(self, op: CmpOp, value: impl Into<V::Value>) -> Predicate<R> {
         let value = self.literal(value.into());
-        Predicate::from_expr(Expr::Compare { column: self.path().to_vec(), op, value })
+        Predicate::from_expr(Expr::Compare {
+            column: self.path().to_vec(),
+            op,
+            value,
+        })
     }
 
     pub fn eq(self, value: impl Into<V::Value>) -> Predicate<R> {
@@ -297,7 +329,10 @@ impl<R, V: Comparable> Col<R, V> {
         I::Item: Into<V::Value>,
     {
         let values = values.into_iter().map(|v| self.literal(v.into())).collect();
-        Predicate::from_expr(Expr::In { column: self.path().to_vec(), values })
+        Predicate::from_expr(Expr::In {
+            column: self.path().to_vec(),
+            values,
+        })
     }
 
     pub fn is_null(self) -> Predicate<R> {
@@ -328,26 +363,45 @@ where
     /// `low <= column <= high`.
     pub fn between(self, low: impl Into<V::Value>, high: impl Into<V::Value>) -> Predicate<R> {
         let (low, high) = (self.literal(low.into()), self.literal(high.into()));
-        Predicate::from_expr(Expr::Between { column: self.path().to_vec(), low, high })
+        Predicate::from_expr(Expr::Between {
+            column: self.path().to_vec(),
+            low,
+            high,
+        })
     }
 }
 
 impl<R, V: Comparable<Value = String>> Col<R, V> {
     pub fn starts_with(self, prefix: impl Into<String>) -> Predicate<R> {
-        Predicate::from_expr(Expr::StartsWith { column: self.path().to_vec(), prefix: prefix.into() })
+        Predicate::from_expr(Expr::StartsWith {
+            column: self.path().to_vec(),
+            prefix: prefix.into(),
+        })
     }
     pub fn contains(self, needle: impl Into<String>) -> Predicate<R> {
-        Predicate::from_expr(Expr::Contains { column: self.path().to_vec(), needle: needle.into() })
+        Predicate::from_expr(Expr::Contains {
+            column: self.path().to_vec(),
+            needle: needle.into(),
+        })
     }
 }
 
 /// Finds a (possibly nested) column of `batch`.
-pub fn resolve_column(batch: &RecordBatch, path: &[&'static str]) -> Result<ArrayRef, ConvertError> {
-    let missing = || ConvertError::MissingColumn { field: path_text(path) };
+pub fn resolve_column(
+    batch: &RecordBatch,
+    path: &[&'static str],
+) -> Result<ArrayRef, ConvertError> {
+    let missing = || ConvertError::MissingColumn {
+        field: path_text(path),
+    };
     let (first, rest) = path.split_first().ok_or_else(missing)?;
     let mut array = batch.column_by_name(first).cloned().ok_or_else(missing)?;
     for name in rest {
-        array = array.as_struct_opt().and_then(|s| s.column_by_name(name)).cloned().ok_or_else(missing)?;
+        array = array
+            .as_struct_opt()
+            .and_then(|s| s.column_by_name(name))
+            .cloned()
+            .ok_or_else(missing)?;
     }
     Ok(array)
 }
@@ -378,7 +432,10 @@ fn compare(column: &ArrayRef, op: CmpOp, literal: &Literal) -> Result<BooleanArr
 fn string_match(
     column: &ArrayRef,
     pattern: &str,
-    kernel: fn(&dyn arrow::array::Datum, &dyn arrow::array::Datum) -> Result<BooleanArray, arrow::error::ArrowError>,
+    kernel: fn(
+        &dyn arrow::array::Datum,
+        &dyn arrow::array::Datum,
+    ) -> Result<BooleanArray, arrow::error::ArrowError>,
 ) -> Result<BooleanArray, ConvertError> {
     let column = comparable(column.clone())?;
     let pattern: ArrayRef = match column.data_type() {
@@ -393,10 +450,15 @@ fn eval(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray, ConvertError> 
     let n = batch.num_rows();
     Ok(match expr {
         Expr::True => BooleanArray::from(vec![true; n]),
-        Expr::Compare { column, op, value } => compare(&resolve_column(batch, column)?, *op, value)?,
+        Expr::Compare { column, op, value } => {
+            compare(&resolve_column(batch, column)?, *op, value)?
+        }
         Expr::Between { column, low, high } => {
             let c = resolve_column(batch, column)?;
-            and_kleene(&compare(&c, CmpOp::Ge, low)?, &compare(&c, CmpOp::Le, high)?)?
+            and_kleene(
+                &compare(&c, CmpOp::Ge, low)?,
+                &compare(&c, CmpOp::Le, high)?,
+            )?
         }
         Expr::In { column, values } => {
             let c = resolve_column(batch, column)?;
@@ -408,8 +470,12 @@ fn eval(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray, ConvertError> 
         }
         Expr::IsNull(column) => is_null(&resolve_column(batch, column)?)?,
         Expr::IsNotNull(column) => is_not_null(&resolve_column(batch, column)?)?,
-        Expr::StartsWith { column, prefix } => string_match(&resolve_column(batch, column)?, prefix, starts_with)?,
-        Expr::Contains { column, needle } => string_match(&resolve_column(batch, column)?, needle, contains)?,
+        Expr::StartsWith { column, prefix } => {
+            string_match(&resolve_column(batch, column)?, prefix, starts_with)?
+        }
+        Expr::Contains { column, needle } => {
+            string_match(&resolve_column(batch, column)?, needle, contains)?
+        }
         Expr::And(a, b) => and_kleene(&eval(a, batch)?, &eval(b, batch)?)?,
         Expr::Or(a, b) => or_kleene(&eval(a, batch)?, &eval(b, batch)?)?,
         Expr::Not(a) => not(&eval(a, batch)?)?,
@@ -421,7 +487,12 @@ pub fn project(batch: &RecordBatch, columns: &[String]) -> Result<RecordBatch, C
     let indices = columns
         .iter()
         .map(|name| {
-            batch.schema().index_of(name).map_err(|_| ConvertError::MissingColumn { field: name.clone() })
+            batch
+                .schema()
+                .index_of(name)
+                .map_err(|_| ConvertError::MissingColumn {
+                    field: name.clone(),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(batch.project(&indices)?)

@@ -25,11 +25,19 @@ pub trait ArrowSchemaGen {
     fn arrow_field_names() -> &'static [&'static str];
     /// Column types in schema order.
     fn arrow_field_types() -> Vec<DataType> {
-        Self::arrow_schema().fields().iter().map(|f| f.data_type().clone()).collect()
+        Self::arrow_schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect()
     }
     /// The schema fingerprint stored under [`META_FINGERPRINT`].
     fn schema_fingerprint() -> String {
-        Self::arrow_schema().metadata().get(META_FINGERPRINT).cloned().unwrap_or_default()
+        Self::arrow_schema()
+            .metadata()
+            .get(META_FINGERPRINT)
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -58,7 +66,12 @@ pub fn build_schema(
 pub fn fingerprint(fields: &Fields) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for field in fields {
-        let text = format!("{}:{}:{};", field.name(), field.data_type(), field.is_nullable());
+        let text = format!(
+            "{}:{}:{};",
+            field.name(),
+            field.data_type(),
+            field.is_nullable()
+        );
         for byte in text.bytes() {
             hash ^= u64::from(byte);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
@@ -91,5 +104,10 @@ pub fn cached_schema<T: 'static>(build: impl FnOnce() -> Schema) -> SchemaRef {
         return schema.clone();
     }
     let schema = Arc::new(build());
-    cache.write().unwrap_or_else(|e| e.into_inner()).entry(id).or_insert(schema).clone()
+    cache
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(id)
+        .or_insert(schema)
+        .clone()
 }

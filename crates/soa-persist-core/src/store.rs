@@ -35,24 +35,36 @@ pub struct Store<T: Keyed> {
 
 impl<T: Keyed> Default for Store<T> {
     fn default() -> Self {
-        Self { rows: T::Container::default(), index: Index::default() }
+        Self {
+            rows: T::Container::default(),
+            index: Index::default(),
+        }
     }
 }
 
 impl<T: Keyed> Clone for Store<T> {
     fn clone(&self) -> Self {
-        Self { rows: self.rows.clone(), index: self.index.clone() }
+        Self {
+            rows: self.rows.clone(),
+            index: self.index.clone(),
+        }
     }
 }
 
 impl<T: Keyed> Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("struct", &T::STRUCT_NAME).field("rows", &self.len()).finish()
+        f.debug_struct("Store")
+            .field("struct", &T::STRUCT_NAME)
+            .field("rows", &self.len())
+            .finish()
     }
 }
 
 fn duplicate<T: Keyed>(key: &T::Key) -> StoreError {
-    StoreError::DuplicateKey { field: T::KEY_FIELD, key: format!("{key:?}") }
+    StoreError::DuplicateKey {
+        field: T::KEY_FIELD,
+        key: format!("{key:?}"),
+    }
 }
 
 impl<T: Keyed> Store<T> {
@@ -61,7 +73,10 @@ impl<T: Keyed> Store<T> {
     }
 
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { rows: T::Container::with_capacity(capacity), index: Index::default() }
+        Self {
+            rows: T::Container::with_capacity(capacity),
+            index: Index::default(),
+        }
     }
 
     /// Builds a store from a container; errors on the first duplicate key.
@@ -69,10 +84,10 @@ impl<T: Keyed> Store<T> {
         let mut index = Index::default();
         index.reserve(rows.len());
         for i in 0..rows.len() {
-            if let Some(key) = T::key_at(&rows, i) {
-                if index.insert(key.clone(), i).is_some() {
-                    return Err(duplicate::<T>(key));
-                }
+            if let Some(key) = T::key_at(&rows, i)
+                && index.insert(key.clone(), i).is_some()
+            {
+                return Err(duplicate::<T>(key));
             }
         }
         Ok(Self { rows, index })
@@ -158,7 +173,10 @@ impl<T: Keyed> Store<T> {
     /// Replaces the row with the same key and returns the old one; errors if there is none.
     pub fn update(&mut self, row: T) -> Result<T, StoreError> {
         match self.index.get(row.key()) {
-            Some(&i) => self.rows.replace(i, row).map_err(|row| not_found::<T>(row.key())),
+            Some(&i) => self
+                .rows
+                .replace(i, row)
+                .map_err(|row| not_found::<T>(row.key())),
             None => Err(not_found::<T>(row.key())),
         }
     }
@@ -189,7 +207,10 @@ impl<T: Keyed> Store<T> {
     }
 
     /// The first row for which `predicate` holds.
-    pub fn find<'s>(&'s self, mut predicate: impl FnMut(&RowRef<'s, T>) -> bool) -> Option<RowRef<'s, T>> {
+    pub fn find<'s>(
+        &'s self,
+        mut predicate: impl FnMut(&RowRef<'s, T>) -> bool,
+    ) -> Option<RowRef<'s, T>> {
         self.iter().find(|r| predicate(r))
     }
 
@@ -225,5 +246,8 @@ impl<T: Keyed> Store<T> {
 }
 
 fn not_found<T: Keyed>(key: &T::Key) -> StoreError {
-    StoreError::NotFound { field: T::KEY_FIELD, key: format!("{key:?}") }
+    StoreError::NotFound {
+        field: T::KEY_FIELD,
+        key: format!("{key:?}"),
+    }
 }

@@ -3,12 +3,14 @@
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, GenericParam, Generics, Ident, LitInt, LitStr, Path, Type, Visibility};
+use syn::{
+    Data, DeriveInput, Fields, GenericParam, Generics, Ident, LitInt, LitStr, Path, Type,
+    Visibility,
+};
 
 use crate::ctxt::Ctxt;
 
-const FIELD_ATTRS: &str =
-    "key, partition, rename = \"..\", nested, timestamp = \"s|ms|us|ns\", decimal(precision, scale), default, default = \"path\"";
+const FIELD_ATTRS: &str = "key, partition, rename = \"..\", nested, timestamp = \"s|ms|us|ns\", decimal(precision, scale), default, default = \"path\"";
 
 /// `#[soa(default)]` or `#[soa(default = "path::to::fn")]`.
 pub enum Default {
@@ -63,10 +65,15 @@ impl Struct {
                 Vec::new()
             }
         };
-        if raw_fields.is_empty() && matches!(&input.data, Data::Struct(s) if matches!(s.fields, Fields::Named(_))) {
+        if raw_fields.is_empty()
+            && matches!(&input.data, Data::Struct(s) if matches!(s.fields, Fields::Named(_)))
+        {
             cx.error(&input.ident, "SoA needs at least one field");
         }
-        let fields: Vec<Field> = raw_fields.into_iter().filter_map(|f| parse_field(&mut cx, f)).collect();
+        let fields: Vec<Field> = raw_fields
+            .into_iter()
+            .filter_map(|f| parse_field(&mut cx, f))
+            .collect();
         check_fields(&mut cx, &fields);
         cx.finish(Self {
             ident: input.ident.clone(),
@@ -116,7 +123,8 @@ impl Enum {
                                 name = meta.value()?.parse::<LitStr>()?.value();
                                 Ok(())
                             } else {
-                                Err(meta.error("unknown variant attribute; supported: rename = \"..\""))
+                                Err(meta
+                                    .error("unknown variant attribute; supported: rename = \"..\""))
                             }
                         });
                         if let Err(e) = parsed {
@@ -126,12 +134,22 @@ impl Enum {
                     if variants.iter().any(|o: &Variant| o.name == name) {
                         cx.error(v, format!("two variants are named `{name}`"));
                     }
-                    variants.push(Variant { ident: v.ident.clone(), name });
+                    variants.push(Variant {
+                        ident: v.ident.clone(),
+                        name,
+                    });
                 }
             }
-            _ => cx.error(&input.ident, "SoAEnum can only be derived for enums with field-less variants"),
+            _ => cx.error(
+                &input.ident,
+                "SoAEnum can only be derived for enums with field-less variants",
+            ),
         }
-        cx.finish(Self { ident: input.ident.clone(), krate, variants })
+        cx.finish(Self {
+            ident: input.ident.clone(),
+            krate,
+            variants,
+        })
     }
 }
 
@@ -147,7 +165,9 @@ fn container_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute], name: &mut String) -
                 *name = meta.value()?.parse::<LitStr>()?.value();
                 Ok(())
             } else {
-                Err(meta.error("unknown container attribute; supported: crate = \"path\", rename = \"name\""))
+                Err(meta.error(
+                    "unknown container attribute; supported: crate = \"path\", rename = \"name\"",
+                ))
             }
         });
         if let Err(e) = parsed {
@@ -168,11 +188,9 @@ fn check_generics(cx: &mut Ctxt, generics: &Generics) {
 /// Whether `ty` is written as `Option<..>`.
 pub fn is_option(ty: &Type) -> bool {
     match ty {
-        Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "Option" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))),
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
+            s.ident == "Option" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+        }),
         Type::Group(g) => is_option(&g.elem),
         _ => false,
     }
@@ -252,14 +270,24 @@ fn parse_decimal(meta: &syn::meta::ParseNestedMeta) -> Result<(u8, i8), syn::Err
             match name.to_string().as_str() {
                 "precision" => precision = Some(value),
                 "scale" => scale = Some(value),
-                _ => return Err(syn::Error::new_spanned(name, "expected `precision` or `scale`")),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        name,
+                        "expected `precision` or `scale`",
+                    ));
+                }
             }
         } else {
             let value: LitInt = content.parse()?;
             match positional {
                 0 => precision = Some(value),
                 1 => scale = Some(value),
-                _ => return Err(syn::Error::new_spanned(value, "decimal takes (precision, scale)")),
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        value,
+                        "decimal takes (precision, scale)",
+                    ));
+                }
             }
             positional += 1;
         }
@@ -273,7 +301,10 @@ fn parse_decimal(meta: &syn::meta::ParseNestedMeta) -> Result<(u8, i8), syn::Err
     let pv: u8 = p.base10_parse()?;
     let sv: i8 = s.base10_parse()?;
     if !(1..=38).contains(&pv) {
-        return Err(syn::Error::new_spanned(p, "Decimal128 precision must be 1..=38"));
+        return Err(syn::Error::new_spanned(
+            p,
+            "Decimal128 precision must be 1..=38",
+        ));
     }
     if i16::from(sv) > i16::from(pv) {
         return Err(syn::Error::new_spanned(s, "scale can't exceed precision"));
@@ -286,30 +317,51 @@ fn check_fields(cx: &mut Ctxt, fields: &[Field]) {
     for (i, f) in fields.iter().enumerate() {
         if let Some(span) = f.key {
             if let Some(first) = key {
-                cx.push(syn::Error::new(span, format!("a struct has at most one #[soa(key)] field; `{}` is already the key", first.ident)));
+                cx.push(syn::Error::new(
+                    span,
+                    format!(
+                        "a struct has at most one #[soa(key)] field; `{}` is already the key",
+                        first.ident
+                    ),
+                ));
             } else {
                 key = Some(f);
             }
             if is_option(&f.ty) {
-                cx.push(syn::Error::new(span, "a #[soa(key)] field can't be an Option: every row needs a key"));
+                cx.push(syn::Error::new(
+                    span,
+                    "a #[soa(key)] field can't be an Option: every row needs a key",
+                ));
             }
             if f.nested {
-                cx.push(syn::Error::new(span, "a #[soa(key)] field can't be #[soa(nested)]"));
+                cx.push(syn::Error::new(
+                    span,
+                    "a #[soa(key)] field can't be #[soa(nested)]",
+                ));
             }
         }
         if f.nested {
             if is_option(&f.ty) {
-                cx.error(&f.ty, "#[soa(nested)] fields can't be Option (a nested struct column is never null)");
+                cx.error(
+                    &f.ty,
+                    "#[soa(nested)] fields can't be Option (a nested struct column is never null)",
+                );
             }
             if f.timestamp.is_some() || f.decimal.is_some() {
                 cx.error(&f.ident, "timestamp/decimal settings go on the nested struct's own fields, not on #[soa(nested)]");
             }
             if f.partition {
-                cx.error(&f.ident, "a #[soa(nested)] field can't be a partition column");
+                cx.error(
+                    &f.ident,
+                    "a #[soa(nested)] field can't be a partition column",
+                );
             }
         }
         if fields[..i].iter().any(|o| o.name == f.name) {
-            cx.error(&f.ident, format!("two fields map to the column name `{}`", f.name));
+            cx.error(
+                &f.ident,
+                format!("two fields map to the column name `{}`", f.name),
+            );
         }
     }
 }
@@ -319,7 +371,8 @@ impl Field {
     pub fn options(&self, krate: &Path) -> TokenStream {
         let mut opts = quote!(#krate::__private::FieldOptions::DEFAULT);
         if let Some(unit) = &self.timestamp {
-            opts = quote!(#opts.with_timestamp(#krate::__private::arrow::datatypes::TimeUnit::#unit));
+            opts =
+                quote!(#opts.with_timestamp(#krate::__private::arrow::datatypes::TimeUnit::#unit));
         }
         if let Some((p, s)) = self.decimal {
             opts = quote!(#opts.with_decimal(#p, #s));

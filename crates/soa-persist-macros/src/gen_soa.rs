@@ -38,7 +38,11 @@ pub fn expand(s: &Struct) -> TokenStream {
         .map(|gp| match gp {
             GenericParam::Type(t) => {
                 let (id, bounds) = (&t.ident, &t.bounds);
-                if bounds.is_empty() { quote!(#id) } else { quote!(#id: #bounds) }
+                if bounds.is_empty() {
+                    quote!(#id)
+                } else {
+                    quote!(#id: #bounds)
+                }
             }
             other => quote!(#other),
         })
@@ -69,13 +73,27 @@ pub fn expand(s: &Struct) -> TokenStream {
         .fields
         .iter()
         .zip(&col_tys)
-        .map(|(f, col)| if f.nested { quote!(<#col as #p::Column>::Ref<#lt>) } else { let ty = &f.ty; quote!(&#lt #ty) })
+        .map(|(f, col)| {
+            if f.nested {
+                quote!(<#col as #p::Column>::Ref<#lt>)
+            } else {
+                let ty = &f.ty;
+                quote!(&#lt #ty)
+            }
+        })
         .collect();
     let slice_fields: Vec<TokenStream> = s
         .fields
         .iter()
         .zip(&col_tys)
-        .map(|(f, col)| if f.nested { quote!(<#col as #p::Column>::Slice<#lt>) } else { let ty = &f.ty; quote!(&#lt [#ty]) })
+        .map(|(f, col)| {
+            if f.nested {
+                quote!(<#col as #p::Column>::Slice<#lt>)
+            } else {
+                let ty = &f.ty;
+                quote!(&#lt [#ty])
+            }
+        })
         .collect();
     let handle_tys: Vec<TokenStream> = s
         .fields
@@ -142,7 +160,12 @@ pub fn expand(s: &Struct) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let partitions: Vec<&String> = s.fields.iter().filter(|f| f.partition).map(|f| &f.name).collect();
+    let partitions: Vec<&String> = s
+        .fields
+        .iter()
+        .filter(|f| f.partition)
+        .map(|f| &f.name)
+        .collect();
     let first = idents[0];
     let schema_cache = if generic {
         quote!(#p::schema::cached_schema::<Self>(build))
@@ -152,8 +175,10 @@ pub fn expand(s: &Struct) -> TokenStream {
             SCHEMA.get_or_init(|| ::std::sync::Arc::new(build())).clone()
         }
     };
-    let clone_fields: Vec<TokenStream> =
-        idents.iter().map(|i| quote!(#i: #p::RowView::to_row(&self.#i))).collect();
+    let clone_fields: Vec<TokenStream> = idents
+        .iter()
+        .map(|i| quote!(#i: #p::RowView::to_row(&self.#i)))
+        .collect();
     let doc_soa = format!("Struct-of-arrays container of [`{ident}`]: one column per field.");
     let doc_ref = format!("A borrowed row of [`{soa}`].");
     let doc_slice = format!("A borrowed range of rows of [`{soa}`].");

@@ -18,7 +18,9 @@ pub fn check(s: Struct) -> Result<Struct, syn::Error> {
 }
 
 pub fn expand(s: &Struct) -> TokenStream {
-    let Some(key) = s.key() else { return TokenStream::new() };
+    let Some(key) = s.key() else {
+        return TokenStream::new();
+    };
     let krate = &s.krate;
     let p = quote!(#krate::__private);
     let (vis, ident) = (&s.vis, &s.ident);
@@ -30,7 +32,8 @@ pub fn expand(s: &Struct) -> TokenStream {
     let key_assoc = quote_spanned!(key_ty.span()=> type Key = #key_ty;);
     let store = format_ident!("{}Store", ident);
     let persistent = format_ident!("Persistent{}Store", ident);
-    let persistent_doc = format!("[`{ident}`] rows on persistence backend `__P`, with a write buffer.");
+    let persistent_doc =
+        format!("[`{ident}`] rows on persistence backend `__P`, with a write buffer.");
     let store_doc = format!("The in-memory domain store of [`{ident}`], indexed by `{key_name}`.");
     let bare_params: Vec<TokenStream> = s
         .generics

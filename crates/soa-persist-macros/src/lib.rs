@@ -26,7 +26,10 @@ pub fn derive_soa(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(SoAStore, attributes(soa))]
 pub fn derive_soa_store(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand(ast::Struct::parse(&input).and_then(gen_store::check), gen_store::expand)
+    expand(
+        ast::Struct::parse(&input).and_then(gen_store::check),
+        gen_store::expand,
+    )
 }
 
 /// Stores a field-less enum as an Arrow dictionary of its variant names.

@@ -35,9 +35,15 @@ impl Order {
             order_id: i,
             customer: format!("customer-{:05}", h % 20_000),
             amount: (h % 100_000) as f64 / 100.0,
-            status: [Status::Pending, Status::Shipped, Status::Delivered, Status::Cancelled][(h >> 32) as usize % 4],
-            placed_at: DateTime::from_timestamp(1_700_000_000 + (i as i64) * 7, 0).unwrap_or_default(),
-            note: (h % 10 == 0).then(|| format!("gift wrap #{i}")),
+            status: [
+                Status::Pending,
+                Status::Shipped,
+                Status::Delivered,
+                Status::Cancelled,
+            ][(h >> 32) as usize % 4],
+            placed_at: DateTime::from_timestamp(1_700_000_000 + (i as i64) * 7, 0)
+                .unwrap_or_default(),
+            note: h.is_multiple_of(10).then(|| format!("gift wrap #{i}")),
         }
     }
 }
@@ -62,19 +68,48 @@ async fn run<P: SoAPersistence<Order>>(backend: P, rows: u64) -> Result<(), Pers
     let f = Order::fields;
     let t = Instant::now();
     let big = store.query(&f().amount.gt(995.0)).await?;
-    println!("amount > 995: {} rows in {}; first: {:?}", big.len(), ms(t), big.row(0));
+    println!(
+        "amount > 995: {} rows in {}; first: {:?}",
+        big.len(),
+        ms(t),
+        big.row(0)
+    );
 
     let t = Instant::now();
-    let shipped_big = store.count(&f().status.eq(Status::Shipped).and(f().amount.between(500.0, 510.0))).await?;
-    println!("status = Shipped AND amount BETWEEN 500 AND 510: {shipped_big} rows in {}", ms(t));
+    let shipped_big = store
+        .count(
+            &f().status
+                .eq(Status::Shipped)
+                .and(f().amount.between(500.0, 510.0)),
+        )
+        .await?;
+    println!(
+        "status = Shipped AND amount BETWEEN 500 AND 510: {shipped_big} rows in {}",
+        ms(t)
+    );
 
     let t = Instant::now();
-    let gifts = store.query(&f().note.is_not_null().and(f().customer.starts_with("customer-0001"))).await?;
-    println!("gift notes from customer-0001*: {} rows in {}", gifts.len(), ms(t));
+    let gifts = store
+        .query(
+            &f().note
+                .is_not_null()
+                .and(f().customer.starts_with("customer-0001")),
+        )
+        .await?;
+    println!(
+        "gift notes from customer-0001*: {} rows in {}",
+        gifts.len(),
+        ms(t)
+    );
 
     let t = Instant::now();
     let one = store.get(&(rows / 2)).await?;
-    println!("get({}): {:?} in {}", rows / 2, one.map(|o| o.customer), ms(t));
+    println!(
+        "get({}): {:?} in {}",
+        rows / 2,
+        one.map(|o| o.customer),
+        ms(t)
+    );
 
     let t = Instant::now();
     let cancelled = store.delete(&f().status.eq(Status::Cancelled)).await?;
@@ -84,16 +119,29 @@ async fn run<P: SoAPersistence<Order>>(backend: P, rows: u64) -> Result<(), Pers
     let stats = store.stats().await?;
     println!("stats: {stats}");
     for c in &stats.columns {
-        let disk = c.bytes_on_disk.map(|b| format!(", {:.1} MiB on disk", b as f64 / 1048576.0)).unwrap_or_default();
-        let ratio = c.compression_ratio.map(|r| format!(", {r:.1}x compressed")).unwrap_or_default();
-        println!("  {:<10} {:>8.1} MiB in memory{disk}{ratio}", c.name, c.bytes_in_memory as f64 / 1048576.0);
+        let disk = c
+            .bytes_on_disk
+            .map(|b| format!(", {:.1} MiB on disk", b as f64 / 1048576.0))
+            .unwrap_or_default();
+        let ratio = c
+            .compression_ratio
+            .map(|r| format!(", {r:.1}x compressed"))
+            .unwrap_or_default();
+        println!(
+            "  {:<10} {:>8.1} MiB in memory{disk}{ratio}",
+            c.name,
+            c.bytes_in_memory as f64 / 1048576.0
+        );
     }
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), PersistError> {
-    let rows: u64 = std::env::var("ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rows: u64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     println!("soa-persist quickstart: {rows} orders");
     println!("schema: {:?}", Order::arrow_field_names());
 

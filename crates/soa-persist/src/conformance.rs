@@ -45,11 +45,21 @@ pub fn order(i: u64) -> ConfOrder {
     ConfOrder {
         id: i,
         customer: format!("{}{}", CUSTOMERS[(i % 6) as usize], i % 17),
-        amount: if i % 101 == 0 { f64::NAN } else { ((i * 37) % 1000) as f64 / 10.0 },
-        status: [ConfStatus::Pending, ConfStatus::Shipped, ConfStatus::Delivered, ConfStatus::Returned][(i % 4) as usize],
-        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000_001).unwrap_or_default(),
-        note: (i % 3 != 0).then(|| format!("n{i}")),
-        qty: (i % 5 != 0).then_some((i % 11) as i32 - 3),
+        amount: if i.is_multiple_of(101) {
+            f64::NAN
+        } else {
+            ((i * 37) % 1000) as f64 / 10.0
+        },
+        status: [
+            ConfStatus::Pending,
+            ConfStatus::Shipped,
+            ConfStatus::Delivered,
+            ConfStatus::Returned,
+        ][(i % 4) as usize],
+        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000_001)
+            .unwrap_or_default(),
+        note: (!i.is_multiple_of(3)).then(|| format!("n{i}")),
+        qty: (!i.is_multiple_of(5)).then_some((i % 11) as i32 - 3),
     }
 }
 
@@ -73,7 +83,11 @@ fn sorted(rows: ConfOrderSoA) -> ConfOrderSoA {
 fn assert_same_rows(got: ConfOrderSoA, want: ConfOrderSoA, what: &str) {
     let (got, want) = (sorted(got), sorted(want));
     assert_eq!(got.len(), want.len(), "{what}: row count");
-    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{what}: rows differ");
+    assert_eq!(
+        format!("{got:?}"),
+        format!("{want:?}"),
+        "{what}: rows differ"
+    );
 }
 
 /// Runs every conformance test, each on a fresh backend from `factory`.
@@ -98,9 +112,17 @@ where
 }
 
 pub async fn empty_backend<P: SoAPersistence<ConfOrder>>(p: &P) {
-    assert!(p.load().await.expect("load").is_none(), "nothing stored yet: load is None");
+    assert!(
+        p.load().await.expect("load").is_none(),
+        "nothing stored yet: load is None"
+    );
     assert_eq!(p.count(&Predicate::all()).await.expect("count"), 0);
-    assert!(p.query(&ConfOrder::fields().amount.gt(0.0)).await.expect("query").is_empty());
+    assert!(
+        p.query(&ConfOrder::fields().amount.gt(0.0))
+            .await
+            .expect("query")
+            .is_empty()
+    );
     let mut scan = p.scan(Scan::all()).await.expect("scan");
     assert!(scan.next().await.is_none(), "empty scan");
     assert_eq!(p.stats().await.expect("stats").rows, 0);
@@ -109,9 +131,17 @@ pub async fn empty_backend<P: SoAPersistence<ConfOrder>>(p: &P) {
 
 pub async fn save_replaces_and_load_returns<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..100)).await.expect("save");
-    assert_same_rows(p.load().await.expect("load").expect("some"), orders(0..100), "after save");
+    assert_same_rows(
+        p.load().await.expect("load").expect("some"),
+        orders(0..100),
+        "after save",
+    );
     p.save(orders(500..510)).await.expect("save again");
-    assert_same_rows(p.load().await.expect("load").expect("some"), orders(500..510), "save replaces");
+    assert_same_rows(
+        p.load().await.expect("load").expect("some"),
+        orders(500..510),
+        "save replaces",
+    );
     p.save(ConfOrderSoA::new()).await.expect("save empty");
     let empty = p.load().await.expect("load").expect("stored, so Some");
     assert!(empty.is_empty());
@@ -122,7 +152,11 @@ pub async fn append_accumulates<P: SoAPersistence<ConfOrder>>(p: &P) {
         p.append(orders(part)).await.expect("append");
     }
     p.append(ConfOrderSoA::new()).await.expect("empty append");
-    assert_same_rows(p.load().await.expect("load").expect("some"), orders(0..300), "appends");
+    assert_same_rows(
+        p.load().await.expect("load").expect("some"),
+        orders(0..300),
+        "appends",
+    );
     assert_eq!(p.count(&Predicate::all()).await.expect("count"), 300);
 }
 
@@ -143,34 +177,72 @@ pub fn predicate_cases() -> Vec<Case> {
     let f = ConfOrder::fields;
     let t0 = order(0).placed_at;
     vec![
-        (f().amount.gt(50.0), |o| o.amount.total_cmp(&50.0) == Greater),
-        (f().amount.le(10.0), |o| o.amount.total_cmp(&10.0) != Greater),
-        (f().amount.between(10.0, 20.0), |o| o.amount.total_cmp(&10.0) != Less && o.amount.total_cmp(&20.0) != Greater),
+        (f().amount.gt(50.0), |o| {
+            o.amount.total_cmp(&50.0) == Greater
+        }),
+        (f().amount.le(10.0), |o| {
+            o.amount.total_cmp(&10.0) != Greater
+        }),
+        (f().amount.between(10.0, 20.0), |o| {
+            o.amount.total_cmp(&10.0) != Less && o.amount.total_cmp(&20.0) != Greater
+        }),
         (f().id.eq(42u64), |o| o.id == 42),
         (f().id.ne(42u64), |o| o.id != 42),
         (f().id.lt(10u64), |o| o.id < 10),
         (f().id.ge(490u64), |o| o.id >= 490),
-        (f().id.is_in([3u64, 7, 11, 9999]), |o| [3, 7, 11].contains(&o.id)),
+        (f().id.is_in([3u64, 7, 11, 9999]), |o| {
+            [3, 7, 11].contains(&o.id)
+        }),
         (f().id.is_in(Vec::<u64>::new()), |_| false),
-        (f().status.eq(ConfStatus::Shipped), |o| o.status == ConfStatus::Shipped),
-        (f().status.ne(ConfStatus::Pending), |o| o.status != ConfStatus::Pending),
-        (f().status.is_in([ConfStatus::Shipped, ConfStatus::Returned]), |o| matches!(o.status, ConfStatus::Shipped | ConfStatus::Returned)),
+        (f().status.eq(ConfStatus::Shipped), |o| {
+            o.status == ConfStatus::Shipped
+        }),
+        (f().status.ne(ConfStatus::Pending), |o| {
+            o.status != ConfStatus::Pending
+        }),
+        (
+            f().status
+                .is_in([ConfStatus::Shipped, ConfStatus::Returned]),
+            |o| matches!(o.status, ConfStatus::Shipped | ConfStatus::Returned),
+        ),
         (f().note.is_null(), |o| o.note.is_none()),
         (f().note.is_not_null(), |o| o.note.is_some()),
         (f().note.eq("n5"), |o| o.note.as_deref() == Some("n5")),
-        (f().note.starts_with("n1"), |o| o.note.as_deref().is_some_and(|n| n.starts_with("n1"))),
+        (f().note.starts_with("n1"), |o| {
+            o.note.as_deref().is_some_and(|n| n.starts_with("n1"))
+        }),
         (f().customer.contains("é"), |o| o.customer.contains('é')),
-        (f().customer.starts_with("bob's"), |o| o.customer.starts_with("bob's")),
+        (f().customer.starts_with("bob's"), |o| {
+            o.customer.starts_with("bob's")
+        }),
         (f().customer.eq("c;-- x3"), |o| o.customer == "c;-- x3"),
         (f().customer.contains("%"), |o| o.customer.contains('%')),
         (f().qty.gt(5), |o| o.qty.is_some_and(|q| q > 5)),
         (f().qty.gt(5).not(), |o| o.qty.is_some_and(|q| q <= 5)),
-        (f().qty.is_in([1, 2, 3]), |o| o.qty.is_some_and(|q| (1..=3).contains(&q))),
-        (f().placed_at.ge(t0 + crate::chrono::Duration::seconds(300)), |o| o.placed_at >= order(0).placed_at + crate::chrono::Duration::seconds(300)),
-        (f().status.eq(ConfStatus::Shipped).and(f().amount.gt(30.0)), |o| o.status == ConfStatus::Shipped && o.amount.total_cmp(&30.0) == Greater),
-        (f().id.lt(5u64).or(f().id.gt(495u64)), |o| o.id < 5 || o.id > 495),
-        (f().status.eq(ConfStatus::Pending).or(f().note.is_null()).not(), |o| !(o.status == ConfStatus::Pending || o.note.is_none())),
-        (f().qty.lt(0).or(f().note.eq("n7")), |o| o.qty.is_some_and(|q| q < 0) || o.note.as_deref() == Some("n7")),
+        (f().qty.is_in([1, 2, 3]), |o| {
+            o.qty.is_some_and(|q| (1..=3).contains(&q))
+        }),
+        (
+            f().placed_at.ge(t0 + crate::chrono::Duration::seconds(300)),
+            |o| o.placed_at >= order(0).placed_at + crate::chrono::Duration::seconds(300),
+        ),
+        (
+            f().status.eq(ConfStatus::Shipped).and(f().amount.gt(30.0)),
+            |o| o.status == ConfStatus::Shipped && o.amount.total_cmp(&30.0) == Greater,
+        ),
+        (f().id.lt(5u64).or(f().id.gt(495u64)), |o| {
+            o.id < 5 || o.id > 495
+        }),
+        (
+            f().status
+                .eq(ConfStatus::Pending)
+                .or(f().note.is_null())
+                .not(),
+            |o| !(o.status == ConfStatus::Pending || o.note.is_none()),
+        ),
+        (f().qty.lt(0).or(f().note.eq("n7")), |o| {
+            o.qty.is_some_and(|q| q < 0) || o.note.as_deref() == Some("n7")
+        }),
         (Predicate::all(), |_| true),
     ]
 }
@@ -180,24 +252,45 @@ pub async fn predicates_match_reference<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(rows.iter().cloned().collect()).await.expect("save");
     for (predicate, reference) in predicate_cases() {
         let want: Vec<u64> = rows.iter().filter(|o| reference(o)).map(|o| o.id).collect();
-        let got = p.query(&predicate).await.unwrap_or_else(|e| panic!("query {predicate}: {e}"));
+        let got = p
+            .query(&predicate)
+            .await
+            .unwrap_or_else(|e| panic!("query {predicate}: {e}"));
         assert_eq!(ids(&got), want, "query {predicate}");
-        let n = p.count(&predicate).await.unwrap_or_else(|e| panic!("count {predicate}: {e}"));
+        let n = p
+            .count(&predicate)
+            .await
+            .unwrap_or_else(|e| panic!("count {predicate}: {e}"));
         assert_eq!(n, want.len() as u64, "count {predicate}");
     }
 }
 
 pub async fn scan_projects_and_streams<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..1000)).await.expect("save");
-    let scan = Scan::filter(ConfOrder::fields().status.eq(ConfStatus::Delivered)).project(["amount", "id"]).batch_size(7);
+    let scan = Scan::filter(ConfOrder::fields().status.eq(ConfStatus::Delivered))
+        .project(["amount", "id"])
+        .batch_size(7);
     let mut stream = p.scan(scan).await.expect("scan");
     let mut seen = Vec::new();
     while let Some(batch) = stream.next().await {
         let batch = batch.expect("batch");
-        let names: Vec<String> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-        assert_eq!(names, ["amount", "id"], "projection keeps the requested columns in order");
+        let names: Vec<String> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["amount", "id"],
+            "projection keeps the requested columns in order"
+        );
         assert!(batch.num_rows() <= 7, "batch_size is an upper bound");
-        let col = batch.column(1).as_any().downcast_ref::<crate::arrow::array::UInt64Array>().expect("id column");
+        let col = batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<crate::arrow::array::UInt64Array>()
+            .expect("id column");
         seen.extend(col.values().iter().copied());
     }
     seen.sort_unstable();
@@ -207,15 +300,25 @@ pub async fn scan_projects_and_streams<P: SoAPersistence<ConfOrder>>(p: &P) {
 
 pub async fn delete_removes_exactly_the_matches<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..400)).await.expect("save");
-    let gone = ConfOrder::fields().status.eq(ConfStatus::Returned).or(ConfOrder::fields().qty.is_null());
+    let gone = ConfOrder::fields()
+        .status
+        .eq(ConfStatus::Returned)
+        .or(ConfOrder::fields().qty.is_null());
     let want: Vec<u64> = (0..400).filter(|i| !(i % 4 == 3 || i % 5 == 0)).collect();
-    assert_eq!(p.delete(&gone).await.expect("delete"), 400 - want.len() as u64);
+    assert_eq!(
+        p.delete(&gone).await.expect("delete"),
+        400 - want.len() as u64
+    );
     assert_eq!(ids(&p.load().await.expect("load").expect("some")), want);
     assert_eq!(p.delete(&gone).await.expect("delete again"), 0);
     // NOT of an unknown comparison is unknown: rows with a null qty are not deleted by either.
     p.save(orders(0..50)).await.expect("save");
-    p.delete(&ConfOrder::fields().qty.gt(0)).await.expect("delete");
-    p.delete(&ConfOrder::fields().qty.gt(0).not()).await.expect("delete");
+    p.delete(&ConfOrder::fields().qty.gt(0))
+        .await
+        .expect("delete");
+    p.delete(&ConfOrder::fields().qty.gt(0).not())
+        .await
+        .expect("delete");
     let left = ids(&p.load().await.expect("load").expect("some"));
     assert_eq!(left, (0..50).filter(|i| i % 5 == 0).collect::<Vec<_>>());
 }
@@ -223,7 +326,13 @@ pub async fn delete_removes_exactly_the_matches<P: SoAPersistence<ConfOrder>>(p:
 pub async fn clear_empties<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.append(orders(0..20)).await.expect("append");
     p.clear().await.expect("clear");
-    assert!(p.load().await.expect("load").expect("cleared is Some").is_empty());
+    assert!(
+        p.load()
+            .await
+            .expect("load")
+            .expect("cleared is Some")
+            .is_empty()
+    );
     assert_eq!(p.count(&Predicate::all()).await.expect("count"), 0);
     p.append(orders(5..6)).await.expect("append after clear");
     assert_eq!(ids(&p.load().await.expect("load").expect("some")), [5]);
@@ -231,8 +340,15 @@ pub async fn clear_empties<P: SoAPersistence<ConfOrder>>(p: &P) {
 
 pub async fn query_rows_filters_by_closure<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..200)).await.expect("save");
-    let got = p.query_rows(|r| r.customer.len() % 2 == 0 && *r.id % 3 == 1).await.expect("query_rows");
-    let want: Vec<u64> = (0..200).map(order).filter(|o| o.customer.len() % 2 == 0 && o.id % 3 == 1).map(|o| o.id).collect();
+    let got = p
+        .query_rows(|r| r.customer.len() % 2 == 0 && *r.id % 3 == 1)
+        .await
+        .expect("query_rows");
+    let want: Vec<u64> = (0..200)
+        .map(order)
+        .filter(|o| o.customer.len() % 2 == 0 && o.id % 3 == 1)
+        .map(|o| o.id)
+        .collect();
     assert_eq!(ids(&got), want);
 }
 
@@ -242,7 +358,10 @@ pub async fn stats_and_flush<P: SoAPersistence<ConfOrder>>(p: &P) {
     let stats = p.stats().await.expect("stats");
     assert_eq!(stats.rows, 123);
     assert!(!stats.backend.is_empty());
-    assert!(stats.bytes_in_memory > 0 || stats.bytes_on_disk.unwrap_or(0) > 0, "stats report a size");
+    assert!(
+        stats.bytes_in_memory > 0 || stats.bytes_on_disk.unwrap_or(0) > 0,
+        "stats report a size"
+    );
 }
 
 /// 8 writers x 8 readers: no row lost or duplicated, and counts never go backwards.
@@ -272,7 +391,9 @@ pub async fn concurrent_writers_and_readers<P: SoAPersistence<ConfOrder> + Clone
         tasks.push(tokio::spawn(async move {
             for b in 0..batches {
                 let start = (w * batches + b) * per_batch;
-                p.append(orders(start..start + per_batch)).await.expect("concurrent append");
+                p.append(orders(start..start + per_batch))
+                    .await
+                    .expect("concurrent append");
             }
         }));
     }
@@ -293,16 +414,39 @@ pub async fn concurrent_writers_and_readers<P: SoAPersistence<ConfOrder> + Clone
 pub async fn persistent_store_over_backend<P: SoAPersistence<ConfOrder>>(p: P) {
     let mut store = PersistentStore::with_persistence(p).with_flush_policy(FlushPolicy::Manual);
     store.add_many((0..50).map(order)).await.expect("add_many");
-    assert!(store.add(order(3)).await.is_err(), "duplicate key in the buffer");
-    assert_eq!(store.get(&7).await.expect("get").map(|o| o.id), Some(7), "buffered row visible");
+    assert!(
+        store.add(order(3)).await.is_err(),
+        "duplicate key in the buffer"
+    );
+    assert_eq!(
+        store.get(&7).await.expect("get").map(|o| o.id),
+        Some(7),
+        "buffered row visible"
+    );
     store.flush().await.expect("flush");
     assert_eq!(store.buffered(), 0);
     store.add(order(50)).await.expect("add");
-    assert_eq!(store.get(&7).await.expect("get").map(|o| o.id), Some(7), "flushed row visible");
-    let shipped = store.query(&ConfOrder::fields().status.eq(ConfStatus::Shipped)).await.expect("query");
-    assert_eq!(ids(&shipped), (0..51).filter(|i| i % 4 == 1).collect::<Vec<_>>());
+    assert_eq!(
+        store.get(&7).await.expect("get").map(|o| o.id),
+        Some(7),
+        "flushed row visible"
+    );
+    let shipped = store
+        .query(&ConfOrder::fields().status.eq(ConfStatus::Shipped))
+        .await
+        .expect("query");
+    assert_eq!(
+        ids(&shipped),
+        (0..51).filter(|i| i % 4 == 1).collect::<Vec<_>>()
+    );
     assert_eq!(store.count(&Predicate::all()).await.expect("count"), 51);
-    assert_eq!(store.delete(&ConfOrder::fields().id.ge(45u64)).await.expect("delete"), 6);
+    assert_eq!(
+        store
+            .delete(&ConfOrder::fields().id.ge(45u64))
+            .await
+            .expect("delete"),
+        6
+    );
     let all = store.load_store().await.expect("load_store");
     assert_eq!(all.len(), 45);
     assert!(all.get(&44).is_some() && all.get(&45).is_none());

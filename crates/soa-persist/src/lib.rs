@@ -37,39 +37,41 @@ pub mod persist;
 pub mod store;
 
 pub use backends::arrow::ArrowPersistence;
-pub use persist::{BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry};
+pub use persist::{
+    BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry,
+};
 pub use soa_persist_core::query::{self, CmpOp, Expr, Predicate};
 pub use store::{FlushPolicy, PersistentStore};
 
 pub use soa_persist_core::bridge::{
-    BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, SoAEnum, SoAField, Seconds, Timestamp,
-    TimestampUnit,
+    BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, Seconds, SoAEnum, SoAField,
+    Timestamp, TimestampUnit,
 };
+#[cfg(feature = "chrono")]
+pub use soa_persist_core::chrono;
 pub use soa_persist_core::column::{Column, RowView};
 pub use soa_persist_core::convert::{ArrowColumn, ToArrow};
 pub use soa_persist_core::error::{ConvertError, StoreError};
 pub use soa_persist_core::fields::Col;
+#[cfg(feature = "decimal")]
+pub use soa_persist_core::rust_decimal;
 pub use soa_persist_core::schema::{self, ArrowSchemaGen};
 pub use soa_persist_core::soa::{RowRef, SoA};
 pub use soa_persist_core::store::{Keyed, Store};
-pub use soa_persist_core::{arrow, bridge};
-#[cfg(feature = "chrono")]
-pub use soa_persist_core::chrono;
-#[cfg(feature = "decimal")]
-pub use soa_persist_core::rust_decimal;
 #[cfg(feature = "uuid")]
 pub use soa_persist_core::uuid;
+pub use soa_persist_core::{arrow, bridge};
 pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
 
 /// Everything a user's code needs: `use soa_persist::prelude::*;`.
 pub mod prelude {
-    pub use crate::{
-        ArrowPersistence, ArrowSchemaGen, Col, Column, ConvertError, FlushPolicy, Keyed, PersistError,
-        PersistentStore, Predicate, RowView, Scan, SoA, SoAEnum, SoAField, SoAPersistence, SoAStore,
-        Stats, Store, StoreError, Timestamp, ToArrow,
-    };
     #[cfg(feature = "chrono")]
     pub use crate::chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    pub use crate::{
+        ArrowPersistence, ArrowSchemaGen, Col, Column, ConvertError, FlushPolicy, Keyed,
+        PersistError, PersistentStore, Predicate, RowView, Scan, SoA, SoAEnum, SoAField,
+        SoAPersistence, SoAStore, Stats, Store, StoreError, Timestamp, ToArrow,
+    };
 }
 
 /// Paths used by the derive macros' generated code; not a public API.
@@ -80,8 +82,12 @@ pub mod __private {
         BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
         enum_encode,
     };
-    pub use soa_persist_core::column::{Column, RowView, SliceLen, apply_permutation, sort_permutation};
-    pub use soa_persist_core::convert::{ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array};
+    pub use soa_persist_core::column::{
+        Column, RowView, SliceLen, apply_permutation, sort_permutation,
+    };
+    pub use soa_persist_core::convert::{
+        ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array,
+    };
     pub use soa_persist_core::error::ConvertError;
     pub use soa_persist_core::fields::Col;
     pub use soa_persist_core::schema::{self, ArrowSchemaGen};

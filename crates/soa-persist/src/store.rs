@@ -43,13 +43,18 @@ pub struct PersistentStore<T: Keyed, P: SoAPersistence<T>> {
     backend: P,
     buffer: T::Container,
     /// Position of each buffered key, for `get` and duplicate checks within the buffer.
-    buffer_keys: HashMap<T::Key, usize>,
+    buffer_keys: HashMap<T::Key, usize, foldhash::fast::RandomState>,
     policy: FlushPolicy,
 }
 
 impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     pub fn with_persistence(backend: P) -> Self {
-        Self { backend, buffer: T::Container::default(), buffer_keys: HashMap::new(), policy: FlushPolicy::default() }
+        Self {
+            backend,
+            buffer: T::Container::default(),
+            buffer_keys: HashMap::default(),
+            policy: FlushPolicy::default(),
+        }
     }
 
     pub fn with_flush_policy(mut self, policy: FlushPolicy) -> Self {
@@ -73,13 +78,17 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         if self.buffer_keys.contains_key(row.key()) {
             return Err(duplicate::<T>(row.key()).into());
         }
-        self.buffer_keys.insert(row.key().clone(), self.buffer.len());
+        self.buffer_keys
+            .insert(row.key().clone(), self.buffer.len());
         self.buffer.push(row);
         self.maybe_flush().await
     }
 
     /// Adds all rows or none (a key repeated in `rows` or already buffered is refused).
-    pub async fn add_many(&mut self, rows: impl IntoIterator<Item = T>) -> Result<usize, PersistError> {
+    pub async fn add_many(
+        &mut self,
+        rows: impl IntoIterator<Item = T>,
+    ) -> Result<usize, PersistError> {
         let rows: Vec<T> = rows.into_iter().collect();
         let mut seen = std::collections::HashSet::with_capacity(rows.len());
         for row in &rows {
@@ -91,7 +100,8 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         self.buffer.reserve(n);
         self.buffer_keys.reserve(n);
         for row in rows {
-            self.buffer_keys.insert(row.key().clone(), self.buffer.len());
+            self.buffer_keys
+                .insert(row.key().clone(), self.buffer.len());
             self.buffer.push(row);
         }
         self.maybe_flush().await?;
@@ -121,14 +131,21 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     {
         let mut rows = self.backend.query_rows(&keep).await?;
         let mut buffered = self.buffer.clone();
-        let mask: Vec<bool> = (0..buffered.len()).map_while(|i| buffered.get(i)).map(&keep).collect();
+        let mask: Vec<bool> = (0..buffered.len())
+            .map_while(|i| buffered.get(i))
+            .map(&keep)
+            .collect();
         buffered.retain_mask(&mask);
         rows.append(&mut buffered);
         Ok(rows)
     }
 
     pub async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
-        let buffered = if self.buffer.is_empty() { 0 } else { predicate.count(&self.buffer.to_record_batch()?)? };
+        let buffered = if self.buffer.is_empty() {
+            0
+        } else {
+            predicate.count(&self.buffer.to_record_batch()?)?
+        };
         Ok(self.backend.count(predicate).await? + buffered as u64)
     }
 
@@ -205,7 +222,9 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         let due = match self.policy {
             FlushPolicy::Manual => false,
             FlushPolicy::EveryRows(n) => self.buffer.len() >= n,
-            FlushPolicy::EveryBytes(n) => self.buffer.len().saturating_mul(std::mem::size_of::<T>()) >= n,
+            FlushPolicy::EveryBytes(n) => {
+                self.buffer.len().saturating_mul(std::mem::size_of::<T>()) >= n
+            }
             FlushPolicy::EveryWrite => true,
         };
         if due { self.flush().await } else { Ok(()) }
@@ -216,7 +235,10 @@ fn duplicate<T: Keyed>(key: &T::Key) -> StoreError
 where
     T::Key: Hash,
 {
-    StoreError::DuplicateKey { field: T::KEY_FIELD, key: format!("{key:?}") }
+    StoreError::DuplicateKey {
+        field: T::KEY_FIELD,
+        key: format!("{key:?}"),
+    }
 }
 
 impl<T: Keyed, P: SoAPersistence<T>> Drop for PersistentStore<T, P> {

@@ -15,9 +15,22 @@ async fn memory_budget_refuses_an_append_and_appends_nothing() {
     p.append(orders(0..100)).await.unwrap();
     let before = p.count(&Predicate::all()).await.unwrap();
     let err = p.append(orders(100..20_000)).await.unwrap_err();
-    assert!(matches!(err, PersistError::MemoryBudget { budget: 200_000, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            PersistError::MemoryBudget {
+                budget: 200_000,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(!err.is_retryable());
-    assert_eq!(p.count(&Predicate::all()).await.unwrap(), before, "nothing partially appended");
+    assert_eq!(
+        p.count(&Predicate::all()).await.unwrap(),
+        before,
+        "nothing partially appended"
+    );
 }
 
 #[tokio::test]
@@ -26,13 +39,25 @@ async fn small_appends_are_coalesced_and_large_ones_are_not_copied() {
     for i in 0..100 {
         p.append(orders(i * 10..i * 10 + 10)).await.unwrap();
     }
-    assert_eq!(p.stats().await.unwrap().batches, 1, "100 appends of 10 rows coalesce");
+    assert_eq!(
+        p.stats().await.unwrap().batches,
+        1,
+        "100 appends of 10 rows coalesce"
+    );
     let big: ConfOrderSoA = orders(1000..101_000);
     let ptr = big.id.as_ptr() as usize;
     p.append(big).await.unwrap();
     let batches = p.load_batches().await.unwrap().unwrap();
-    let ids = batches[1].column(0).as_any().downcast_ref::<soa_persist::arrow::array::UInt64Array>().unwrap();
-    assert_eq!(ids.values().as_ptr() as usize, ptr, "a large append keeps its buffer (zero-copy)");
+    let ids = batches[1]
+        .column(0)
+        .as_any()
+        .downcast_ref::<soa_persist::arrow::array::UInt64Array>()
+        .unwrap();
+    assert_eq!(
+        ids.values().as_ptr() as usize,
+        ptr,
+        "a large append keeps its buffer (zero-copy)"
+    );
 }
 
 #[tokio::test]
@@ -54,21 +79,36 @@ async fn batches_with_another_encoding_are_conformed_or_refused() {
     use soa_persist::arrow::array::{RecordBatch, UInt64Array};
     use std::sync::Arc;
     let p = ArrowPersistence::<ConfOrder>::new();
-    let wrong = RecordBatch::try_from_iter([("id", Arc::new(UInt64Array::from(vec![1u64])) as _)]).unwrap();
+    let wrong =
+        RecordBatch::try_from_iter([("id", Arc::new(UInt64Array::from(vec![1u64])) as _)]).unwrap();
     let err = p.append_batches(vec![wrong]).await.unwrap_err();
-    assert!(matches!(&err, PersistError::Convert(e) if e.field() == "customer"), "{err}");
-    assert!(p.load().await.unwrap().is_none(), "a refused first append stores nothing");
+    assert!(
+        matches!(&err, PersistError::Convert(e) if e.field() == "customer"),
+        "{err}"
+    );
+    assert!(
+        p.load().await.unwrap().is_none(),
+        "a refused first append stores nothing"
+    );
 }
 
 #[tokio::test]
 async fn retry_helper_retries_only_transient_errors() {
     use std::sync::atomic::{AtomicU32, Ordering};
     let calls = AtomicU32::new(0);
-    let policy = soa_persist::RetryPolicy { max_attempts: 4, initial_backoff: std::time::Duration::from_millis(1), ..Default::default() };
+    let policy = soa_persist::RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: std::time::Duration::from_millis(1),
+        ..Default::default()
+    };
     let result = soa_persist::retry(policy, || async {
         let n = calls.fetch_add(1, Ordering::SeqCst);
         if n < 2 {
-            Err(PersistError::Server { backend: "test", status: 503, message: "busy".into() })
+            Err(PersistError::Server {
+                backend: "test",
+                status: 503,
+                message: "busy".into(),
+            })
         } else {
             Ok(n)
         }
@@ -78,7 +118,11 @@ async fn retry_helper_retries_only_transient_errors() {
     calls.store(0, Ordering::SeqCst);
     let result: Result<(), _> = soa_persist::retry(policy, || async {
         calls.fetch_add(1, Ordering::SeqCst);
-        Err(PersistError::Server { backend: "test", status: 400, message: "bad".into() })
+        Err(PersistError::Server {
+            backend: "test",
+            status: 400,
+            message: "bad".into(),
+        })
     })
     .await;
     assert!(result.is_err());
@@ -91,25 +135,62 @@ async fn flush_failure_keeps_rows_buffered() {
     #[derive(Clone)]
     struct Failing;
     impl SoAPersistence<ConfOrder> for Failing {
-        fn name(&self) -> &'static str { "failing" }
-        async fn save_batches(&self, _: Vec<soa_persist::arrow::array::RecordBatch>) -> Result<(), PersistError> { Ok(()) }
-        async fn append_batches(&self, _: Vec<soa_persist::arrow::array::RecordBatch>) -> Result<(), PersistError> {
-            Err(PersistError::Backend { backend: "failing", message: "disk full".into(), retryable: true })
+        fn name(&self) -> &'static str {
+            "failing"
         }
-        async fn load_batches(&self) -> Result<Option<Vec<soa_persist::arrow::array::RecordBatch>>, PersistError> { Ok(None) }
-        async fn scan(&self, _: Scan<ConfOrder>) -> Result<soa_persist::BatchStream, PersistError> { Ok(Box::pin(futures::stream::empty())) }
-        async fn count(&self, _: &Predicate<ConfOrder>) -> Result<u64, PersistError> { Ok(0) }
-        async fn delete(&self, _: &Predicate<ConfOrder>) -> Result<u64, PersistError> { Ok(0) }
-        async fn clear(&self) -> Result<(), PersistError> { Ok(()) }
-        async fn flush(&self) -> Result<(), PersistError> { Ok(()) }
-        async fn stats(&self) -> Result<Stats, PersistError> { Ok(Stats::default()) }
+        async fn save_batches(
+            &self,
+            _: Vec<soa_persist::arrow::array::RecordBatch>,
+        ) -> Result<(), PersistError> {
+            Ok(())
+        }
+        async fn append_batches(
+            &self,
+            _: Vec<soa_persist::arrow::array::RecordBatch>,
+        ) -> Result<(), PersistError> {
+            Err(PersistError::Backend {
+                backend: "failing",
+                message: "disk full".into(),
+                retryable: true,
+            })
+        }
+        async fn load_batches(
+            &self,
+        ) -> Result<Option<Vec<soa_persist::arrow::array::RecordBatch>>, PersistError> {
+            Ok(None)
+        }
+        async fn scan(&self, _: Scan<ConfOrder>) -> Result<soa_persist::BatchStream, PersistError> {
+            Ok(Box::pin(futures::stream::empty()))
+        }
+        async fn count(&self, _: &Predicate<ConfOrder>) -> Result<u64, PersistError> {
+            Ok(0)
+        }
+        async fn delete(&self, _: &Predicate<ConfOrder>) -> Result<u64, PersistError> {
+            Ok(0)
+        }
+        async fn clear(&self) -> Result<(), PersistError> {
+            Ok(())
+        }
+        async fn flush(&self) -> Result<(), PersistError> {
+            Ok(())
+        }
+        async fn stats(&self) -> Result<Stats, PersistError> {
+            Ok(Stats::default())
+        }
     }
-    let mut store = PersistentStore::with_persistence(Failing).with_flush_policy(FlushPolicy::Manual);
-    store.add_many((0..10).map(conformance::order)).await.unwrap();
+    let mut store =
+        PersistentStore::with_persistence(Failing).with_flush_policy(FlushPolicy::Manual);
+    store
+        .add_many((0..10).map(conformance::order))
+        .await
+        .unwrap();
     let err = store.flush().await.unwrap_err();
     assert!(err.is_retryable());
     assert_eq!(store.buffered(), 10, "nothing lost");
     assert_eq!(store.get(&4).await.unwrap().map(|o| o.id), Some(4));
-    assert!(store.add(conformance::order(4)).await.is_err(), "key index still intact");
+    assert!(
+        store.add(conformance::order(4)).await.is_err(),
+        "key index still intact"
+    );
     std::mem::forget(store); // would warn about 10 unflushed rows
 }

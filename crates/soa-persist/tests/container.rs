@@ -2,8 +2,8 @@
 //! (`OrderStore`): every operation checked against the same operation on a `Vec<Order>`.
 
 use proptest::prelude::*;
-use soa_persist::prelude::*;
 use soa_persist::StoreError;
+use soa_persist::prelude::*;
 
 #[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
 pub struct Order {
@@ -26,7 +26,10 @@ fn order(i: u64) -> Order {
         order_id: i,
         customer: format!("c{}", i % 7),
         amount: (i as f64) * 1.25 - 3.0,
-        ship_to: Address { city: format!("city{}", i % 3), zip: (i % 2 == 0).then_some(i as u32) },
+        ship_to: Address {
+            city: format!("city{}", i % 3),
+            zip: i.is_multiple_of(2).then_some(i as u32),
+        },
     }
 }
 
@@ -45,7 +48,10 @@ fn columns_are_public_vecs_and_nested_columns_are_column_wise() {
     assert_eq!(soa.ship_to.city, ["city0", "city1", "city2"]);
     assert_eq!(soa.ship_to.zip, [Some(0), None, Some(2)]);
     let r = soa.get(1).unwrap();
-    assert_eq!((*r.order_id, r.customer.as_str(), r.ship_to.city.as_str()), (1, "c1", "city1"));
+    assert_eq!(
+        (*r.order_id, r.customer.as_str(), r.ship_to.city.as_str()),
+        (1, "c1", "city1")
+    );
     assert_eq!(soa.row(2), Some(order(2)));
     assert!(soa.get(3).is_none() && soa.row(3).is_none());
 }
@@ -188,7 +194,10 @@ fn store_rejects_duplicates_and_leaves_itself_unchanged() {
     let mut store = OrderStore::new();
     store.add_many(orders(5)).unwrap();
     let e = store.add(order(3)).unwrap_err();
-    assert!(matches!(&e, StoreError::DuplicateKey { field: "order_id", key } if key == "3"), "{e}");
+    assert!(
+        matches!(&e, StoreError::DuplicateKey { field: "order_id", key } if key == "3"),
+        "{e}"
+    );
     // all-or-nothing: one clash (or a key repeated inside the batch) adds nothing
     assert!(store.add_many([order(10), order(2)]).is_err());
     assert!(store.add_many([order(11), order(11)]).is_err());
@@ -202,19 +211,33 @@ fn store_api() {
     store.add_many(orders(6)).unwrap();
     assert_eq!(store.get(&4).map(|r| *r.amount), Some(2.0));
     assert_eq!(store.remove(&0), Some(order(0)));
-    assert_eq!(store.get(&5).map(|r| *r.order_id), Some(5), "index follows the moved row");
+    assert_eq!(
+        store.get(&5).map(|r| *r.order_id),
+        Some(5),
+        "index follows the moved row"
+    );
     let mut changed = order(5);
     changed.customer = "new".into();
     assert_eq!(store.update(changed.clone()).unwrap(), order(5));
     assert_eq!(store.get_cloned(&5), Some(changed));
-    assert!(matches!(store.update(order(99)), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.update(order(99)),
+        Err(StoreError::NotFound { .. })
+    ));
     assert_eq!(store.filter(|r| *r.amount > 0.0).count(), 3);
-    assert_eq!(store.find(|r| r.customer == "c2").map(|r| *r.order_id), Some(2));
+    assert_eq!(
+        store.find(|r| r.customer == "c2").map(|r| *r.order_id),
+        Some(2)
+    );
     store.retain(|r| *r.order_id % 2 == 1);
     let mut keys: Vec<u64> = store.iter().map(|r| *r.order_id).collect();
     keys.sort();
     assert_eq!(keys, [1, 3, 5]);
-    assert_eq!(store.get(&3).map(|r| *r.order_id), Some(3), "index rebuilt after retain");
+    assert_eq!(
+        store.get(&3).map(|r| *r.order_id),
+        Some(3),
+        "index rebuilt after retain"
+    );
     assert_eq!(store.as_soa().len(), 3);
     let dup: OrderSoA = [order(1), order(1)].into_iter().collect();
     assert!(OrderStore::from_soa(dup).is_err());
@@ -237,18 +260,55 @@ pub struct Quote<P: soa_persist::BaseField> {
 #[test]
 fn generic_structs_work_and_have_a_schema_per_instantiation() {
     let mut a: TickSoA<f32> = TickSoA::new();
-    a.push(Tick { seq: 1, price: 1.5f32 });
-    let b: TickSoA<i64> = [Tick { seq: 2, price: 7i64 }].into_iter().collect();
-    assert_eq!(Tick::<f32>::arrow_field_types()[1], soa_persist::arrow::datatypes::DataType::Float32);
-    assert_eq!(Tick::<i64>::arrow_field_types()[1], soa_persist::arrow::datatypes::DataType::Int64);
-    assert_ne!(Tick::<f32>::schema_fingerprint(), Tick::<i64>::schema_fingerprint());
-    assert_eq!(TickSoA::<f32>::from_record_batch(&a.to_record_batch().unwrap()).unwrap(), a);
-    assert_eq!(TickSoA::<i64>::from_owned_record_batch(b.clone().into_record_batch().unwrap()).unwrap(), b);
+    a.push(Tick {
+        seq: 1,
+        price: 1.5f32,
+    });
+    let b: TickSoA<i64> = [Tick {
+        seq: 2,
+        price: 7i64,
+    }]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        Tick::<f32>::arrow_field_types()[1],
+        soa_persist::arrow::datatypes::DataType::Float32
+    );
+    assert_eq!(
+        Tick::<i64>::arrow_field_types()[1],
+        soa_persist::arrow::datatypes::DataType::Int64
+    );
+    assert_ne!(
+        Tick::<f32>::schema_fingerprint(),
+        Tick::<i64>::schema_fingerprint()
+    );
+    assert_eq!(
+        TickSoA::<f32>::from_record_batch(&a.to_record_batch().unwrap()).unwrap(),
+        a
+    );
+    assert_eq!(
+        TickSoA::<i64>::from_owned_record_batch(b.clone().into_record_batch().unwrap()).unwrap(),
+        b
+    );
     let mut store: TickStore<i64> = TickStore::new();
     store.add(Tick { seq: 9, price: 1 }).unwrap();
     assert!(store.contains_key(&9));
-    let q: QuoteSoA<u16> = [Quote { bid: 1u16, ask: None }, Quote { bid: 2, ask: Some(3) }].into_iter().collect();
-    assert_eq!(QuoteSoA::<u16>::from_record_batch(&q.to_record_batch().unwrap()).unwrap(), q);
+    let q: QuoteSoA<u16> = [
+        Quote {
+            bid: 1u16,
+            ask: None,
+        },
+        Quote {
+            bid: 2,
+            ask: Some(3),
+        },
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        QuoteSoA::<u16>::from_record_batch(&q.to_record_batch().unwrap()).unwrap(),
+        q
+    );
 }
 
 #[test]

@@ -15,7 +15,10 @@ use soa_persist::rust_decimal::Decimal;
 use soa_persist::{ConvertError, Micros};
 
 #[derive(SoAEnum, Clone, Copy, Debug, PartialEq)]
-pub enum Status { Pending, Shipped }
+pub enum Status {
+    Pending,
+    Shipped,
+}
 
 fn default_region() -> String {
     "eu".into()
@@ -46,8 +49,14 @@ fn batch(replace: &[(&str, Option<ArrayRef>)]) -> RecordBatch {
         ("id", a(UInt64Array::from(vec![1, 2]))),
         ("name", a(StringArray::from(vec!["a", "b"]))),
         ("status", a(StringArray::from(vec!["Pending", "Shipped"]))),
-        ("at", a(TimestampSecondArray::from(vec![1, 2]).with_timezone("UTC"))),
-        ("raw", a(TimestampNanosecondArray::from(vec![1000, 2000]).with_timezone("UTC"))),
+        (
+            "at",
+            a(TimestampSecondArray::from(vec![1, 2]).with_timezone("UTC")),
+        ),
+        (
+            "raw",
+            a(TimestampNanosecondArray::from(vec![1000, 2000]).with_timezone("UTC")),
+        ),
         ("small", a(Int64Array::from(vec![-5, 7]))),
     ];
     for (name, array) in replace {
@@ -80,8 +89,16 @@ fn alternative_encodings_and_missing_optional_columns_are_accepted() {
 
     let large = a(LargeStringArray::from(vec!["x", "y"]));
     let view = a(StringViewArray::from(vec!["p", "q"]));
-    let dict = a(DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 0]), a(StringArray::from(vec!["Pending", "Shipped"]))));
-    let rows = RowSoA::from_record_batch(&batch(&[("name", Some(large)), ("note", Some(view)), ("status", Some(dict))])).unwrap();
+    let dict = a(DictionaryArray::<Int32Type>::new(
+        Int32Array::from(vec![1, 0]),
+        a(StringArray::from(vec!["Pending", "Shipped"])),
+    ));
+    let rows = RowSoA::from_record_batch(&batch(&[
+        ("name", Some(large)),
+        ("note", Some(view)),
+        ("status", Some(dict)),
+    ]))
+    .unwrap();
     assert_eq!(rows.name, ["x", "y"]);
     assert_eq!(rows.note, [Some("p".to_string()), Some("q".to_string())]);
     assert_eq!(rows.status, [Status::Shipped, Status::Pending]);
@@ -89,7 +106,10 @@ fn alternative_encodings_and_missing_optional_columns_are_accepted() {
 
 #[test]
 fn extra_columns_and_column_order_do_not_matter() {
-    let b = batch(&[("zzz", Some(a(Float64Array::from(vec![1.0, 2.0])))), ("id", Some(a(UInt64Array::from(vec![9, 8]))))]);
+    let b = batch(&[
+        ("zzz", Some(a(Float64Array::from(vec![1.0, 2.0])))),
+        ("id", Some(a(UInt64Array::from(vec![9, 8])))),
+    ]);
     assert_eq!(b.schema().field(0).name(), "name");
     assert_eq!(RowSoA::from_record_batch(&b).unwrap().id, [9, 8]);
 }
@@ -97,15 +117,25 @@ fn extra_columns_and_column_order_do_not_matter() {
 #[test]
 fn missing_required_column() {
     let e = err(&[("name", None)]);
-    assert!(matches!(&e, ConvertError::MissingColumn { field } if field == "name"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::MissingColumn { field } if field == "name"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_type_names_field_and_both_types() {
     let e = err(&[("id", Some(a(StringArray::from(vec!["1", "2"]))))]);
     match e {
-        ConvertError::TypeMismatch { field, expected, found } => {
-            assert_eq!((field.as_str(), expected, found), ("id", DataType::UInt64, DataType::Utf8));
+        ConvertError::TypeMismatch {
+            field,
+            expected,
+            found,
+        } => {
+            assert_eq!(
+                (field.as_str(), expected, found),
+                ("id", DataType::UInt64, DataType::Utf8)
+            );
         }
         e => panic!("{e}"),
     }
@@ -114,31 +144,60 @@ fn wrong_type_names_field_and_both_types() {
 #[test]
 fn null_in_non_option_field() {
     let e = err(&[("name", Some(a(StringArray::from(vec![Some("a"), None]))))]);
-    assert!(matches!(&e, ConvertError::UnexpectedNull { field, row: 1 } if field == "name"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::UnexpectedNull { field, row: 1 } if field == "name"),
+        "{e}"
+    );
     let e = err(&[("id", Some(new_null_array(&DataType::UInt64, 2)))]);
-    assert!(matches!(&e, ConvertError::UnexpectedNull { field, row: 0 } if field == "id"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::UnexpectedNull { field, row: 0 } if field == "id"),
+        "{e}"
+    );
 }
 
 #[test]
 fn integer_out_of_range_is_not_truncated() {
     let e = err(&[("small", Some(a(Int64Array::from(vec![1, 40_000]))))]);
-    assert!(matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "small"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "small"),
+        "{e}"
+    );
     assert!(e.to_string().contains("40000"), "{e}");
     let e = err(&[("id", Some(a(Int64Array::from(vec![-1, 2]))))]);
-    assert!(matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "id"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "id"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_enum_variant_lists_the_known_ones() {
-    let e = err(&[("status", Some(a(StringArray::from(vec!["Pending", "Lost"]))))]);
-    assert!(matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "status"), "{e}");
-    assert!(e.to_string().contains("Lost") && e.to_string().contains("Pending, Shipped"), "{e}");
+    let e = err(&[(
+        "status",
+        Some(a(StringArray::from(vec!["Pending", "Lost"]))),
+    )]);
+    assert!(
+        matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "status"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("Lost") && e.to_string().contains("Pending, Shipped"),
+        "{e}"
+    );
 }
 
 #[test]
 fn inexact_timestamp_unit_is_an_error() {
-    let e = err(&[("raw", Some(a(TimestampNanosecondArray::from(vec![1000, 1001]).with_timezone("UTC"))))]);
-    assert!(matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "raw"), "{e}");
+    let e = err(&[(
+        "raw",
+        Some(a(
+            TimestampNanosecondArray::from(vec![1000, 1001]).with_timezone("UTC")
+        )),
+    )]);
+    assert!(
+        matches!(&e, ConvertError::InvalidValue { field, row: 1, .. } if field == "raw"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -147,8 +206,15 @@ fn length_mismatch_in_a_hand_edited_container() {
     rows.name.push("extra".into());
     assert!(!rows.is_consistent());
     let e = rows.to_record_batch().expect_err("inconsistent lengths");
-    assert!(matches!(&e, ConvertError::LengthMismatch { field, expected: 2, found: 3 } if field == "name"), "{e}");
-    assert_eq!(rows.swap_remove(0), None, "no partial removal from an inconsistent container");
+    assert!(
+        matches!(&e, ConvertError::LengthMismatch { field, expected: 2, found: 3 } if field == "name"),
+        "{e}"
+    );
+    assert_eq!(
+        rows.swap_remove(0),
+        None,
+        "no partial removal from an inconsistent container"
+    );
 }
 
 #[derive(SoA, Clone, Debug, PartialEq)]
@@ -167,14 +233,27 @@ pub struct Inner {
 }
 
 fn priced(price: Decimal) -> PricedSoA {
-    std::iter::once(Priced { price, tags: vec![], fixed: [1; 4], inner: Inner { city: "x".into() } }).collect()
+    std::iter::once(Priced {
+        price,
+        tags: vec![],
+        fixed: [1; 4],
+        inner: Inner { city: "x".into() },
+    })
+    .collect()
 }
 
 #[test]
 fn decimal_that_does_not_fit_is_an_error_not_rounded() {
-    for bad in [Decimal::new(123_456, 3), Decimal::new(100_000, 2), Decimal::new(1_000, 0)] {
+    for bad in [
+        Decimal::new(123_456, 3),
+        Decimal::new(100_000, 2),
+        Decimal::new(1_000, 0),
+    ] {
         let e = priced(bad).to_record_batch().expect_err("must not round");
-        assert!(matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "price"), "{bad}: {e}");
+        assert!(
+            matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "price"),
+            "{bad}: {e}"
+        );
     }
     let ok = priced(Decimal::new(15, 1)).to_record_batch().unwrap();
     let back = PricedSoA::from_record_batch(&ok).unwrap();
@@ -184,7 +263,10 @@ fn decimal_that_does_not_fit_is_an_error_not_rounded() {
 #[test]
 fn nested_and_list_errors_carry_the_full_path() {
     let good = priced(Decimal::ONE).to_record_batch().unwrap();
-    let city_less = StructArray::from(vec![(Arc::new(Field::new("town", DataType::Utf8, false)), a(StringArray::from(vec!["x"])))]);
+    let city_less = StructArray::from(vec![(
+        Arc::new(Field::new("town", DataType::Utf8, false)),
+        a(StringArray::from(vec!["x"])),
+    )]);
     let b = RecordBatch::try_from_iter([
         ("price", good.column(0).clone()),
         ("tags", good.column(1).clone()),
@@ -193,7 +275,10 @@ fn nested_and_list_errors_carry_the_full_path() {
     ])
     .unwrap();
     let e = PricedSoA::from_record_batch(&b).unwrap_err();
-    assert!(matches!(&e, ConvertError::MissingColumn { field } if field == "inner.city"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::MissingColumn { field } if field == "inner.city"),
+        "{e}"
+    );
 
     let ints = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)])]);
     let b = RecordBatch::try_from_iter([
@@ -204,7 +289,10 @@ fn nested_and_list_errors_carry_the_full_path() {
     ])
     .unwrap();
     let e = PricedSoA::from_record_batch(&b).unwrap_err();
-    assert!(matches!(&e, ConvertError::TypeMismatch { field, .. } if field == "tags[]"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::TypeMismatch { field, .. } if field == "tags[]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -218,7 +306,10 @@ fn fixed_size_binary_checks_length() {
     ])
     .unwrap();
     let e = PricedSoA::from_record_batch(&b).unwrap_err();
-    assert!(matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "fixed"), "{e}");
+    assert!(
+        matches!(&e, ConvertError::InvalidValue { field, row: 0, .. } if field == "fixed"),
+        "{e}"
+    );
 }
 
 /// Any column of any of these types in any field's place: an error or a value, never a panic.
@@ -234,10 +325,18 @@ fn garbage_columns_never_panic() {
         a(TimestampNanosecondArray::from(vec![i64::MIN, i64::MAX])),
         a(TimestampSecondArray::from(vec![i64::MAX, i64::MIN])),
         new_null_array(&DataType::Utf8, n),
-        a(DictionaryArray::<Int32Type>::new(Int32Array::from(vec![None, None]), a(StringArray::from(Vec::<&str>::new())))),
-        a(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)]), None])),
+        a(DictionaryArray::<Int32Type>::new(
+            Int32Array::from(vec![None, None]),
+            a(StringArray::from(Vec::<&str>::new())),
+        )),
+        a(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1)]),
+            None,
+        ])),
     ];
-    for name in ["id", "name", "status", "at", "raw", "small", "note", "score", "region"] {
+    for name in [
+        "id", "name", "status", "at", "raw", "small", "note", "score", "region",
+    ] {
         for sample in &samples {
             let b = batch(&[(name, Some(sample.clone()))]);
             let _ = RowSoA::from_record_batch(&b);

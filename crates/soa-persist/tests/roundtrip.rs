@@ -12,15 +12,25 @@ fn roundtrip_all_paths(rows: Vec<AllTypes>) -> Result<(), TestCaseError> {
     let soa: AllTypesSoA = rows.iter().cloned().collect();
     prop_assert_eq!(soa.len(), rows.len());
 
-    let batch = soa.to_record_batch().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let batch = soa
+        .to_record_batch()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(batch.num_rows(), rows.len());
     prop_assert_eq!(batch.schema(), AllTypes::arrow_schema());
-    let back = AllTypesSoA::from_record_batch(&batch).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let back =
+        AllTypesSoA::from_record_batch(&batch).map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert!(same(&back, &soa), "copying path differs");
 
-    let owned = soa.clone().into_record_batch().map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert!(same(&owned, &batch), "into_record_batch differs from to_record_batch");
-    let back = AllTypesSoA::from_owned_record_batch(owned).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let owned = soa
+        .clone()
+        .into_record_batch()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert!(
+        same(&owned, &batch),
+        "into_record_batch differs from to_record_batch"
+    );
+    let back = AllTypesSoA::from_owned_record_batch(owned)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert!(same(&back, &soa), "consuming path differs");
 
     let rows_back: Vec<AllTypes> = back.into_iter().collect();
@@ -79,6 +89,13 @@ fn empty_store_round_trips() {
 
 #[test]
 fn many_rows_round_trip() {
-    let rows: Vec<AllTypes> = (0..20_000).map(|i| { let mut r = extreme_row(i); r.long = i as i64; r.text = format!("row {i}"); r }).collect();
+    let rows: Vec<AllTypes> = (0..20_000)
+        .map(|i| {
+            let mut r = extreme_row(i);
+            r.long = i as i64;
+            r.text = format!("row {i}");
+            r
+        })
+        .collect();
     roundtrip_all_paths(rows).unwrap();
 }

@@ -4,10 +4,15 @@ mod common;
 
 use soa_persist::arrow::datatypes::{DataType, TimeUnit};
 use soa_persist::prelude::*;
-use soa_persist::schema::{META_FINGERPRINT, META_KEY, META_PARTITION, META_STRUCT, key_field, partition_fields};
+use soa_persist::schema::{
+    META_FINGERPRINT, META_KEY, META_PARTITION, META_STRUCT, key_field, partition_fields,
+};
 
 #[derive(SoAEnum, Clone, Copy, Debug, PartialEq)]
-pub enum Status { Pending, Shipped }
+pub enum Status {
+    Pending,
+    Shipped,
+}
 
 #[derive(SoA, Clone, Debug, PartialEq)]
 pub struct Order {
@@ -24,7 +29,10 @@ pub struct Order {
 mod v2 {
     use soa_persist::prelude::*;
     #[derive(SoAEnum, Clone, Copy, Debug, PartialEq)]
-    pub enum Status { Pending, Shipped }
+    pub enum Status {
+        Pending,
+        Shipped,
+    }
     /// Same as `Order` but `amount` is f32: the fingerprint must change.
     #[derive(SoA, Clone, Debug, PartialEq)]
     #[soa(rename = "Order")]
@@ -61,14 +69,30 @@ Field { name: \"note\", data_type: Utf8, nullable: true }";
 
 #[test]
 fn names_and_types_follow_declaration_order() {
-    assert_eq!(Order::arrow_field_names(), ["order_id", "customer", "amount", "status", "placed_at", "note"]);
-    assert_eq!(Order::arrow_field_types()[4], DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())));
+    assert_eq!(
+        Order::arrow_field_names(),
+        [
+            "order_id",
+            "customer",
+            "amount",
+            "status",
+            "placed_at",
+            "note"
+        ]
+    );
+    assert_eq!(
+        Order::arrow_field_types()[4],
+        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+    );
     assert_eq!(OrderSoA::arrow_field_names(), Order::arrow_field_names());
 }
 
 #[test]
 fn schema_is_built_once_and_shared() {
-    assert!(std::sync::Arc::ptr_eq(&Order::arrow_schema(), &Order::arrow_schema()));
+    assert!(std::sync::Arc::ptr_eq(
+        &Order::arrow_schema(),
+        &Order::arrow_schema()
+    ));
 }
 
 #[test]
@@ -82,12 +106,25 @@ fn every_type_maps_to_the_expected_arrow_type() {
     let schema = common::AllTypes::arrow_schema();
     let ty = |name: &str| format!("{}", schema.field_with_name(name).unwrap().data_type());
     let expected = [
-        ("flag", "Boolean"), ("small", "Int8"), ("ushort", "UInt16"), ("double", "Float64"),
-        ("text", "Utf8"), ("bytes", "Binary"), ("fixed", "FixedSizeBinary(4)"),
-        ("at", "Timestamp(µs, \"UTC\")"), ("at_ns", "Timestamp(ns, \"UTC\")"), ("at_seconds", "Timestamp(s)"),
-        ("day", "Date32"), ("raw_us", "Timestamp(µs, \"UTC\")"), ("opt_raw_ns", "Timestamp(ns, \"UTC\")"),
-        ("price", "Decimal128(18, 4)"), ("opt_price", "Decimal128(38, 10)"), ("uuid", "FixedSizeBinary(16)"),
-        ("status", "Dictionary(Int8, Utf8)"), ("ints", "List(non-null Int32)"), ("maybe_floats", "List(Float64)"),
+        ("flag", "Boolean"),
+        ("small", "Int8"),
+        ("ushort", "UInt16"),
+        ("double", "Float64"),
+        ("text", "Utf8"),
+        ("bytes", "Binary"),
+        ("fixed", "FixedSizeBinary(4)"),
+        ("at", "Timestamp(µs, \"UTC\")"),
+        ("at_ns", "Timestamp(ns, \"UTC\")"),
+        ("at_seconds", "Timestamp(s)"),
+        ("day", "Date32"),
+        ("raw_us", "Timestamp(µs, \"UTC\")"),
+        ("opt_raw_ns", "Timestamp(ns, \"UTC\")"),
+        ("price", "Decimal128(18, 4)"),
+        ("opt_price", "Decimal128(38, 10)"),
+        ("uuid", "FixedSizeBinary(16)"),
+        ("status", "Dictionary(Int8, Utf8)"),
+        ("ints", "List(non-null Int32)"),
+        ("maybe_floats", "List(Float64)"),
         ("nested_list", "List(non-null List(non-null Int64))"),
     ];
     for (name, want) in expected {

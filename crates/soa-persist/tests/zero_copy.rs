@@ -1,10 +1,10 @@
 //! Zero-copy is a claim: these tests prove it by pointer identity, in both directions, and
 //! check that a shared or sliced buffer is copied instead (never aliased mutably).
 
+use soa_persist::Micros;
 use soa_persist::arrow::array::{Array, AsArray};
 use soa_persist::arrow::datatypes::{Float64Type, Int32Type, TimestampMicrosecondType, UInt64Type};
 use soa_persist::prelude::*;
-use soa_persist::Micros;
 
 #[derive(SoA, Clone, Debug, PartialEq)]
 pub struct Tick {
@@ -17,28 +17,78 @@ pub struct Tick {
 
 fn ticks(n: usize) -> TickSoA {
     (0..n)
-        .map(|i| Tick { id: i as u64, price: i as f64 * 0.5, qty: -(i as i32), at: Timestamp::new(i as i64 * 1000), venue: format!("v{}", i % 3) })
+        .map(|i| Tick {
+            id: i as u64,
+            price: i as f64 * 0.5,
+            qty: -(i as i32),
+            at: Timestamp::new(i as i64 * 1000),
+            venue: format!("v{}", i % 3),
+        })
         .collect()
 }
 
 #[test]
 fn into_record_batch_moves_primitive_and_timestamp_buffers() {
     let soa = ticks(1000);
-    let (id, price, qty, at) =
-        (soa.id.as_ptr() as usize, soa.price.as_ptr() as usize, soa.qty.as_ptr() as usize, soa.at.as_ptr() as usize);
+    let (id, price, qty, at) = (
+        soa.id.as_ptr() as usize,
+        soa.price.as_ptr() as usize,
+        soa.qty.as_ptr() as usize,
+        soa.at.as_ptr() as usize,
+    );
     let batch = soa.into_record_batch().unwrap();
-    assert_eq!(batch.column(0).as_primitive::<UInt64Type>().values().as_ptr() as usize, id);
-    assert_eq!(batch.column(1).as_primitive::<Float64Type>().values().as_ptr() as usize, price);
-    assert_eq!(batch.column(2).as_primitive::<Int32Type>().values().as_ptr() as usize, qty);
-    assert_eq!(batch.column(3).as_primitive::<TimestampMicrosecondType>().values().as_ptr() as usize, at);
+    assert_eq!(
+        batch
+            .column(0)
+            .as_primitive::<UInt64Type>()
+            .values()
+            .as_ptr() as usize,
+        id
+    );
+    assert_eq!(
+        batch
+            .column(1)
+            .as_primitive::<Float64Type>()
+            .values()
+            .as_ptr() as usize,
+        price
+    );
+    assert_eq!(
+        batch
+            .column(2)
+            .as_primitive::<Int32Type>()
+            .values()
+            .as_ptr() as usize,
+        qty
+    );
+    assert_eq!(
+        batch
+            .column(3)
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .as_ptr() as usize,
+        at
+    );
 }
 
 #[test]
 fn from_owned_record_batch_reuses_unshared_buffers() {
     let batch = ticks(1000).into_record_batch().unwrap();
-    let id = batch.column(0).as_primitive::<UInt64Type>().values().as_ptr() as usize;
-    let price = batch.column(1).as_primitive::<Float64Type>().values().as_ptr() as usize;
-    let at = batch.column(3).as_primitive::<TimestampMicrosecondType>().values().as_ptr() as usize;
+    let id = batch
+        .column(0)
+        .as_primitive::<UInt64Type>()
+        .values()
+        .as_ptr() as usize;
+    let price = batch
+        .column(1)
+        .as_primitive::<Float64Type>()
+        .values()
+        .as_ptr() as usize;
+    let at = batch
+        .column(3)
+        .as_primitive::<TimestampMicrosecondType>()
+        .values()
+        .as_ptr() as usize;
     let soa = TickSoA::from_owned_record_batch(batch).unwrap();
     assert_eq!(soa.id.as_ptr() as usize, id);
     assert_eq!(soa.price.as_ptr() as usize, price);
@@ -58,9 +108,17 @@ fn round_trip_through_arrow_keeps_the_same_allocation() {
 fn shared_buffers_are_copied_not_aliased() {
     let batch = ticks(100).into_record_batch().unwrap();
     let keep = batch.clone(); // a second owner of every buffer
-    let id = keep.column(0).as_primitive::<UInt64Type>().values().as_ptr() as usize;
+    let id = keep
+        .column(0)
+        .as_primitive::<UInt64Type>()
+        .values()
+        .as_ptr() as usize;
     let mut soa = TickSoA::from_owned_record_batch(batch).unwrap();
-    assert_ne!(soa.id.as_ptr() as usize, id, "a shared buffer must be copied");
+    assert_ne!(
+        soa.id.as_ptr() as usize,
+        id,
+        "a shared buffer must be copied"
+    );
     soa.id[0] = 999; // must not show through the other owner
     assert_eq!(keep.column(0).as_primitive::<UInt64Type>().value(0), 0);
 }
@@ -80,7 +138,14 @@ fn sliced_buffers_are_copied() {
 fn copying_conversion_leaves_the_container_usable() {
     let soa = ticks(10);
     let batch = soa.to_record_batch().unwrap();
-    assert_ne!(batch.column(0).as_primitive::<UInt64Type>().values().as_ptr() as usize, soa.id.as_ptr() as usize);
+    assert_ne!(
+        batch
+            .column(0)
+            .as_primitive::<UInt64Type>()
+            .values()
+            .as_ptr() as usize,
+        soa.id.as_ptr() as usize
+    );
     assert_eq!(batch.num_rows(), soa.len());
     assert_eq!(batch.column(4).as_string::<i32>().value(2), "v2");
     assert_eq!(batch.column(0).null_count(), 0);

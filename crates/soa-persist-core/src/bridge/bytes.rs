@@ -1,9 +1,9 @@
 //! `String` (Utf8), `Vec<u8>` (Binary) and `[u8; N]` (FixedSizeBinary).
 
+use arrow::array::BooleanBufferBuilder;
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, FixedSizeBinaryArray, GenericByteArray, StringArray,
 };
-use arrow::array::BooleanBufferBuilder;
 use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute::cast;
 use arrow::datatypes::{ByteArrayType, DataType};
@@ -35,20 +35,19 @@ fn encode_bytes<'a>(
     offsets.push(0i32);
     for (i, item) in items.enumerate() {
         match item {
-            Some(bytes) => values.extend_from_slice(bytes),
-            None => {
-                let builder = nulls.get_or_insert_with(|| {
+            Some(bytes) => {
+                values.extend_from_slice(bytes);
+                if let Some(builder) = nulls.as_mut() {
+                    builder.append(true);
+                }
+            }
+            None => nulls
+                .get_or_insert_with(|| {
                     let mut b = BooleanBufferBuilder::new(n);
                     b.append_n(i, true);
                     b
-                });
-                builder.append(false);
-            }
-        }
-        if item.is_some() {
-            if let Some(builder) = nulls.as_mut() {
-                builder.append(true);
-            }
+                })
+                .append(false),
         }
         // Cannot truncate: the total was checked against i32::MAX above.
         offsets.push(values.len() as i32);
@@ -68,7 +67,9 @@ fn encode_strings<'a>(
     // SAFETY: the values are a concatenation of `&str`s (valid UTF-8) and every offset falls on
     // the boundary between two of them, so each slot is valid UTF-8; offsets are monotonic and
     // within the values buffer, and the null buffer has one bit per slot.
-    Ok(arc(unsafe { StringArray::new_unchecked(e.offsets, e.values, e.nulls) }))
+    Ok(arc(unsafe {
+        StringArray::new_unchecked(e.offsets, e.values, e.nulls)
+    }))
 }
 
 fn encode_binary<'a>(
@@ -86,30 +87,53 @@ fn map_bytes<T: ByteArrayType, R>(
 ) -> Vec<R> {
     let nulls = array.nulls();
     (0..array.len())
-        .map(|i| if valid_at(nulls, i) { f(array.value(i)) } else { null() })
+        .map(|i| {
+            if valid_at(nulls, i) {
+                f(array.value(i))
+            } else {
+                null()
+            }
+        })
         .collect()
 }
 
 /// Applies `f` to every slot of any string array (nulls to `null()`).
-fn map_strings<R>(
-    array: &ArrayRef,
-    null: impl Fn() -> R,
-    f: impl Fn(&str) -> R,
-) -> Option<Vec<R>> {
+fn map_strings<R>(array: &ArrayRef, null: impl Fn() -> R, f: impl Fn(&str) -> R) -> Option<Vec<R>> {
     match array.data_type() {
         DataType::Utf8 => Some(map_bytes(array.as_string::<i32>(), null, f)),
         DataType::LargeUtf8 => Some(map_bytes(array.as_string::<i64>(), null, f)),
         DataType::Utf8View => {
             let view = array.as_string_view();
             let nulls = view.nulls();
-            Some((0..view.len()).map(|i| if valid_at(nulls, i) { f(view.value(i)) } else { null() }).collect())
+            Some(
+                (0..view.len())
+                    .map(|i| {
+                        if valid_at(nulls, i) {
+                            f(view.value(i))
+                        } else {
+                            null()
+                        }
+                    })
+                    .collect(),
+            )
         }
         _ => None,
     }
 }
 
-fn is_string_dictionary(dt: &DataType) -> bool {
-    matches!(dt, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+/// A dictionary of strings unpacked to plain Utf8; any other array as it is.
+fn plain_strings(array: &ArrayRef) -> Result<ArrayRef, ConvertError> {
+    match array.data_type() {
+        DataType::Dictionary(_, v)
+            if matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
+            Ok(cast(array, &DataType::Utf8)?)
+        }
+        _ => Ok(array.clone()),
+    }
 }
 
 impl BaseField for String {
@@ -125,23 +149,15 @@ impl BaseField for String {
     fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         encode_strings(values.iter().map(Option::as_deref))
     }
-    fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-        if let Some(strings) = map_strings(array, String::new, str::to_owned) {
-            return Ok(strings);
-        }
-        if is_string_dictionary(array.data_type()) {
-            return Self::decode(&cast(array, &DataType::Utf8)?, opts);
-        }
-        Err(ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
+    fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
+        let array = plain_strings(array)?;
+        map_strings(&array, String::new, str::to_owned)
+            .ok_or_else(|| ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
     }
-    fn decode_opt(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Option<Self>>, ConvertError> {
-        if let Some(strings) = map_strings(array, || None, |s| Some(s.to_owned())) {
-            return Ok(strings);
-        }
-        if is_string_dictionary(array.data_type()) {
-            return Self::decode_opt(&cast(array, &DataType::Utf8)?, opts);
-        }
-        Err(ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
+    fn decode_opt(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Option<Self>>, ConvertError> {
+        let array = plain_strings(array)?;
+        map_strings(&array, || None, |s| Some(s.to_owned()))
+            .ok_or_else(|| ConvertError::type_mismatch(DataType::Utf8, array.data_type()))
     }
 }
 
@@ -153,7 +169,13 @@ fn decode_binary_like<R>(
     f: impl Fn(usize, &[u8]) -> Result<R, ConvertError>,
 ) -> Result<Vec<R>, ConvertError> {
     let nulls = array.nulls();
-    let slot = |i: usize, bytes: &[u8]| if valid_at(nulls, i) { f(i, bytes) } else { Ok(null()) };
+    let slot = |i: usize, bytes: &[u8]| {
+        if valid_at(nulls, i) {
+            f(i, bytes)
+        } else {
+            Ok(null())
+        }
+    };
     match array.data_type() {
         DataType::Binary => {
             let a = array.as_binary::<i32>();
@@ -201,17 +223,26 @@ impl<const N: usize> BaseField for [u8; N] {
         [0; N]
     }
     fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-        let size = i32::try_from(N)
-            .map_err(|_| ConvertError::capacity(format!("[u8; {N}] is too wide for FixedSizeBinary")))?;
+        let size = i32::try_from(N).map_err(|_| {
+            ConvertError::capacity(format!("[u8; {N}] is too wide for FixedSizeBinary"))
+        })?;
         let bytes = Buffer::from(values.as_flattened());
         Ok(arc(FixedSizeBinaryArray::try_new(size, bytes, None)?))
     }
     fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-        decode_binary_like(array, DataType::FixedSizeBinary(N as i32), || [0; N], |row, b| {
-            <[u8; N]>::try_from(b).map_err(|_| {
-                ConvertError::invalid(row, format!("{} bytes where [u8; {N}] needs {N}", b.len()))
-            })
-        })
+        decode_binary_like(
+            array,
+            DataType::FixedSizeBinary(N as i32),
+            || [0; N],
+            |row, b| {
+                <[u8; N]>::try_from(b).map_err(|_| {
+                    ConvertError::invalid(
+                        row,
+                        format!("{} bytes where [u8; {N}] needs {N}", b.len()),
+                    )
+                })
+            },
+        )
     }
 }
 

@@ -24,12 +24,16 @@ fn to_unscaled(row: usize, d: &Decimal, precision: u8, scale: i8) -> Result<i128
     let (m, e) = (d.mantissa(), d.scale() as i32);
     let shift = i32::from(scale) - e;
     let v = if shift >= 0 {
-        10i128.checked_pow(shift as u32).and_then(|f| m.checked_mul(f))
+        10i128
+            .checked_pow(shift as u32)
+            .and_then(|f| m.checked_mul(f))
     } else {
         let f = 10i128.checked_pow((-shift) as u32);
         f.and_then(|f| (m % f == 0).then_some(m / f))
     };
-    let limit = 10i128.checked_pow(u32::from(precision)).unwrap_or(i128::MAX);
+    let limit = 10i128
+        .checked_pow(u32::from(precision))
+        .unwrap_or(i128::MAX);
     match v {
         Some(v) if v.unsigned_abs() < limit.unsigned_abs() => Ok(v),
         _ => Err(ConvertError::invalid(
@@ -42,7 +46,9 @@ fn to_unscaled(row: usize, d: &Decimal, precision: u8, scale: i8) -> Result<i128
 fn from_unscaled(row: usize, mut v: i128, scale: i8) -> Result<Decimal, ConvertError> {
     let mut scale = i32::from(scale);
     while scale < 0 {
-        v = v.checked_mul(10).ok_or_else(|| ConvertError::invalid(row, "decimal overflows"))?;
+        v = v
+            .checked_mul(10)
+            .ok_or_else(|| ConvertError::invalid(row, "decimal overflows"))?;
         scale += 1;
     }
     while scale > MAX_SCALE && v % 10 == 0 {
@@ -50,7 +56,10 @@ fn from_unscaled(row: usize, mut v: i128, scale: i8) -> Result<Decimal, ConvertE
         scale -= 1;
     }
     if scale > MAX_SCALE {
-        return Err(ConvertError::invalid(row, format!("scale {scale} exceeds rust_decimal's 28")));
+        return Err(ConvertError::invalid(
+            row,
+            format!("scale {scale} exceeds rust_decimal's 28"),
+        ));
     }
     // rust_decimal holds 96 bits of mantissa; trailing zeros can be dropped without loss.
     loop {
@@ -80,8 +89,11 @@ fn encode(
         });
     }
     let nulls = NullBuffer::from(valid);
-    let array = Decimal128Array::new(ScalarBuffer::from(raw), (nulls.null_count() > 0).then_some(nulls))
-        .with_precision_and_scale(p, s)?;
+    let array = Decimal128Array::new(
+        ScalarBuffer::from(raw),
+        (nulls.null_count() > 0).then_some(nulls),
+    )
+    .with_precision_and_scale(p, s)?;
     Ok(arc(array))
 }
 
@@ -104,11 +116,19 @@ impl BaseField for Decimal {
             DataType::Decimal128(_, s) => *s,
             DataType::Decimal32(_, s) | DataType::Decimal64(_, s) | DataType::Decimal256(_, s) => {
                 // Widen (or narrow, erroring on overflow rather than nulling) to Decimal128.
-                let strict = CastOptions { safe: false, ..Default::default() };
+                let strict = CastOptions {
+                    safe: false,
+                    ..Default::default()
+                };
                 let widened = cast_with_options(array, &DataType::Decimal128(38, *s), &strict)?;
                 return Self::decode(&widened, opts);
             }
-            other => return Err(ConvertError::type_mismatch(<Self as BaseField>::data_type(opts), other)),
+            other => {
+                return Err(ConvertError::type_mismatch(
+                    <Self as BaseField>::data_type(opts),
+                    other,
+                ));
+            }
         };
         let array = array.as_primitive::<Decimal128Type>();
         let nulls = array.nulls();
@@ -116,7 +136,13 @@ impl BaseField for Decimal {
             .values()
             .iter()
             .enumerate()
-            .map(|(row, &v)| if valid_at(nulls, row) { from_unscaled(row, v, scale) } else { Ok(Decimal::ZERO) })
+            .map(|(row, &v)| {
+                if valid_at(nulls, row) {
+                    from_unscaled(row, v, scale)
+                } else {
+                    Ok(Decimal::ZERO)
+                }
+            })
             .collect()
     }
 }

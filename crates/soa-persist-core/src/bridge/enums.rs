@@ -20,11 +20,17 @@ pub trait SoAEnum: Clone + Send + Sync + 'static {
     fn variant_index(&self) -> usize;
     fn from_variant_index(index: usize) -> Option<Self>;
     fn variant_name(&self) -> &'static str {
-        Self::VARIANTS.get(self.variant_index()).copied().unwrap_or("")
+        Self::VARIANTS
+            .get(self.variant_index())
+            .copied()
+            .unwrap_or("")
     }
     /// The variant with this name, if any.
     fn from_variant_name(name: &str) -> Option<Self> {
-        Self::VARIANTS.iter().position(|v| *v == name).and_then(Self::from_variant_index)
+        Self::VARIANTS
+            .iter()
+            .position(|v| *v == name)
+            .and_then(Self::from_variant_index)
     }
 }
 
@@ -63,17 +69,25 @@ fn lookup<E: SoAEnum>(row: usize, name: &str) -> Result<E, ConvertError> {
     E::from_variant_name(name).ok_or_else(|| {
         ConvertError::invalid(
             row,
-            format!("unknown variant `{name}` (expected one of {})", E::VARIANTS.join(", ")),
+            format!(
+                "unknown variant `{name}` (expected one of {})",
+                E::VARIANTS.join(", ")
+            ),
         )
     })
 }
 
-pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<E>, ConvertError> {
+pub fn enum_decode<E: SoAEnum>(
+    array: &ArrayRef,
+    opts: &FieldOptions,
+) -> Result<Vec<E>, ConvertError> {
     let nulls = array.logical_nulls();
     let valid = |row: usize| nulls.as_ref().is_none_or(|n| n.is_valid(row));
     let placeholder = E::from_variant_index(0);
     let null_slot = |row: usize| {
-        placeholder.clone().ok_or_else(|| ConvertError::invalid(row, "enum has no variants"))
+        placeholder
+            .clone()
+            .ok_or_else(|| ConvertError::invalid(row, "enum has no variants"))
     };
     if let DataType::Dictionary(_, _) = array.data_type() {
         let dict: &dyn AnyDictionaryArray = array
@@ -86,10 +100,20 @@ pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<
         let resolved: Vec<Option<E>> = names
             .iter()
             .enumerate()
-            .map(|(k, name)| if valid_at(dict_nulls, k) { E::from_variant_name(name) } else { None })
+            .map(|(k, name)| {
+                if valid_at(dict_nulls, k) {
+                    E::from_variant_name(name)
+                } else {
+                    None
+                }
+            })
             .collect();
         // `normalized_keys` requires a non-empty dictionary; an empty one can only have nulls.
-        let keys = if names.is_empty() { vec![usize::MAX; array.len()] } else { dict.normalized_keys() };
+        let keys = if names.is_empty() {
+            vec![usize::MAX; array.len()]
+        } else {
+            dict.normalized_keys()
+        };
         return keys
             .iter()
             .enumerate()
@@ -100,7 +124,10 @@ pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<
                 match (resolved.get(k), names.get(k)) {
                     (Some(Some(variant)), _) => Ok(variant.clone()),
                     (Some(None), Some(name)) => lookup(row, name),
-                    _ => Err(ConvertError::invalid(row, format!("dictionary key {k} out of range"))),
+                    _ => Err(ConvertError::invalid(
+                        row,
+                        format!("dictionary key {k} out of range"),
+                    )),
                 }
             })
             .collect();
@@ -110,6 +137,12 @@ pub fn enum_decode<E: SoAEnum>(array: &ArrayRef, opts: &FieldOptions) -> Result<
     names
         .iter()
         .enumerate()
-        .map(|(row, name)| if valid(row) { lookup(row, name) } else { null_slot(row) })
+        .map(|(row, name)| {
+            if valid(row) {
+                lookup(row, name)
+            } else {
+                null_slot(row)
+            }
+        })
         .collect()
 }

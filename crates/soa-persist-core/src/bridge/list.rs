@@ -19,7 +19,9 @@ fn encode_lists<'a, T: ListItem>(
 ) -> Result<ArrayRef, ConvertError> {
     let total: usize = lists.clone().map(|l| l.map_or(0, Vec::len)).sum();
     if total > i32::MAX as usize {
-        return Err(ConvertError::capacity(format!("{total} list items exceed a List array's i32 offsets")));
+        return Err(ConvertError::capacity(format!(
+            "{total} list items exceed a List array's i32 offsets"
+        )));
     }
     let mut offsets = Vec::with_capacity(lists.len() + 1);
     let mut valid = Vec::with_capacity(lists.len());
@@ -54,7 +56,11 @@ fn split_rows<T>(
     lens.enumerate()
         .map(|(row, n)| {
             let list: Vec<T> = items.by_ref().take(n).collect();
-            if valid_at(nulls, row) { list } else { Vec::new() }
+            if valid_at(nulls, row) {
+                list
+            } else {
+                Vec::new()
+            }
         })
         .collect()
 }
@@ -95,12 +101,20 @@ impl<T: ListItem> BaseField for Vec<T> {
                 let child = if list.is_empty() {
                     list.values().slice(0, 0)
                 } else {
-                    list.values().slice(list.value_offset_at(0) as usize, list.len() * size)
+                    list.values()
+                        .slice(list.value_offset_at(0), list.len() * size)
                 };
                 let items = T::from_array(&child, opts).map_err(|e| e.in_field("[]"))?;
-                Ok(split_rows(items, std::iter::repeat_n(size, list.len()), list.nulls()))
+                Ok(split_rows(
+                    items,
+                    std::iter::repeat_n(size, list.len()),
+                    list.nulls(),
+                ))
             }
-            other => Err(ConvertError::type_mismatch(<Self as BaseField>::data_type(opts), other)),
+            other => Err(ConvertError::type_mismatch(
+                <Self as BaseField>::data_type(opts),
+                other,
+            )),
         }
     }
 }

@@ -37,7 +37,10 @@ pub struct FieldOptions {
 }
 
 impl FieldOptions {
-    pub const DEFAULT: Self = Self { timestamp_unit: None, decimal: None };
+    pub const DEFAULT: Self = Self {
+        timestamp_unit: None,
+        decimal: None,
+    };
 
     pub const fn with_timestamp(mut self, unit: TimeUnit) -> Self {
         self.timestamp_unit = Some(unit);
@@ -70,7 +73,8 @@ pub trait SoAField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static 
     }
     /// The Arrow field for a column of this type.
     fn arrow_field(name: &str, opts: &FieldOptions) -> Field {
-        Field::new(name, Self::data_type(opts), Self::nullable()).with_metadata(Self::metadata(opts))
+        Field::new(name, Self::data_type(opts), Self::nullable())
+            .with_metadata(Self::metadata(opts))
     }
     /// Copies `values` into a new Arrow array.
     fn to_array(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
@@ -105,8 +109,10 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
     /// Encodes nullable values; the default fills nulls with `placeholder()` and adds a validity
     /// bitmap. Types with a cheaper way override it.
     fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-        let dense: Vec<Self> =
-            values.iter().map(|v| v.clone().unwrap_or_else(Self::placeholder)).collect();
+        let dense: Vec<Self> = values
+            .iter()
+            .map(|v| v.clone().unwrap_or_else(Self::placeholder))
+            .collect();
         let array = Self::encode_owned(dense, opts)?;
         with_validity(array, values.iter().map(Option::is_some))
     }
@@ -117,7 +123,10 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
         Self::decode(&array, opts)
     }
     /// Decodes a nullable column; the default masks `decode` with the validity bitmap.
-    fn decode_opt(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Option<Self>>, ConvertError> {
+    fn decode_opt(
+        array: &ArrayRef,
+        opts: &FieldOptions,
+    ) -> Result<Vec<Option<Self>>, ConvertError> {
         let values = Self::decode(array, opts)?;
         Ok(match array.logical_nulls() {
             None => values.into_iter().map(Some).collect(),
@@ -181,11 +190,14 @@ impl<T: BaseField> ListItem for Option<T> {}
 
 /// Errors with `UnexpectedNull` at the first null of `array`.
 pub fn reject_nulls(array: &dyn Array) -> Result<(), ConvertError> {
-    if let Some(nulls) = array.logical_nulls() {
-        if nulls.null_count() > 0 {
-            let row = nulls.iter().position(|valid| !valid).unwrap_or(0);
-            return Err(ConvertError::UnexpectedNull { field: String::new(), row });
-        }
+    if let Some(nulls) = array.logical_nulls()
+        && nulls.null_count() > 0
+    {
+        let row = nulls.iter().position(|valid| !valid).unwrap_or(0);
+        return Err(ConvertError::UnexpectedNull {
+            field: String::new(),
+            row,
+        });
     }
     Ok(())
 }
@@ -199,7 +211,11 @@ pub fn with_validity(
     if nulls.null_count() == 0 {
         return Ok(array);
     }
-    let data = array.into_data().into_builder().nulls(Some(nulls)).build()?;
+    let data = array
+        .into_data()
+        .into_builder()
+        .nulls(Some(nulls))
+        .build()?;
     Ok(make_array(data))
 }
 

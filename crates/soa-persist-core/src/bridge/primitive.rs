@@ -196,7 +196,10 @@ impl BaseField for bool {
     fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
         match array.as_boolean_opt() {
             Some(b) => Ok(b.values().iter().collect()),
-            None => Err(ConvertError::type_mismatch(DataType::Boolean, array.data_type())),
+            None => Err(ConvertError::type_mismatch(
+                DataType::Boolean,
+                array.data_type(),
+            )),
         }
     }
 }

@@ -49,7 +49,10 @@ pub struct Timestamp<U: TimestampUnit = Micros> {
 
 impl<U: TimestampUnit> Timestamp<U> {
     pub const fn new(value: i64) -> Self {
-        Self { value, unit: PhantomData }
+        Self {
+            value,
+            unit: PhantomData,
+        }
     }
     pub const fn value(self) -> i64 {
         self.value
@@ -60,13 +63,25 @@ impl<U: TimestampUnit> Timestamp<U> {
         // SAFETY: `Timestamp<U>` is `repr(transparent)` over `i64` (its other field is a ZST), so
         // both element types have the same size and alignment; the allocation was made for
         // `capacity` such elements and ownership passes to the new Vec exactly once.
-        unsafe { Vec::from_raw_parts(values.as_mut_ptr().cast::<i64>(), values.len(), values.capacity()) }
+        unsafe {
+            Vec::from_raw_parts(
+                values.as_mut_ptr().cast::<i64>(),
+                values.len(),
+                values.capacity(),
+            )
+        }
     }
 
     fn vec_from_i64(values: Vec<i64>) -> Vec<Self> {
         let mut values = ManuallyDrop::new(values);
         // SAFETY: as in `vec_into_i64`, in the other direction; every i64 is a valid Timestamp.
-        unsafe { Vec::from_raw_parts(values.as_mut_ptr().cast::<Self>(), values.len(), values.capacity()) }
+        unsafe {
+            Vec::from_raw_parts(
+                values.as_mut_ptr().cast::<Self>(),
+                values.len(),
+                values.capacity(),
+            )
+        }
     }
 }
 
@@ -94,22 +109,35 @@ fn timestamp_array(
 ) -> ArrayRef {
     let values = ScalarBuffer::from(values);
     match unit {
-        TimeUnit::Second => arc(PrimitiveArray::<TimestampSecondType>::new(values, nulls).with_timezone_opt(tz)),
-        TimeUnit::Millisecond => arc(PrimitiveArray::<TimestampMillisecondType>::new(values, nulls).with_timezone_opt(tz)),
-        TimeUnit::Microsecond => arc(PrimitiveArray::<TimestampMicrosecondType>::new(values, nulls).with_timezone_opt(tz)),
-        TimeUnit::Nanosecond => arc(PrimitiveArray::<TimestampNanosecondType>::new(values, nulls).with_timezone_opt(tz)),
+        TimeUnit::Second => {
+            arc(PrimitiveArray::<TimestampSecondType>::new(values, nulls).with_timezone_opt(tz))
+        }
+        TimeUnit::Millisecond => arc(PrimitiveArray::<TimestampMillisecondType>::new(
+            values, nulls,
+        )
+        .with_timezone_opt(tz)),
+        TimeUnit::Microsecond => arc(PrimitiveArray::<TimestampMicrosecondType>::new(
+            values, nulls,
+        )
+        .with_timezone_opt(tz)),
+        TimeUnit::Nanosecond => {
+            arc(PrimitiveArray::<TimestampNanosecondType>::new(values, nulls).with_timezone_opt(tz))
+        }
     }
 }
 
 /// The unit and raw values of any timestamp array (any time zone: the values are UTC instants).
 fn timestamp_values(array: &ArrayRef) -> Option<(TimeUnit, &ScalarBuffer<i64>)> {
     match array.data_type() {
-        DataType::Timestamp(unit, _) => Some((*unit, match unit {
-            TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
-            TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values(),
-            TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
-            TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
-        })),
+        DataType::Timestamp(unit, _) => Some((
+            *unit,
+            match unit {
+                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
+                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().values(),
+                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().values(),
+                TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().values(),
+            },
+        )),
         _ => None,
     }
 }
@@ -151,7 +179,13 @@ where
     values
         .iter()
         .enumerate()
-        .map(|(row, &v)| if valid_at(nulls, row) { f(row, v, unit) } else { Ok(null) })
+        .map(|(row, &v)| {
+            if valid_at(nulls, row) {
+                f(row, v, unit)
+            } else {
+                Ok(null)
+            }
+        })
         .collect()
 }
 
@@ -163,22 +197,47 @@ impl<U: TimestampUnit> BaseField for Timestamp<U> {
         Self::new(0)
     }
     fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-        Ok(timestamp_array(U::UNIT, utc(), values.iter().map(|t| t.value).collect(), None))
+        Ok(timestamp_array(
+            U::UNIT,
+            utc(),
+            values.iter().map(|t| t.value).collect(),
+            None,
+        ))
     }
     fn encode_owned(values: Vec<Self>, _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-        Ok(timestamp_array(U::UNIT, utc(), Self::vec_into_i64(values), None))
+        Ok(timestamp_array(
+            U::UNIT,
+            utc(),
+            Self::vec_into_i64(values),
+            None,
+        ))
     }
     fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         let nulls = NullBuffer::from_iter(values.iter().map(Option::is_some));
         let raw = values.iter().map(|t| t.map_or(0, |t| t.value)).collect();
-        Ok(timestamp_array(U::UNIT, utc(), raw, (nulls.null_count() > 0).then_some(nulls)))
+        Ok(timestamp_array(
+            U::UNIT,
+            utc(),
+            raw,
+            (nulls.null_count() > 0).then_some(nulls),
+        ))
     }
     fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-        decode_timestamps(array, <Self as BaseField>::data_type(opts), Self::new(0), |row, v, unit| {
-            convert_unit(v, unit, U::UNIT).map(Self::new).ok_or_else(|| {
-                ConvertError::invalid(row, format!("{v} {unit:?} is not a whole number of {:?}", U::UNIT))
-            })
-        })
+        decode_timestamps(
+            array,
+            <Self as BaseField>::data_type(opts),
+            Self::new(0),
+            |row, v, unit| {
+                convert_unit(v, unit, U::UNIT)
+                    .map(Self::new)
+                    .ok_or_else(|| {
+                        ConvertError::invalid(
+                            row,
+                            format!("{v} {unit:?} is not a whole number of {:?}", U::UNIT),
+                        )
+                    })
+            },
+        )
     }
     fn decode_owned(array: ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
         let raw = match array.data_type() {
@@ -256,7 +315,12 @@ mod chrono_impl {
             });
         }
         let nulls = NullBuffer::from(valid);
-        Ok(timestamp_array(unit, tz, raw, (nulls.null_count() > 0).then_some(nulls)))
+        Ok(timestamp_array(
+            unit,
+            tz,
+            raw,
+            (nulls.null_count() > 0).then_some(nulls),
+        ))
     }
 
     fn decode_instant(row: usize, v: i64, unit: TimeUnit) -> Result<DateTime<Utc>, ConvertError> {
@@ -275,11 +339,19 @@ mod chrono_impl {
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
             encode_instants(values.iter(), unit(opts), utc())
         }
-        fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+        fn encode_opt(
+            values: &[Option<Self>],
+            opts: &FieldOptions,
+        ) -> Result<ArrayRef, ConvertError> {
             encode_opt_instants(values.iter().copied(), unit(opts), utc())
         }
         fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-            decode_timestamps(array, <Self as BaseField>::data_type(opts), DateTime::UNIX_EPOCH, decode_instant)
+            decode_timestamps(
+                array,
+                <Self as BaseField>::data_type(opts),
+                DateTime::UNIX_EPOCH,
+                decode_instant,
+            )
         }
     }
 
@@ -293,13 +365,23 @@ mod chrono_impl {
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
             encode_opt_instants(values.iter().map(|v| Some(v.and_utc())), unit(opts), None)
         }
-        fn encode_opt(values: &[Option<Self>], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            encode_opt_instants(values.iter().map(|v| v.map(|v| v.and_utc())), unit(opts), None)
+        fn encode_opt(
+            values: &[Option<Self>],
+            opts: &FieldOptions,
+        ) -> Result<ArrayRef, ConvertError> {
+            encode_opt_instants(
+                values.iter().map(|v| v.map(|v| v.and_utc())),
+                unit(opts),
+                None,
+            )
         }
         fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
-            decode_timestamps(array, <Self as BaseField>::data_type(opts), Self::placeholder(), |row, v, unit| {
-                decode_instant(row, v, unit).map(|dt| dt.naive_utc())
-            })
+            decode_timestamps(
+                array,
+                <Self as BaseField>::data_type(opts),
+                Self::placeholder(),
+                |row, v, unit| decode_instant(row, v, unit).map(|dt| dt.naive_utc()),
+            )
         }
     }
 
@@ -312,7 +394,9 @@ mod chrono_impl {
             .ok()
             .and_then(|d| d.checked_add(EPOCH_DAYS_FROM_CE))
             .and_then(NaiveDate::from_num_days_from_ce_opt)
-            .ok_or_else(|| ConvertError::invalid(row, format!("day {days} is outside chrono's range")))
+            .ok_or_else(|| {
+                ConvertError::invalid(row, format!("day {days} is outside chrono's range"))
+            })
     }
 
     impl BaseField for NaiveDate {
@@ -323,9 +407,14 @@ mod chrono_impl {
             NaiveDate::default()
         }
         fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-            let days: Vec<i32> =
-                values.iter().map(|d| chrono::Datelike::num_days_from_ce(d) - EPOCH_DAYS_FROM_CE).collect();
-            Ok(arc(PrimitiveArray::<Date32Type>::new(ScalarBuffer::from(days), None)))
+            let days: Vec<i32> = values
+                .iter()
+                .map(|d| chrono::Datelike::num_days_from_ce(d) - EPOCH_DAYS_FROM_CE)
+                .collect();
+            Ok(arc(PrimitiveArray::<Date32Type>::new(
+                ScalarBuffer::from(days),
+                None,
+            )))
         }
         fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
             let nulls = array.nulls();
@@ -336,7 +425,11 @@ mod chrono_impl {
                     .iter()
                     .enumerate()
                     .map(|(row, &d)| {
-                        if valid_at(nulls, row) { date_from_days(row, d.into()) } else { Ok(Self::placeholder()) }
+                        if valid_at(nulls, row) {
+                            date_from_days(row, d.into())
+                        } else {
+                            Ok(Self::placeholder())
+                        }
                     })
                     .collect(),
                 DataType::Date64 => array
@@ -348,7 +441,10 @@ mod chrono_impl {
                         if !valid_at(nulls, row) {
                             Ok(Self::placeholder())
                         } else if ms % MS_PER_DAY != 0 {
-                            Err(ConvertError::invalid(row, format!("Date64 {ms} ms is not a whole day")))
+                            Err(ConvertError::invalid(
+                                row,
+                                format!("Date64 {ms} ms is not a whole day"),
+                            ))
                         } else {
                             date_from_days(row, ms / MS_PER_DAY)
                         }

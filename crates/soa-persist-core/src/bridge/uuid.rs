@@ -40,9 +40,11 @@ impl BaseField for Uuid {
         <[u8; 16]>::decode(array, opts)
             .map(|v| v.into_iter().map(Uuid::from_bytes).collect())
             .map_err(|e| match e {
-                ConvertError::TypeMismatch { field, found, .. } => {
-                    ConvertError::TypeMismatch { field, expected: DataType::FixedSizeBinary(16), found }
-                }
+                ConvertError::TypeMismatch { field, found, .. } => ConvertError::TypeMismatch {
+                    field,
+                    expected: DataType::FixedSizeBinary(16),
+                    found,
+                },
                 e => e,
             })
     }

@@ -34,7 +34,10 @@ struct Inner {
 
 impl<T> Clone for ArrowPersistence<T> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone(), _rows: PhantomData }
+        Self {
+            inner: self.inner.clone(),
+            _rows: PhantomData,
+        }
     }
 }
 
@@ -57,7 +60,11 @@ impl<T: SoA> ArrowPersistence<T> {
     /// `coalesce_rows`: consecutive appends smaller than this are merged into one batch.
     pub fn with_options(memory_budget: Option<usize>, coalesce_rows: usize) -> Self {
         Self {
-            inner: Arc::new(Inner { batches: RwLock::new(None), memory_budget, coalesce_rows }),
+            inner: Arc::new(Inner {
+                batches: RwLock::new(None),
+                memory_budget,
+                coalesce_rows,
+            }),
             _rows: PhantomData,
         }
     }
@@ -69,7 +76,10 @@ impl<T: SoA> ArrowPersistence<T> {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Option<Vec<RecordBatch>>> {
-        self.inner.batches.write().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .batches
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn snapshot(&self) -> Vec<RecordBatch> {
@@ -86,12 +96,21 @@ impl<T: SoA> ArrowPersistence<T> {
         Ok(T::Container::from_owned_record_batch(batch)?.into_record_batch()?)
     }
 
-    fn check_budget(&self, current: &[RecordBatch], adding: &[RecordBatch]) -> Result<(), PersistError> {
+    fn check_budget(
+        &self,
+        current: &[RecordBatch],
+        adding: &[RecordBatch],
+    ) -> Result<(), PersistError> {
         if let Some(budget) = self.inner.memory_budget {
             let used = bytes(current);
             let requested = bytes(adding);
             if used + requested > budget {
-                return Err(PersistError::MemoryBudget { backend: NAME, budget, used, requested });
+                return Err(PersistError::MemoryBudget {
+                    backend: NAME,
+                    budget,
+                    used,
+                    requested,
+                });
             }
         }
         Ok(())
@@ -146,7 +165,11 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         let batches = self.snapshot();
-        let Scan { predicate, projection, batch_size } = scan;
+        let Scan {
+            predicate,
+            projection,
+            batch_size,
+        } = scan;
         let parts = batches.into_iter().flat_map(move |b| split(b, batch_size));
         let out = parts.filter_map(move |batch| {
             let result = predicate
@@ -174,7 +197,9 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
 
     async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
         let mut guard = self.write();
-        let Some(stored) = guard.as_ref() else { return Ok(0) };
+        let Some(stored) = guard.as_ref() else {
+            return Ok(0);
+        };
         let mut kept = Vec::with_capacity(stored.len());
         let mut deleted = 0;
         // Build the new state completely before swapping it in: an error leaves the old one.
@@ -208,7 +233,10 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
             .enumerate()
             .map(|(i, f)| ColumnStats {
                 name: f.name().clone(),
-                bytes_in_memory: batches.iter().map(|b| b.column(i).get_array_memory_size() as u64).sum(),
+                bytes_in_memory: batches
+                    .iter()
+                    .map(|b| b.column(i).get_array_memory_size() as u64)
+                    .sum(),
                 ..ColumnStats::default()
             })
             .collect();

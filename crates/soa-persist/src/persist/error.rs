@@ -20,10 +20,20 @@ pub enum PersistError {
     Store(#[from] StoreError),
     /// Stored data has a schema the struct can't read or write.
     #[error("{backend}: schema mismatch: {detail}")]
-    SchemaMismatch { backend: &'static str, detail: String },
+    SchemaMismatch {
+        backend: &'static str,
+        detail: String,
+    },
     /// An append would exceed the backend's memory budget; nothing was appended.
-    #[error("{backend}: memory budget of {budget} bytes exceeded ({used} used, {requested} more requested)")]
-    MemoryBudget { backend: &'static str, budget: usize, used: usize, requested: usize },
+    #[error(
+        "{backend}: memory budget of {budget} bytes exceeded ({used} used, {requested} more requested)"
+    )]
+    MemoryBudget {
+        backend: &'static str,
+        budget: usize,
+        used: usize,
+        requested: usize,
+    },
     /// File-system or network I/O failed.
     #[error("{backend}: I/O error{}: {source}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
     Io {
@@ -34,19 +44,36 @@ pub enum PersistError {
     },
     /// A server answered with an error status.
     #[error("{backend}: server returned status {status}: {message}")]
-    Server { backend: &'static str, status: u16, message: String },
+    Server {
+        backend: &'static str,
+        status: u16,
+        message: String,
+    },
     /// Another writer committed first; the operation did not take effect.
     #[error("{backend}: conflicting concurrent commit: {detail}")]
-    Conflict { backend: &'static str, detail: String },
+    Conflict {
+        backend: &'static str,
+        detail: String,
+    },
     /// Stored data is damaged or not in the expected format (file, row group, offset...).
     #[error("{backend}: corrupt or unreadable data: {detail}")]
-    Corrupt { backend: &'static str, detail: String },
+    Corrupt {
+        backend: &'static str,
+        detail: String,
+    },
     /// A constraint of the backend was violated (e.g. a duplicate key); nothing was written.
     #[error("{backend}: constraint violated: {detail}")]
-    Constraint { backend: &'static str, detail: String },
+    Constraint {
+        backend: &'static str,
+        detail: String,
+    },
     /// Any other backend failure.
     #[error("{backend}: {message}")]
-    Backend { backend: &'static str, message: String, retryable: bool },
+    Backend {
+        backend: &'static str,
+        message: String,
+        retryable: bool,
+    },
     /// Arrow failed while processing stored batches.
     #[error("arrow: {0}")]
     Arrow(#[from] ArrowError),
@@ -60,10 +87,19 @@ impl PersistError {
         match self {
             Self::Io { source, .. } => matches!(
                 source.kind(),
-                Interrupted | TimedOut | WouldBlock | ConnectionReset | ConnectionAborted | ConnectionRefused
-                    | BrokenPipe | NotConnected | ResourceBusy
+                Interrupted
+                    | TimedOut
+                    | WouldBlock
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | ConnectionRefused
+                    | BrokenPipe
+                    | NotConnected
+                    | ResourceBusy
             ),
-            Self::Server { status, .. } => *status == 429 || *status == 408 || (500..600).contains(status),
+            Self::Server { status, .. } => {
+                *status == 429 || *status == 408 || (500..600).contains(status)
+            }
             Self::Conflict { .. } => true,
             Self::Backend { retryable, .. } => *retryable,
             Self::Convert(_)
@@ -88,7 +124,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, initial_backoff: Duration::from_millis(20), max_backoff: Duration::from_secs(2) }
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_secs(2),
+        }
     }
 }
 

@@ -34,13 +34,21 @@ pub struct Scan<T> {
 
 impl<T> Clone for Scan<T> {
     fn clone(&self) -> Self {
-        Self { predicate: self.predicate.clone(), projection: self.projection.clone(), batch_size: self.batch_size }
+        Self {
+            predicate: self.predicate.clone(),
+            projection: self.projection.clone(),
+            batch_size: self.batch_size,
+        }
     }
 }
 
 impl<T> Default for Scan<T> {
     fn default() -> Self {
-        Self { predicate: Predicate::all(), projection: None, batch_size: None }
+        Self {
+            predicate: Predicate::all(),
+            projection: None,
+            batch_size: None,
+        }
     }
 }
 
@@ -51,7 +59,10 @@ impl<T> Scan<T> {
     }
     /// Rows matching `predicate`.
     pub fn filter(predicate: Predicate<T>) -> Self {
-        Self { predicate, ..Self::default() }
+        Self {
+            predicate,
+            ..Self::default()
+        }
     }
     /// Only these top-level columns, in this order.
     pub fn project<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
@@ -91,7 +102,14 @@ pub struct Stats {
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} rows in {} batches, {:.1} MiB in memory", self.backend, self.rows, self.batches, mib(self.bytes_in_memory))?;
+        write!(
+            f,
+            "{}: {} rows in {} batches, {:.1} MiB in memory",
+            self.backend,
+            self.rows,
+            self.batches,
+            mib(self.bytes_in_memory)
+        )?;
         if let Some(disk) = self.bytes_on_disk {
             write!(f, ", {:.1} MiB on disk", mib(disk))?;
         }
@@ -145,22 +163,37 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
     }
 
     /// Replaces everything stored with `batches`, atomically.
-    fn save_batches(&self, batches: Vec<RecordBatch>) -> impl Future<Output = Result<(), PersistError>> + Send;
+    fn save_batches(
+        &self,
+        batches: Vec<RecordBatch>,
+    ) -> impl Future<Output = Result<(), PersistError>> + Send;
 
     /// Adds `batches` after what is stored, atomically (all of them or none).
-    fn append_batches(&self, batches: Vec<RecordBatch>) -> impl Future<Output = Result<(), PersistError>> + Send;
+    fn append_batches(
+        &self,
+        batches: Vec<RecordBatch>,
+    ) -> impl Future<Output = Result<(), PersistError>> + Send;
 
     /// Everything stored, or `None` if nothing was ever stored.
-    fn load_batches(&self) -> impl Future<Output = Result<Option<Vec<RecordBatch>>, PersistError>> + Send;
+    fn load_batches(
+        &self,
+    ) -> impl Future<Output = Result<Option<Vec<RecordBatch>>, PersistError>> + Send;
 
     /// Streams the matching rows; memory use is bounded by a few batches, not the data size.
-    fn scan(&self, scan: Scan<T>) -> impl Future<Output = Result<BatchStream, PersistError>> + Send;
+    fn scan(&self, scan: Scan<T>)
+    -> impl Future<Output = Result<BatchStream, PersistError>> + Send;
 
     /// Number of rows matching `predicate`.
-    fn count(&self, predicate: &Predicate<T>) -> impl Future<Output = Result<u64, PersistError>> + Send;
+    fn count(
+        &self,
+        predicate: &Predicate<T>,
+    ) -> impl Future<Output = Result<u64, PersistError>> + Send;
 
     /// Deletes the rows matching `predicate` (atomically) and returns how many there were.
-    fn delete(&self, predicate: &Predicate<T>) -> impl Future<Output = Result<u64, PersistError>> + Send;
+    fn delete(
+        &self,
+        predicate: &Predicate<T>,
+    ) -> impl Future<Output = Result<u64, PersistError>> + Send;
 
     /// Deletes every row; `load` then returns an empty container, not `None`.
     fn clear(&self) -> impl Future<Output = Result<(), PersistError>> + Send;
@@ -192,14 +225,20 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
     }
 
     /// The rows matching `predicate`, pushed down to the backend where it can.
-    fn query(&self, predicate: &Predicate<T>) -> impl Future<Output = Result<T::Container, PersistError>> + Send {
+    fn query(
+        &self,
+        predicate: &Predicate<T>,
+    ) -> impl Future<Output = Result<T::Container, PersistError>> + Send {
         let scan = Scan::filter(predicate.clone());
         async move { collect::<T>(self.scan(scan).await?).await }
     }
 
     /// The rows for which `keep` returns true: a closure over row views, for logic a predicate
     /// can't express. Reads every row.
-    fn query_rows<F>(&self, keep: F) -> impl Future<Output = Result<T::Container, PersistError>> + Send
+    fn query_rows<F>(
+        &self,
+        keep: F,
+    ) -> impl Future<Output = Result<T::Container, PersistError>> + Send
     where
         F: for<'a> Fn(RowRef<'a, T>) -> bool + Send + Sync,
     {
@@ -208,7 +247,10 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
             let mut out = T::Container::default();
             while let Some(batch) = stream.next().await {
                 let mut part = T::Container::from_owned_record_batch(batch?)?;
-                let mask: Vec<bool> = (0..part.len()).map_while(|i| part.get(i)).map(&keep).collect();
+                let mask: Vec<bool> = (0..part.len())
+                    .map_while(|i| part.get(i))
+                    .map(&keep)
+                    .collect();
                 part.retain_mask(&mask);
                 out.append(&mut part);
             }
@@ -218,7 +260,9 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
 }
 
 /// Converts stored batches into one container (zero-copy for unshared primitive buffers).
-pub fn batches_to_container<T: SoA>(batches: Vec<RecordBatch>) -> Result<T::Container, PersistError> {
+pub fn batches_to_container<T: SoA>(
+    batches: Vec<RecordBatch>,
+) -> Result<T::Container, PersistError> {
     let mut out = T::Container::default();
     for batch in batches {
         let mut part = T::Container::from_owned_record_batch(batch)?;

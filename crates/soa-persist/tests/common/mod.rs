@@ -74,7 +74,11 @@ pub struct AllTypes {
 }
 
 pub fn status() -> impl Strategy<Value = Status> {
-    prop_oneof![Just(Status::Pending), Just(Status::Shipped), Just(Status::Delivered)]
+    prop_oneof![
+        Just(Status::Pending),
+        Just(Status::Shipped),
+        Just(Status::Delivered)
+    ]
 }
 
 /// Microsecond instants within chrono's range.
@@ -213,7 +217,10 @@ pub fn extreme_row(id: u64) -> AllTypes {
         opt_raw_ns: Some(Timestamp::new(i64::MAX)),
         price: Decimal::new(-99_999_999_999_999, 4),
         // 28 digits at scale 10: near rust_decimal's 96-bit limit, inside Decimal128(38, 10).
-        opt_price: Some(Decimal::from_i128_with_scale(-7_922_816_251_426_433_759_354_395_033, 10)),
+        opt_price: Some(Decimal::from_i128_with_scale(
+            -7_922_816_251_426_433_759_354_395_033,
+            10,
+        )),
         uuid: Uuid::max(),
         opt_uuid: Some(Uuid::nil()),
         status: Status::Delivered,
@@ -224,6 +231,10 @@ pub fn extreme_row(id: u64) -> AllTypes {
         opt_list: Some(Vec::new()),
         nested_list: vec![vec![], vec![i64::MIN]],
         statuses: vec![Status::Shipped],
-        inner: Inner { city: "Zürich".into(), zip: None, codes: vec![] },
+        inner: Inner {
+            city: "Zürich".into(),
+            zip: None,
+            codes: vec![],
+        },
     }
 }
