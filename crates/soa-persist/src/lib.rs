@@ -37,6 +37,8 @@ pub mod persist;
 pub mod store;
 
 pub use backends::arrow::ArrowPersistence;
+#[cfg(feature = "parquet")]
+pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
 pub use persist::{
     BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry,
 };
@@ -65,6 +67,8 @@ pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
 
 /// Everything a user's code needs: `use soa_persist::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "parquet")]
+    pub use crate::ParquetPersistence;
     #[cfg(feature = "chrono")]
     pub use crate::chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use crate::{

@@ -11,11 +11,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use futures::stream;
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::compute::{concat_batches, filter_record_batch, not};
-use soa_persist_core::convert::ToArrow;
 use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::soa::SoA;
 
-use crate::persist::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats};
+use crate::persist::{
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+};
 
 const NAME: &str = "arrow";
 
@@ -86,16 +87,6 @@ impl<T: SoA> ArrowPersistence<T> {
         self.read().clone().unwrap_or_default()
     }
 
-    /// Brings `batch` to the struct's exact schema (reading lossless alternative encodings and
-    /// filling missing optional columns), or errors naming the field.
-    fn conform(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
-        let schema = T::arrow_schema();
-        if batch.schema().fields() == schema.fields() {
-            return Ok(batch.with_schema(schema)?);
-        }
-        Ok(T::Container::from_owned_record_batch(batch)?.into_record_batch()?)
-    }
-
     fn check_budget(
         &self,
         current: &[RecordBatch],
@@ -130,7 +121,7 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
         let batches = batches
             .into_iter()
             .filter(|b| b.num_rows() > 0)
-            .map(|b| self.conform(b))
+            .map(conform::<T>)
             .collect::<Result<Vec<_>, _>>()?;
         self.check_budget(&[], &batches)?;
         *self.write() = Some(batches);
@@ -141,7 +132,7 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
         let batches = batches
             .into_iter()
             .filter(|b| b.num_rows() > 0)
-            .map(|b| self.conform(b))
+            .map(conform::<T>)
             .collect::<Result<Vec<_>, _>>()?;
         let schema = T::arrow_schema();
         let mut guard = self.write();

@@ -1,3 +1,5 @@
 //! Backends of the persistence layer, one module each; the heavy ones sit behind cargo features.
 
 pub mod arrow;
+#[cfg(feature = "parquet")]
+pub mod parquet;

@@ -280,3 +280,14 @@ pub async fn collect<T: SoA>(stream: BatchStream) -> Result<T::Container, Persis
     let batches: Vec<RecordBatch> = stream.try_collect().await?;
     batches_to_container::<T>(batches)
 }
+
+/// Brings `batch` to `T`'s exact schema: relabels it when only metadata differs, otherwise
+/// reads it as `T` (lossless alternative encodings, missing optional or defaulted columns) and
+/// writes it back, or errors naming the field that can't be read.
+pub fn conform<T: SoA>(batch: RecordBatch) -> Result<RecordBatch, PersistError> {
+    let schema = T::arrow_schema();
+    if batch.schema().fields() == schema.fields() {
+        return Ok(batch.with_schema(schema)?);
+    }
+    Ok(T::Container::from_owned_record_batch(batch)?.into_record_batch()?)
+}

@@ -1,0 +1,174 @@
+//! The folder layout readers expect: Hive-style `key=value/` folders for partition columns
+//! (values percent-escaped, so no value can leave the dataset folder or hide the file), files
+//! `part-<uuid>.parquet`, and partition columns stored in folder names, not in the files.
+
+use std::collections::HashMap;
+
+use soa_persist_core::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, new_null_array,
+};
+use soa_persist_core::arrow::compute::{cast, take_record_batch};
+use soa_persist_core::arrow::datatypes::{DataType, Field};
+
+use crate::persist::PersistError;
+
+/// Hive's name for a null partition value.
+pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// Percent-encodes everything but `[A-Za-z0-9_-]` and non-leading dots, so a value is one safe
+/// path segment: no `/`, no `=`, no `..`, no leading `.` that would hide it.
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, b) in value.bytes().enumerate() {
+        let keep = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+pub fn unescape(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 3 <= bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `a=1/b=x/` for the given partition values.
+pub fn partition_dir(values: &[(String, Option<String>)]) -> String {
+    values
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}/",
+                escape(k),
+                v.as_deref()
+                    .map(escape)
+                    .unwrap_or_else(|| NULL_PARTITION.to_string())
+            )
+        })
+        .collect()
+}
+
+/// Partition values from a file's `key=value/` folders.
+pub fn parse_partition_path(path: &str) -> Vec<(String, Option<String>)> {
+    let mut segments: Vec<&str> = path.split('/').collect();
+    segments.pop(); // the file name
+    segments
+        .into_iter()
+        .filter_map(|seg| {
+            let (k, v) = seg.split_once('=')?;
+            Some((unescape(k), (v != NULL_PARTITION).then(|| unescape(v))))
+        })
+        .collect()
+}
+
+/// Splits `batch` by the values of `partition` columns; each part loses those columns.
+pub fn split_by_partition(
+    batch: &RecordBatch,
+    partition: &[&str],
+) -> Result<Vec<(Vec<(String, Option<String>)>, RecordBatch)>, PersistError> {
+    if partition.is_empty() {
+        return Ok(vec![(Vec::new(), batch.clone())]);
+    }
+    let schema = batch.schema();
+    let mut texts = Vec::with_capacity(partition.len());
+    for name in partition {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| PersistError::SchemaMismatch {
+                backend: super::storage::NAME,
+                detail: format!("partition column `{name}` is missing"),
+            })?;
+        texts.push(cast(column, &DataType::Utf8)?);
+    }
+    let mut groups: HashMap<Vec<Option<String>>, Vec<u32>> = HashMap::new();
+    let mut order = Vec::new();
+    for row in 0..batch.num_rows() {
+        let key: Vec<Option<String>> = texts
+            .iter()
+            .map(|t| {
+                let s = t.as_string::<i32>();
+                s.is_valid(row).then(|| s.value(row).to_string())
+            })
+            .collect();
+        let entry = groups.entry(key.clone()).or_insert_with(|| {
+            order.push(key);
+            Vec::new()
+        });
+        entry.push(row as u32);
+    }
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| !partition.contains(&schema.field(i).name().as_str()))
+        .collect();
+    let mut out = Vec::with_capacity(order.len());
+    for key in order {
+        let rows = UInt32Array::from(groups.remove(&key).unwrap_or_default());
+        let part = take_record_batch(batch, &rows)?.project(&keep)?;
+        let values = partition.iter().map(|p| p.to_string()).zip(key).collect();
+        out.push((values, part));
+    }
+    Ok(out)
+}
+
+/// A column of `rows` copies of a partition value, in the field's type.
+pub fn partition_column(
+    field: &Field,
+    value: Option<&str>,
+    rows: usize,
+) -> Result<ArrayRef, PersistError> {
+    Ok(match value {
+        None => new_null_array(field.data_type(), rows),
+        Some(v) => cast(
+            &(std::sync::Arc::new(StringArray::from(vec![v; rows])) as ArrayRef),
+            field.data_type(),
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_values_stay_in_one_segment_and_round_trip() {
+        for v in [
+            "../../x", "a/b=c", ".hidden", "_meta", "%41", "ünï", " ", "..", "x.y",
+        ] {
+            let e = escape(v);
+            assert!(
+                !e.contains('/') && !e.contains('=') && !e.starts_with('.'),
+                "{v} -> {e}"
+            );
+            assert_eq!(unescape(&e), v);
+        }
+        let dir = partition_dir(&[("status".into(), Some("a/../b".into())), ("n".into(), None)]);
+        assert_eq!(dir, "status=a%2F..%2Fb/n=__HIVE_DEFAULT_PARTITION__/");
+        assert_eq!(
+            parse_partition_path(&format!("{dir}part-1.parquet")),
+            vec![
+                ("status".to_string(), Some("a/../b".to_string())),
+                ("n".to_string(), None)
+            ]
+        );
+    }
+}

@@ -1,0 +1,878 @@
+//! `ParquetPersistence`: a dataset of Parquet files in a folder or an object-store prefix.
+//!
+//! Writes: rows are split by the `#[soa(partition)]` columns into Hive folders, each part
+//! written as a complete file (temporary name, fsync, rename on local disk; one atomic PUT on
+//! object stores), then made live by a commit record in `_soa_log/` written create-if-absent.
+//! Every `save`/`append`/`delete`/`clear` is all-or-nothing and durable when it returns.
+//! Reads: partition pruning from folder values, row-group pruning from statistics, projection
+//! pushdown, then exact filtering; `scan` streams file by file.
+
+mod layout;
+mod log;
+mod prune;
+pub mod storage;
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures::{StreamExt, stream};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+use parquet::basic::{Compression as Codec, GzipLevel, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use soa_persist_core::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use soa_persist_core::arrow::compute::{CastOptions, cast_with_options, concat_batches};
+use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use soa_persist_core::query::{Predicate, project};
+use soa_persist_core::schema::partition_fields;
+use soa_persist_core::soa::SoA;
+
+use self::layout::{partition_column, partition_dir, split_by_partition};
+use self::log::{FileEntry, Snapshot};
+use self::prune::{ColumnRange, may_match, prunable};
+pub use self::storage::{Entry, FaultyStorage, LocalStorage, ObjectStorage, Storage};
+use crate::persist::{
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+};
+use storage::NAME;
+
+/// Parquet compression codec.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Compression {
+    /// zstd at a level from 1 (fast) to 22 (small); the default, at level 3.
+    Zstd(i32),
+    Snappy,
+    Lz4Raw,
+    /// gzip at a level from 0 to 9.
+    Gzip(u32),
+    None,
+}
+
+/// Writer settings of a dataset.
+#[derive(Clone, Debug)]
+pub struct ParquetOptions {
+    pub compression: Compression,
+    /// Rows per row group (the unit of statistics pruning).
+    pub row_group_rows: usize,
+    /// Rows per file; larger writes become several files.
+    pub max_rows_per_file: usize,
+    /// Target size of a data page in bytes.
+    pub data_page_bytes: usize,
+    pub dictionary: bool,
+    /// Page-level statistics and the page index (column and offset indexes).
+    pub statistics: bool,
+    /// Cast what Spark/Hive readers reject to what they accept (unsigned integers to wider
+    /// signed ones, nanosecond timestamps to microseconds); reads cast back to the struct.
+    pub spark_compatible: bool,
+    /// Attempts before a commit that keeps losing to concurrent writers returns `Conflict`.
+    pub commit_attempts: u32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        Self {
+            compression: Compression::Zstd(3),
+            row_group_rows: 128 * 1024,
+            max_rows_per_file: 1024 * 1024,
+            data_page_bytes: 1024 * 1024,
+            dictionary: true,
+            statistics: true,
+            spark_compatible: false,
+            commit_attempts: 200,
+        }
+    }
+}
+
+impl ParquetOptions {
+    fn writer_properties(&self) -> Result<WriterProperties, PersistError> {
+        let bad = |e: parquet::errors::ParquetError| PersistError::Backend {
+            backend: NAME,
+            message: format!("invalid writer settings: {e}"),
+            retryable: false,
+        };
+        let codec = match self.compression {
+            Compression::Zstd(level) => Codec::ZSTD(ZstdLevel::try_new(level).map_err(bad)?),
+            Compression::Snappy => Codec::SNAPPY,
+            Compression::Lz4Raw => Codec::LZ4_RAW,
+            Compression::Gzip(level) => Codec::GZIP(GzipLevel::try_new(level).map_err(bad)?),
+            Compression::None => Codec::UNCOMPRESSED,
+        };
+        Ok(WriterProperties::builder()
+            .set_compression(codec)
+            .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
+            .set_data_page_size_limit(self.data_page_bytes.max(1024))
+            .set_dictionary_enabled(self.dictionary)
+            .set_statistics_enabled(if self.statistics {
+                EnabledStatistics::Page
+            } else {
+                EnabledStatistics::Chunk
+            })
+            .build())
+    }
+}
+
+/// A Parquet dataset of rows of `T`; a cheap clonable handle.
+pub struct ParquetPersistence<T> {
+    storage: Arc<dyn Storage>,
+    options: Arc<ParquetOptions>,
+    _rows: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ParquetPersistence<T> {
+    fn clone(&self) -> Self {
+        Self {
+            storage: self.storage.clone(),
+            options: self.options.clone(),
+            _rows: PhantomData,
+        }
+    }
+}
+
+fn corrupt(path: &str, e: impl std::fmt::Display) -> PersistError {
+    PersistError::Corrupt {
+        backend: NAME,
+        detail: format!("file {path}: {e}"),
+    }
+}
+
+impl<T: SoA> ParquetPersistence<T> {
+    /// A dataset folder on local disk (created if missing).
+    pub fn open(path: impl AsRef<std::path::Path>) -> Result<Self, PersistError> {
+        Ok(Self::with_storage(Arc::new(LocalStorage::open(
+            path.as_ref(),
+        )?)))
+    }
+
+    /// A dataset at a URL: `file:///path`, `memory://` (a fresh in-memory store), or — with the
+    /// `s3`, `gcs`, `azure` features — `s3://bucket/prefix` etc., credentials from the
+    /// environment as object_store reads them.
+    pub fn open_url(url: &str) -> Result<Self, PersistError> {
+        let bad = |detail: String| PersistError::Backend {
+            backend: NAME,
+            message: detail,
+            retryable: false,
+        };
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::open(path);
+        }
+        let parsed =
+            url::Url::parse(url).map_err(|e| bad(format!("invalid dataset URL {url}: {e}")))?;
+        let (store, prefix) = object_store::parse_url_opts(
+            &parsed,
+            std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v)),
+        )
+        .map_err(|e| bad(format!("can't open {url}: {e}")))?;
+        Ok(Self::with_storage(Arc::new(ObjectStorage::new(
+            Arc::from(store),
+            prefix,
+            url,
+        ))))
+    }
+
+    /// A dataset on any `Storage` (e.g. a `FaultyStorage` in tests).
+    pub fn with_storage(storage: Arc<dyn Storage>) -> Self {
+        Self {
+            storage,
+            options: Arc::new(ParquetOptions::default()),
+            _rows: PhantomData,
+        }
+    }
+
+    pub fn with_options(mut self, options: ParquetOptions) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+
+    pub fn options(&self) -> &ParquetOptions {
+        &self.options
+    }
+
+    pub fn location(&self) -> String {
+        self.storage.location()
+    }
+
+    async fn snapshot(&self) -> Result<Option<Snapshot>, PersistError> {
+        log::latest(self.storage.as_ref()).await
+    }
+
+    /// Encodes rows into Parquet files and writes them (not yet live: no commit refers to them).
+    async fn write_files(&self, batches: Vec<RecordBatch>) -> Result<Vec<FileEntry>, PersistError> {
+        let schema = T::arrow_schema();
+        let partition: Vec<&str> = partition_fields(&schema);
+        let props = self.options.writer_properties()?;
+        log::ensure_log(self.storage.as_ref()).await?;
+        let mut files = Vec::new();
+        for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
+            let batch = conform::<T>(batch)?;
+            let batch = if self.options.spark_compatible {
+                spark_cast(&batch)?
+            } else {
+                batch
+            };
+            for (values, part) in split_by_partition(&batch, &partition)? {
+                let max = self.options.max_rows_per_file.max(1);
+                for start in (0..part.num_rows()).step_by(max) {
+                    let chunk = part.slice(start, max.min(part.num_rows() - start));
+                    let path = format!(
+                        "{}part-{}.parquet",
+                        partition_dir(&values),
+                        uuid::Uuid::new_v4().simple()
+                    );
+                    let (bytes, entry) = encode(&chunk, &props, path, values.clone())?;
+                    self.storage.put(&entry.path, bytes).await?;
+                    files.push(entry);
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// Reads the live files, pruned by `predicate`, as batches in `T`'s schema (projected).
+    async fn read(
+        &self,
+        files: Vec<FileEntry>,
+        scan: Scan<T>,
+    ) -> Result<BatchStream, PersistError> {
+        let storage = self.storage.clone();
+        let scan = Arc::new(scan);
+        let schema = T::arrow_schema();
+        let candidates: Vec<FileEntry> = files
+            .into_iter()
+            .filter(|f| {
+                may_match(scan.predicate.expr(), &|path| {
+                    partition_range(&schema, f, path)
+                })
+            })
+            .collect();
+        let stream = stream::iter(candidates)
+            .then(move |file| {
+                let (storage, scan) = (storage.clone(), scan.clone());
+                async move {
+                    let bytes = storage.get(&file.path).await?;
+                    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &scan))
+                        .await
+                        .map_err(|e| PersistError::Backend {
+                            backend: NAME,
+                            message: e.to_string(),
+                            retryable: true,
+                        })?
+                }
+            })
+            .map(|result| match result {
+                Ok(batches) => stream::iter(batches.into_iter().map(Ok).collect::<Vec<_>>()),
+                Err(e) => stream::iter(vec![Err(e)]),
+            })
+            .flatten();
+        Ok(Box::pin(stream))
+    }
+
+    /// Merges each partition's files into as few as `max_rows_per_file` allows, atomically.
+    /// Returns (files before, files after). Old files stay until `vacuum`.
+    pub async fn compact(&self) -> Result<(usize, usize), PersistError> {
+        let Some(snapshot) = self.snapshot().await? else {
+            return Ok((0, 0));
+        };
+        let mut by_partition: HashMap<Vec<(String, Option<String>)>, Vec<FileEntry>> =
+            HashMap::new();
+        for f in &snapshot.files {
+            by_partition
+                .entry(f.partition.clone())
+                .or_default()
+                .push(f.clone());
+        }
+        let mut replaced = Vec::new();
+        let mut written = Vec::new();
+        for (_, files) in by_partition.into_iter().filter(|(_, f)| f.len() > 1) {
+            let mut stream = self.read(files.clone(), Scan::all()).await?;
+            let mut batches = Vec::new();
+            while let Some(b) = stream.next().await {
+                batches.push(b?);
+            }
+            let merged = concat_batches(&T::arrow_schema(), &batches)?;
+            written.extend(self.write_files(vec![merged]).await?);
+            replaced.extend(files.into_iter().map(|f| f.path));
+        }
+        if replaced.is_empty() {
+            return Ok((snapshot.files.len(), snapshot.files.len()));
+        }
+        let before = snapshot.files.len();
+        let committed = log::commit(
+            self.storage.as_ref(),
+            self.options.commit_attempts,
+            |current| {
+                let current = current.cloned().unwrap_or_default();
+                // Compaction only applies if the files it merged are all still live.
+                let live: Vec<&str> = current.files.iter().map(|f| f.path.as_str()).collect();
+                if !replaced.iter().all(|p| live.contains(&p.as_str())) {
+                    return Err(PersistError::Conflict {
+                        backend: NAME,
+                        detail: "files changed during compaction".into(),
+                    });
+                }
+                let mut files: Vec<FileEntry> = current
+                    .files
+                    .into_iter()
+                    .filter(|f| !replaced.contains(&f.path))
+                    .collect();
+                files.extend(written.iter().cloned());
+                Ok(Snapshot {
+                    files,
+                    fingerprint: T::schema_fingerprint(),
+                    ..Snapshot::default()
+                })
+            },
+        )
+        .await?;
+        Ok((before, committed.files.len()))
+    }
+
+    /// Deletes data files that no commit of the last `keep_versions` refers to and that are
+    /// older than `retention` (so a reader still reading an older snapshot, or a writer whose
+    /// files are not yet committed, is never robbed), plus stale temporary files. Returns how
+    /// many files were removed.
+    pub async fn vacuum(
+        &self,
+        retention: Duration,
+        keep_versions: u64,
+    ) -> Result<usize, PersistError> {
+        let Some(latest) = self.snapshot().await? else {
+            return Ok(0);
+        };
+        let mut referenced: std::collections::HashSet<String> =
+            latest.files.iter().map(|f| f.path.clone()).collect();
+        for version in latest.version.saturating_sub(keep_versions)..latest.version {
+            let path = format!("{}/{version:020}.json", log::LOG_DIR);
+            if let Ok(bytes) = self.storage.get(&path).await
+                && let Ok(old) = serde_json::from_slice::<Snapshot>(&bytes)
+            {
+                referenced.extend(old.files.into_iter().map(|f| f.path));
+            }
+        }
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for entry in self.storage.list("").await? {
+            let in_log = entry.path.starts_with(log::LOG_DIR);
+            let name = entry.path.rsplit('/').next().unwrap_or("");
+            let data =
+                name.ends_with(".parquet") || (name.starts_with('.') && name.ends_with(".tmp"));
+            let old_enough = entry
+                .modified
+                .is_some_and(|m| now.duration_since(m).unwrap_or_default() >= retention);
+            if !in_log && data && old_enough && !referenced.contains(&entry.path) {
+                self.storage.delete(&entry.path).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// A file's partition column as a min = max range (for partition pruning).
+fn partition_range(
+    schema: &Schema,
+    file: &FileEntry,
+    path: &[&'static str],
+) -> Option<ColumnRange> {
+    let [name] = path else { return None };
+    let (_, value) = file.partition.iter().find(|(k, _)| k == name)?;
+    let field = schema.field_with_name(name).ok()?;
+    let one = partition_column(field, value.as_deref(), 1).ok()?;
+    Some(ColumnRange {
+        min: one.clone(),
+        max: one,
+        null_count: Some(if value.is_some() { 0 } else { file.rows }),
+        rows: file.rows,
+    })
+}
+
+/// Writes one Parquet file into memory.
+fn encode(
+    batch: &RecordBatch,
+    props: &WriterProperties,
+    path: String,
+    partition: Vec<(String, Option<String>)>,
+) -> Result<(Bytes, FileEntry), PersistError> {
+    let write_err = |e: parquet::errors::ParquetError| PersistError::Backend {
+        backend: NAME,
+        message: format!("encoding {path}: {e}"),
+        retryable: false,
+    };
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
+        .map_err(write_err)?;
+    writer.write(batch).map_err(write_err)?;
+    let meta = writer.close().map_err(write_err)?;
+    let mut columns: Vec<log::ColumnSize> = Vec::new();
+    for rg in meta.row_groups() {
+        for (i, col) in rg.columns().iter().enumerate() {
+            let name = col
+                .column_descr()
+                .path()
+                .parts()
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            match columns.iter_mut().find(|c| c.name == name) {
+                Some(c) => {
+                    c.compressed += col.compressed_size().max(0) as u64;
+                    c.uncompressed += col.uncompressed_size().max(0) as u64;
+                }
+                None => columns.push(log::ColumnSize {
+                    name,
+                    compressed: col.compressed_size().max(0) as u64,
+                    uncompressed: col.uncompressed_size().max(0) as u64,
+                }),
+            }
+            let _ = i;
+        }
+    }
+    let entry = FileEntry {
+        rows: batch.num_rows() as u64,
+        bytes: buffer.len() as u64,
+        row_groups: meta.num_row_groups() as u64,
+        partition,
+        columns,
+        path,
+    };
+    Ok((Bytes::from(buffer), entry))
+}
+
+/// Decodes one file: row groups pruned by statistics, columns pruned by the projection, then
+/// partition columns added, the schema conformed to `T`, exact filtering and projection.
+fn decode_file<T: SoA>(
+    file: &FileEntry,
+    bytes: Bytes,
+    scan: &Scan<T>,
+) -> Result<Vec<RecordBatch>, PersistError> {
+    let schema = T::arrow_schema();
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(&file.path, e))?;
+    let file_schema = builder.schema().clone();
+    let metadata = builder.metadata().clone();
+    let parquet_schema = builder.parquet_schema().clone();
+
+    // Row groups whose statistics may match.
+    let expr = scan.predicate.expr();
+    let row_groups: Vec<usize> = (0..metadata.num_row_groups())
+        .filter(|&rg| {
+            may_match(expr, &|path| {
+                if let Some(r) = partition_range(&schema, file, path) {
+                    return Some(r);
+                }
+                let [name] = path else { return None };
+                let field = file_schema.field_with_name(name).ok()?;
+                if !prunable(field.data_type()) {
+                    return None;
+                }
+                let conv =
+                    StatisticsConverter::try_new(name, &file_schema, &parquet_schema).ok()?;
+                let group = std::iter::once(metadata.row_group(rg));
+                let min = conv.row_group_mins(group.clone()).ok()?;
+                let max = conv.row_group_maxes(group.clone()).ok()?;
+                let nulls = conv.row_group_null_counts(group).ok()?;
+                let rows = metadata.row_group(rg).num_rows().max(0) as u64;
+                Some(ColumnRange {
+                    min,
+                    max,
+                    null_count: nulls.is_valid(0).then(|| nulls.value(0)),
+                    rows,
+                })
+            })
+        })
+        .collect();
+    if row_groups.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    // Columns to read: the projection and what the predicate needs, when the file has them in
+    // the struct's types; otherwise everything, conformed below.
+    let partition_names: Vec<&str> = file.partition.iter().map(|(k, _)| k.as_str()).collect();
+    let wanted: Option<Vec<String>> = scan.projection.as_ref().map(|p| {
+        let mut cols = p.clone();
+        for path in expr.columns() {
+            if let Some(first) = path.first()
+                && !cols.iter().any(|c| c == first)
+            {
+                cols.push(first.to_string());
+            }
+        }
+        cols
+    });
+    let fast = file_schema.fields().iter().all(|f| {
+        schema
+            .field_with_name(f.name())
+            .is_ok_and(|t| t.data_type() == f.data_type())
+    }) && schema.fields().iter().all(|f| {
+        partition_names.contains(&f.name().as_str())
+            || file_schema.field_with_name(f.name()).is_ok()
+    });
+    let mut builder = builder
+        .with_row_groups(row_groups)
+        .with_batch_size(scan.batch_size.unwrap_or(64 * 1024));
+    let mut read_fields: Vec<Arc<Field>> = file_schema.fields().iter().cloned().collect();
+    if fast && let Some(wanted) = &wanted {
+        let indices: Vec<usize> = (0..file_schema.fields().len())
+            .filter(|&i| wanted.contains(file_schema.field(i).name()))
+            .collect();
+        read_fields = indices
+            .iter()
+            .map(|&i| file_schema.fields()[i].clone())
+            .collect();
+        builder = builder.with_projection(ProjectionMask::roots(&parquet_schema, indices));
+    }
+    let reader = builder.build().map_err(|e| corrupt(&file.path, e))?;
+
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(&file.path, e))?;
+        let n = batch.num_rows();
+        // Reassemble in the struct's column order, adding partition columns from the path.
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for field in schema.fields() {
+            if let Some((_, value)) = file.partition.iter().find(|(k, _)| k == field.name()) {
+                if fast && wanted.as_ref().is_some_and(|w| !w.contains(field.name())) {
+                    continue;
+                }
+                fields.push(field.clone());
+                columns.push(partition_column(field, value.as_deref(), n)?);
+            } else if let Some(i) = read_fields.iter().position(|f| f.name() == field.name()) {
+                fields.push(if fast {
+                    field.clone()
+                } else {
+                    read_fields[i].clone()
+                });
+                columns.push(batch.column(i).clone());
+            }
+        }
+        if !fast {
+            // Columns the struct no longer has are kept so `conform` can ignore them by name.
+            for (i, f) in read_fields.iter().enumerate() {
+                if schema.field_with_name(f.name()).is_err() {
+                    fields.push(f.clone());
+                    columns.push(batch.column(i).clone());
+                }
+            }
+        }
+        let assembled = RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone())),
+            columns,
+            &soa_persist_core::arrow::array::RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
+        let conformed = if fast {
+            assembled
+        } else {
+            conform::<T>(assembled)?
+        };
+        let filtered = scan.predicate.filter(&conformed)?;
+        if filtered.num_rows() == 0 {
+            continue;
+        }
+        out.push(match &scan.projection {
+            Some(cols) => project(&filtered, cols)?,
+            None => filtered,
+        });
+    }
+    Ok(out)
+}
+
+/// The Spark/Hive compatibility profile: unsigned integers to wider signed types (UInt64 to
+/// Int64 when every value fits, else an error), nanosecond timestamps to microseconds (exact
+/// values only), view types to plain ones.
+fn spark_cast(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let target = match field.data_type() {
+            DataType::UInt8 | DataType::UInt16 => Some(DataType::Int32),
+            DataType::UInt32 | DataType::UInt64 => Some(DataType::Int64),
+            DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
+                let values = column
+                    .as_primitive::<soa_persist_core::arrow::datatypes::TimestampNanosecondType>();
+                if let Some(row) = values.iter().position(|v| v.is_some_and(|v| v % 1000 != 0)) {
+                    return Err(PersistError::Convert(
+                        soa_persist_core::error::ConvertError::InvalidValue {
+                            field: field.name().clone(),
+                            row,
+                            detail:
+                                "the Spark profile stores microseconds; this value has nanoseconds"
+                                    .into(),
+                        },
+                    ));
+                }
+                Some(DataType::Timestamp(TimeUnit::Microsecond, tz.clone()))
+            }
+            DataType::Utf8View => Some(DataType::Utf8),
+            DataType::BinaryView => Some(DataType::Binary),
+            _ => None,
+        };
+        match target {
+            Some(t) => {
+                let cast = cast_with_options(column, &t, &strict).map_err(|e| {
+                    PersistError::Convert(soa_persist_core::error::ConvertError::InvalidValue {
+                        field: field.name().clone(),
+                        row: 0,
+                        detail: format!("Spark profile: {e}"),
+                    })
+                })?;
+                fields.push(
+                    Field::new(field.name(), t, field.is_nullable())
+                        .with_metadata(field.metadata().clone()),
+                );
+                columns.push(cast);
+            }
+            None => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields).with_metadata(batch.schema().metadata().clone())),
+        columns,
+    )?)
+}
+
+fn file_stats(snapshot: &Snapshot) -> Stats {
+    let mut columns: Vec<ColumnStats> = Vec::new();
+    let mut sizes: HashMap<&str, (u64, u64)> = HashMap::new();
+    for f in &snapshot.files {
+        for c in &f.columns {
+            let e = sizes.entry(c.name.as_str()).or_default();
+            e.0 += c.compressed;
+            e.1 += c.uncompressed;
+        }
+    }
+    for f in &snapshot.files {
+        for c in &f.columns {
+            if columns.iter().any(|s| s.name == c.name) {
+                continue;
+            }
+            let (compressed, uncompressed) = sizes[c.name.as_str()];
+            columns.push(ColumnStats {
+                name: c.name.clone(),
+                bytes_in_memory: 0,
+                bytes_on_disk: Some(compressed),
+                compression_ratio: (compressed > 0)
+                    .then(|| uncompressed as f64 / compressed as f64),
+            });
+        }
+    }
+    Stats {
+        backend: NAME,
+        rows: snapshot.files.iter().map(|f| f.rows).sum(),
+        batches: snapshot.files.iter().map(|f| f.row_groups).sum(),
+        files: Some(snapshot.files.len() as u64),
+        row_groups: Some(snapshot.files.iter().map(|f| f.row_groups).sum()),
+        bytes_in_memory: 0,
+        bytes_on_disk: Some(snapshot.files.iter().map(|f| f.bytes).sum()),
+        buffered_rows: 0,
+        columns,
+    }
+}
+
+impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn schema(&self) -> SchemaRef {
+        T::arrow_schema()
+    }
+
+    async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let files = self.write_files(batches).await?;
+        log::commit(self.storage.as_ref(), self.options.commit_attempts, |_| {
+            Ok(Snapshot {
+                files: files.clone(),
+                fingerprint: T::schema_fingerprint(),
+                ..Snapshot::default()
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let files = self.write_files(batches).await?;
+        let new: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        log::commit(
+            self.storage.as_ref(),
+            self.options.commit_attempts,
+            |current| {
+                // A folder without a log adopts the Parquet files it finds, which may include the
+                // ones just written here: list each file once.
+                let mut all: Vec<FileEntry> = current
+                    .map(|s| {
+                        s.files
+                            .iter()
+                            .filter(|f| !new.contains(f.path.as_str()))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                all.extend(files.iter().cloned());
+                Ok(Snapshot {
+                    files: all,
+                    fingerprint: T::schema_fingerprint(),
+                    ..Snapshot::default()
+                })
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {
+        let Some(snapshot) = self.snapshot().await? else {
+            return Ok(None);
+        };
+        let mut stream = self.read(snapshot.files, Scan::all()).await?;
+        let mut out = Vec::new();
+        while let Some(batch) = stream.next().await {
+            out.push(batch?);
+        }
+        Ok(Some(out))
+    }
+
+    async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
+        let files = self.snapshot().await?.map(|s| s.files).unwrap_or_default();
+        let size = scan.batch_size;
+        let stream = self.read(files, scan).await?;
+        Ok(match size {
+            // The reader's batch size bounds each batch; slices keep that bound after filtering.
+            Some(size) => Box::pin(stream.flat_map(move |b| {
+                stream::iter(match b {
+                    Ok(b) => (0..b.num_rows())
+                        .step_by(size)
+                        .map(|s| Ok(b.slice(s, size.min(b.num_rows() - s))))
+                        .collect(),
+                    Err(e) => vec![Err(e)],
+                })
+            })),
+            None => stream,
+        })
+    }
+
+    async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let Some(snapshot) = self.snapshot().await? else {
+            return Ok(0);
+        };
+        if matches!(predicate.expr(), soa_persist_core::query::Expr::True) {
+            return Ok(snapshot.files.iter().map(|f| f.rows).sum());
+        }
+        let mut stream = self
+            .read(snapshot.files, Scan::filter(predicate.clone()))
+            .await?;
+        let mut n = 0;
+        while let Some(b) = stream.next().await {
+            n += b?.num_rows() as u64;
+        }
+        Ok(n)
+    }
+
+    async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let schema = T::arrow_schema();
+        for _ in 0..self.options.commit_attempts.max(1) {
+            let Some(snapshot) = self.snapshot().await? else {
+                return Ok(0);
+            };
+            let mut keep = Vec::new();
+            let mut written = Vec::new();
+            let mut deleted = 0u64;
+            for file in &snapshot.files {
+                if !may_match(predicate.expr(), &|path| {
+                    partition_range(&schema, file, path)
+                }) {
+                    keep.push(file.clone());
+                    continue;
+                }
+                let bytes = self.storage.get(&file.path).await?;
+                let batches = decode_file::<T>(file, bytes, &Scan::all())?;
+                let mut rest = Vec::new();
+                let mut removed = 0;
+                for b in batches {
+                    let mask = predicate.evaluate(&b)?;
+                    removed += mask.true_count();
+                    rest.push(soa_persist_core::arrow::compute::filter_record_batch(
+                        &b,
+                        &soa_persist_core::arrow::compute::not(&mask)?,
+                    )?);
+                }
+                if removed == 0 {
+                    keep.push(file.clone());
+                } else {
+                    deleted += removed as u64;
+                    written.extend(self.write_files(rest).await?);
+                }
+            }
+            if deleted == 0 {
+                return Ok(0);
+            }
+            let expected = snapshot.version;
+            let result = log::commit(self.storage.as_ref(), 1, |current| {
+                // Rewritten files are only valid against the snapshot they were derived from.
+                if current.map(|s| s.version) != Some(expected) {
+                    return Err(PersistError::Conflict {
+                        backend: NAME,
+                        detail: "dataset changed during delete".into(),
+                    });
+                }
+                let mut files = keep.clone();
+                files.extend(written.iter().cloned());
+                Ok(Snapshot {
+                    files,
+                    fingerprint: T::schema_fingerprint(),
+                    ..Snapshot::default()
+                })
+            })
+            .await;
+            match result {
+                Ok(_) => return Ok(deleted),
+                Err(PersistError::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(PersistError::Conflict {
+            backend: NAME,
+            detail: "delete kept losing to concurrent commits".into(),
+        })
+    }
+
+    async fn clear(&self) -> Result<(), PersistError> {
+        log::ensure_log(self.storage.as_ref()).await?;
+        log::commit(self.storage.as_ref(), self.options.commit_attempts, |_| {
+            Ok(Snapshot {
+                fingerprint: T::schema_fingerprint(),
+                ..Snapshot::default()
+            })
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), PersistError> {
+        // Every write is durable when it returns (files and commit records are fsynced).
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<Stats, PersistError> {
+        Ok(self
+            .snapshot()
+            .await?
+            .map(|s| file_stats(&s))
+            .unwrap_or(Stats {
+                backend: NAME,
+                ..Stats::default()
+            }))
+    }
+}

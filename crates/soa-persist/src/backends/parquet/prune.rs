@@ -1,0 +1,93 @@
+//! Pruning: whether a file (from its partition values) or a row group (from its min/max
+//! statistics) may hold a row matching a predicate. Conservative: "may" whenever unsure, so
+//! pruning never changes a result; exact filtering happens after decoding.
+
+use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
+use soa_persist_core::arrow::compute::cast;
+use soa_persist_core::arrow::compute::kernels::cmp::{eq, gt, gt_eq, lt, lt_eq};
+use soa_persist_core::arrow::datatypes::DataType;
+use soa_persist_core::query::{CmpOp, Expr, Literal};
+
+/// Min, max (one-value arrays in the column's type) and null count of a column in a unit.
+pub struct ColumnRange {
+    pub min: ArrayRef,
+    pub max: ArrayRef,
+    pub null_count: Option<u64>,
+    pub rows: u64,
+}
+
+fn plain(array: &ArrayRef) -> Option<ArrayRef> {
+    match array.data_type() {
+        DataType::Dictionary(_, v) => cast(array, v).ok(),
+        _ => Some(array.clone()),
+    }
+}
+
+/// `kernel(a, b)` on one-value arrays; `None` when unknown (a null, or incomparable types).
+fn test(
+    a: &ArrayRef,
+    b: &ArrayRef,
+    kernel: fn(
+        &dyn soa_persist_core::arrow::array::Datum,
+        &dyn soa_persist_core::arrow::array::Datum,
+    ) -> Result<BooleanArray, soa_persist_core::arrow::error::ArrowError>,
+) -> Option<bool> {
+    let (a, b) = (plain(a)?, plain(b)?);
+    if a.data_type() != b.data_type() || a.is_null(0) || b.is_null(0) {
+        return None;
+    }
+    let r = kernel(&a, &Scalar::new(b)).ok()?;
+    r.is_valid(0).then(|| r.value(0))
+}
+
+fn may_compare(range: &ColumnRange, op: CmpOp, lit: &Literal) -> bool {
+    let v = lit.array();
+    let check = match op {
+        CmpOp::Eq => test(&range.min, v, lt_eq)
+            .zip(test(&range.max, v, gt_eq))
+            .map(|(a, b)| a && b),
+        CmpOp::Ne => test(&range.min, v, eq)
+            .zip(test(&range.max, v, eq))
+            .map(|(a, b)| !(a && b)),
+        CmpOp::Lt => test(&range.min, v, lt),
+        CmpOp::Le => test(&range.min, v, lt_eq),
+        CmpOp::Gt => test(&range.max, v, gt),
+        CmpOp::Ge => test(&range.max, v, gt_eq),
+    };
+    // All-null units can't satisfy a comparison.
+    let all_null = range
+        .null_count
+        .is_some_and(|n| n == range.rows && range.rows > 0);
+    !all_null && check.unwrap_or(true)
+}
+
+/// Whether rows matching `expr` may exist, given the ranges `range(column path)` knows.
+pub fn may_match(expr: &Expr, range: &dyn Fn(&[&'static str]) -> Option<ColumnRange>) -> bool {
+    match expr {
+        Expr::True => true,
+        Expr::Compare { column, op, value } => {
+            range(column).is_none_or(|r| may_compare(&r, *op, value))
+        }
+        Expr::Between { column, low, high } => range(column)
+            .is_none_or(|r| may_compare(&r, CmpOp::Ge, low) && may_compare(&r, CmpOp::Le, high)),
+        Expr::In { column, values } => {
+            range(column).is_none_or(|r| values.iter().any(|v| may_compare(&r, CmpOp::Eq, v)))
+        }
+        Expr::IsNull(column) => range(column).is_none_or(|r| r.null_count.is_none_or(|n| n > 0)),
+        Expr::IsNotNull(column) => {
+            range(column).is_none_or(|r| r.null_count.is_none_or(|n| n < r.rows))
+        }
+        Expr::StartsWith { .. } | Expr::Contains { .. } | Expr::Not(_) => true,
+        Expr::And(a, b) => may_match(a, range) && may_match(b, range),
+        Expr::Or(a, b) => may_match(a, range) || may_match(b, range),
+    }
+}
+
+/// Float statistics leave NaN out while the predicates order NaN above every number, so a
+/// float column's min/max can't prune.
+pub fn prunable(data_type: &DataType) -> bool {
+    !matches!(
+        data_type,
+        DataType::Float16 | DataType::Float32 | DataType::Float64
+    )
+}
