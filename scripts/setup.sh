@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, skipping whatever is already there. Safe to run again.
+# - the Rust components for fmt and clippy;
+# - Java for Spark (Debian's default JRE, when no java is on the machine);
+# - a Python virtualenv (outside the clone, so it is reused) with pyarrow, polars, duckdb and
+#   pyspark, used to cross-check Parquet files with the tools people read them with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,3 +13,18 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 echo "toolchain: $(cargo --version)"
+
+if ! command -v java >/dev/null; then
+  echo "installing a Java runtime for Spark"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; fi
+fi
+
+VENV="${SOA_VENV:-$HOME/.cache/soa-persist/venv}"
+PACKAGES="pyarrow polars duckdb pyspark"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PACKAGES
+fi
+"$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark; print('python interop:', 'pyarrow', pyarrow.__version__, 'polars', polars.__version__, 'duckdb', duckdb.__version__, 'pyspark', pyspark.__version__)"

@@ -146,5 +146,28 @@ async fn main() -> Result<(), PersistError> {
     println!("schema: {:?}", Order::arrow_field_names());
 
     run(ArrowPersistence::<Order>::new(), rows).await?;
+
+    #[cfg(feature = "parquet")]
+    {
+        let dir = std::env::temp_dir()
+            .join("soa-persist-quickstart")
+            .join("orders");
+        let _ = std::fs::remove_dir_all(&dir);
+        println!("\n(Parquet dataset at {})", dir.display());
+        let parquet = ParquetPersistence::<Order>::open(&dir)?;
+        run(parquet.clone(), rows).await?;
+        let t = Instant::now();
+        let (before, after) = parquet.compact().await?;
+        let removed = parquet.vacuum(std::time::Duration::ZERO, 0).await?;
+        println!(
+            "compact: {before} -> {after} files, vacuum removed {removed} in {}",
+            ms(t)
+        );
+        let reopened = ParquetPersistence::<Order>::open(&dir)?;
+        println!(
+            "reopened: {} rows",
+            reopened.count(&Predicate::all()).await?
+        );
+    }
     Ok(())
 }

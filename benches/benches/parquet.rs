@@ -1,0 +1,189 @@
+//! Parquet benchmark (issue: Parquet backend), 10M `Order` rows, same data, same run:
+//! save and load with zstd and snappy vs pyarrow `write_table`/`read_table` and DuckDB
+//! `COPY TO`/`read_parquet`; a 0.1%-selective key query vs a full load-and-filter and vs
+//! DuckDB's filtered `read_parquet`; peak RSS during save vs the in-memory Arrow size.
+//! Run: `cargo bench -p soa-persist-benches --bench parquet` (ROWS=... to change 10M; the
+//! peers need the virtualenv of scripts/setup.sh).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use soa_persist::prelude::*;
+use soa_persist::{Compression, ParquetOptions};
+
+#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Pending,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Order {
+    #[soa(key)]
+    id: u64,
+    customer: String,
+    amount: f64,
+    #[soa(partition)]
+    status: Status,
+    placed_at: DateTime<Utc>,
+    note: Option<String>,
+}
+
+fn order(i: u64) -> Order {
+    let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Order {
+        id: i,
+        customer: format!("customer-{:05}", h % 20_000),
+        amount: (h % 100_000) as f64 / 100.0,
+        status: [
+            Status::Pending,
+            Status::Shipped,
+            Status::Delivered,
+            Status::Cancelled,
+        ][(h >> 40) as usize % 4],
+        placed_at: DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
+        note: (h % 10 == 0).then(|| format!("note {i}")),
+    }
+}
+
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn main() {
+    let n: u64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let work = tempfile::tempdir().expect("tempdir");
+    let python = PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/soa-persist/venv/bin/python");
+    println!("== parquet, {n} Order rows ==");
+    let rows: OrderSoA = (0..n).map(order).collect();
+    let arrow_bytes = rows
+        .to_record_batch()
+        .expect("batch")
+        .get_array_memory_size() as f64;
+    println!("in-memory Arrow size: {:.0} MiB", arrow_bytes / 1048576.0);
+
+    for (codec, compression) in [
+        ("zstd", Compression::Zstd(3)),
+        ("snappy", Compression::Snappy),
+    ] {
+        let dir = work.path().join(codec);
+        let p = ParquetPersistence::<Order>::open(&dir)
+            .expect("open")
+            .with_options(ParquetOptions {
+                compression,
+                ..ParquetOptions::default()
+            });
+        let input = rows.clone();
+        // Peak RSS during the save, above what the process held before it.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = status_kib("VmRSS:");
+        let start = Instant::now();
+        rt.block_on(p.save(input)).expect("save");
+        let save = start.elapsed();
+        let peak = status_kib("VmHWM:").saturating_sub(before) as f64 * 1024.0;
+        let start = Instant::now();
+        let loaded = rt.block_on(p.load()).expect("load").expect("rows");
+        let load = start.elapsed();
+        assert_eq!(loaded.len() as u64, n);
+        drop(loaded);
+        let stats = rt.block_on(p.stats()).expect("stats");
+        let mb = arrow_bytes / 1e6;
+        println!(
+            "{codec}: save {:.2} s ({:.1} M rows/s, {:.0} MB/s), load {:.2} s ({:.1} M rows/s), {} files, {:.0} MiB on disk, save peak RSS +{:.0} MiB = {:.2}x Arrow size",
+            secs(save),
+            n as f64 / secs(save) / 1e6,
+            mb / secs(save),
+            secs(load),
+            n as f64 / secs(load) / 1e6,
+            stats.files.unwrap_or(0),
+            stats.bytes_on_disk.unwrap_or(0) as f64 / 1048576.0,
+            peak / 1048576.0,
+            peak / arrow_bytes
+        );
+
+        // 0.1% of the rows by key.
+        let (low, high) = (n / 2, n / 2 + n / 1000 - 1);
+        let predicate = Order::fields().id.between(low, high);
+        let start = Instant::now();
+        let hits = rt.block_on(p.query(&predicate)).expect("query");
+        let query = start.elapsed();
+        let start = Instant::now();
+        let all = rt.block_on(p.load()).expect("load").expect("rows");
+        let full: Vec<u64> = all
+            .id
+            .iter()
+            .copied()
+            .filter(|id| (low..=high).contains(id))
+            .collect();
+        let load_filter = start.elapsed();
+        assert_eq!(hits.len(), full.len());
+        drop(all);
+        println!(
+            "{codec}: 0.1% key query {:.1} ms vs full load-and-filter {:.1} ms: {:.1}x",
+            secs(query) * 1e3,
+            secs(load_filter) * 1e3,
+            secs(load_filter) / secs(query)
+        );
+
+        if !python.exists() {
+            println!("{codec}: peers skipped (no virtualenv; run scripts/setup.sh)");
+            continue;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/parquet_peers.py");
+        let out = Command::new(&python)
+            .args([
+                script,
+                dir.to_str().unwrap_or(""),
+                work.path().join("peers").to_str().unwrap_or(""),
+                codec,
+            ])
+            .args([low.to_string(), high.to_string()])
+            .output()
+            .expect("run peers");
+        if !out.status.success() {
+            println!(
+                "{codec}: peers failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            continue;
+        }
+        let peers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("peer JSON");
+        let t = |k: &str| peers[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{codec}: save vs pyarrow write_table: {:.2}x   vs DuckDB COPY TO: {:.2}x",
+            t("pyarrow_write") / secs(save),
+            t("duckdb_copy_to") / secs(save)
+        );
+        println!(
+            "{codec}: load vs pyarrow read_table:  {:.2}x   vs DuckDB read_parquet: {:.2}x",
+            t("pyarrow_read") / secs(load),
+            t("duckdb_read_parquet") / secs(load)
+        );
+        println!(
+            "{codec}: key query vs DuckDB read_parquet WHERE: {:.2}x ({:.1} ms)",
+            t("duckdb_filtered") / secs(query),
+            t("duckdb_filtered") * 1e3
+        );
+    }
+}
