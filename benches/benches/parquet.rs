@@ -45,7 +45,7 @@ fn order(i: u64) -> Order {
             Status::Cancelled,
         ][(h >> 40) as usize % 4],
         placed_at: DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
-        note: (h % 10 == 0).then(|| format!("note {i}")),
+        note: h.is_multiple_of(10).then(|| format!("note {i}")),
     }
 }
 

@@ -26,8 +26,8 @@ fn interop_row(i: u64) -> ConfOrder {
         ][(i % 4) as usize],
         placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000_001)
             .unwrap(),
-        note: (i % 3 != 0).then(|| format!("n{i}")),
-        qty: (i % 5 != 0).then_some((i % 11) as i32 - 3),
+        note: (!i.is_multiple_of(3)).then(|| format!("n{i}")),
+        qty: (!i.is_multiple_of(5)).then_some((i % 11) as i32 - 3),
     }
 }
 

@@ -12,6 +12,9 @@ use soa_persist_core::arrow::datatypes::{DataType, Field};
 
 use crate::persist::PersistError;
 
+/// Partition column names and values (`None`: null), in the struct's partition order.
+pub type PartitionValues = Vec<(String, Option<String>)>;
+
 /// Hive's name for a null partition value.
 pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
@@ -70,7 +73,7 @@ pub fn partition_dir(values: &[(String, Option<String>)]) -> String {
 }
 
 /// Partition values from a file's `key=value/` folders.
-pub fn parse_partition_path(path: &str) -> Vec<(String, Option<String>)> {
+pub fn parse_partition_path(path: &str) -> PartitionValues {
     let mut segments: Vec<&str> = path.split('/').collect();
     segments.pop(); // the file name
     segments
@@ -86,7 +89,7 @@ pub fn parse_partition_path(path: &str) -> Vec<(String, Option<String>)> {
 pub fn split_by_partition(
     batch: &RecordBatch,
     partition: &[&str],
-) -> Result<Vec<(Vec<(String, Option<String>)>, RecordBatch)>, PersistError> {
+) -> Result<Vec<(PartitionValues, RecordBatch)>, PersistError> {
     if partition.is_empty() {
         return Ok(vec![(Vec::new(), batch.clone())]);
     }

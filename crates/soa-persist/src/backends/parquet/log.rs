@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::layout::parse_partition_path;
+use super::layout::{PartitionValues, parse_partition_path};
 use super::storage::{NAME, Storage};
 use crate::persist::PersistError;
 
@@ -31,7 +31,7 @@ pub struct FileEntry {
     pub bytes: u64,
     pub row_groups: u64,
     /// Partition column values from the folder names (`None`: null).
-    pub partition: Vec<(String, Option<String>)>,
+    pub partition: PartitionValues,
     #[serde(default)]
     pub columns: Vec<ColumnSize>,
 }

@@ -277,8 +277,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let Some(snapshot) = self.snapshot().await? else {
             return Ok((0, 0));
         };
-        let mut by_partition: HashMap<Vec<(String, Option<String>)>, Vec<FileEntry>> =
-            HashMap::new();
+        let mut by_partition: HashMap<layout::PartitionValues, Vec<FileEntry>> = HashMap::new();
         for f in &snapshot.files {
             by_partition
                 .entry(f.partition.clone())
@@ -395,7 +394,7 @@ fn encode(
     batch: &RecordBatch,
     props: &WriterProperties,
     path: String,
-    partition: Vec<(String, Option<String>)>,
+    partition: layout::PartitionValues,
 ) -> Result<(Bytes, FileEntry), PersistError> {
     let write_err = |e: parquet::errors::ParquetError| PersistError::Backend {
         backend: NAME,
