@@ -131,11 +131,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     {
         let mut rows = self.backend.query_rows(&keep).await?;
         let mut buffered = self.buffer.clone();
-        let mask: Vec<bool> = (0..buffered.len())
-            .map_while(|i| buffered.get(i))
-            .map(&keep)
-            .collect();
-        buffered.retain_mask(&mask);
+        crate::persist::retain_rows::<T>(&mut buffered, &keep);
         rows.append(&mut buffered);
         Ok(rows)
     }

@@ -86,6 +86,27 @@ where
     }
 }
 
+/// The encoders every non-null primitive shares: a copy, a move (zero-copy), and nullable.
+macro_rules! primitive_encoders {
+    ($arrow:ty) => {
+        fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            Ok(arc(PrimitiveArray::<$arrow>::new(
+                ScalarBuffer::from(values.to_vec()),
+                None,
+            )))
+        }
+        fn encode_owned(values: Vec<Self>, _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            Ok(arc(PrimitiveArray::<$arrow>::new(
+                ScalarBuffer::from(values),
+                None,
+            )))
+        }
+        fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
+            Ok(encode_opt_primitive::<$arrow>(values))
+        }
+    };
+}
+
 macro_rules! integer_field {
     ($($t:ty => $arrow:ty, $dt:expr;)*) => {$(
         impl BaseField for $t {
@@ -95,15 +116,7 @@ macro_rules! integer_field {
             fn placeholder() -> Self {
                 0
             }
-            fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(arc(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values.to_vec()), None)))
-            }
-            fn encode_owned(values: Vec<Self>, _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(arc(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values), None)))
-            }
-            fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(encode_opt_primitive::<$arrow>(values))
-            }
+            primitive_encoders!($arrow);
             fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
                 if array.data_type() == &$dt {
                     Ok(copy_values::<$arrow>(array))
@@ -142,15 +155,7 @@ macro_rules! float_field {
             fn placeholder() -> Self {
                 0.0
             }
-            fn encode(values: &[Self], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(arc(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values.to_vec()), None)))
-            }
-            fn encode_owned(values: Vec<Self>, _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(arc(PrimitiveArray::<$arrow>::new(ScalarBuffer::from(values), None)))
-            }
-            fn encode_opt(values: &[Option<Self>], _: &FieldOptions) -> Result<ArrayRef, ConvertError> {
-                Ok(encode_opt_primitive::<$arrow>(values))
-            }
+            primitive_encoders!($arrow);
             fn decode(array: &ArrayRef, _: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
                 match array.data_type() {
                     dt if dt == &$dt => Ok(copy_values::<$arrow>(array)),

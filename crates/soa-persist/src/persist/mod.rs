@@ -247,16 +247,24 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
             let mut out = T::Container::default();
             while let Some(batch) = stream.next().await {
                 let mut part = T::Container::from_owned_record_batch(batch?)?;
-                let mask: Vec<bool> = (0..part.len())
-                    .map_while(|i| part.get(i))
-                    .map(&keep)
-                    .collect();
-                part.retain_mask(&mask);
+                retain_rows::<T>(&mut part, &keep);
                 out.append(&mut part);
             }
             Ok(out)
         }
     }
+}
+
+/// Keeps the rows of `rows` for which `keep` returns true.
+pub fn retain_rows<T: SoA>(
+    rows: &mut T::Container,
+    keep: &(impl for<'a> Fn(RowRef<'a, T>) -> bool + ?Sized),
+) {
+    let mask: Vec<bool> = (0..rows.len())
+        .map_while(|i| rows.get(i))
+        .map(keep)
+        .collect();
+    rows.retain_mask(&mask);
 }
 
 /// Converts stored batches into one container (zero-copy for unshared primitive buffers).

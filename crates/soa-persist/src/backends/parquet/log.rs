@@ -58,10 +58,8 @@ fn corrupt(detail: String) -> PersistError {
     }
 }
 
-/// The newest snapshot, or `None` if nothing was ever stored.
-pub async fn latest(storage: &dyn Storage) -> Result<Option<Snapshot>, PersistError> {
-    let entries = storage.list(LOG_DIR).await?;
-    let newest = entries
+fn newest_version(entries: &[super::storage::Entry]) -> Option<u64> {
+    entries
         .iter()
         .filter_map(|e| {
             e.path
@@ -70,16 +68,25 @@ pub async fn latest(storage: &dyn Storage) -> Result<Option<Snapshot>, PersistEr
                 .parse::<u64>()
                 .ok()
         })
-        .max();
-    match newest {
-        Some(version) => {
+        .max()
+}
+
+/// The newest snapshot, or `None` if nothing was ever stored.
+pub async fn latest(storage: &dyn Storage) -> Result<Option<Snapshot>, PersistError> {
+    loop {
+        if let Some(version) = newest_version(&storage.list(LOG_DIR).await?) {
             let path = log_path(version);
             let bytes = storage.get(&path).await?;
             let snapshot: Snapshot = serde_json::from_slice(&bytes)
                 .map_err(|e| corrupt(format!("commit record {path}: {e}")))?;
-            Ok((!snapshot.placeholder).then_some(snapshot))
+            return Ok((!snapshot.placeholder).then_some(snapshot));
         }
-        None => adopt(storage).await,
+        let adopted = adopt(storage).await?;
+        // Writers create the log before their first data file, so if a log appeared while the
+        // folder was listed, some listed files may be in flight: read the log instead.
+        if newest_version(&storage.list(LOG_DIR).await?).is_none() {
+            return Ok(adopted);
+        }
     }
 }
 
