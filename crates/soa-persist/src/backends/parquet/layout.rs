@@ -94,7 +94,9 @@ pub fn split_by_partition(
         return Ok(vec![(Vec::new(), batch.clone())]);
     }
     let schema = batch.schema();
-    let mut texts = Vec::with_capacity(partition.len());
+    // Per column: a small id per row and the distinct values, resolved once (no per-row strings).
+    let mut ids: Vec<Vec<u32>> = Vec::with_capacity(partition.len());
+    let mut distinct: Vec<Vec<Option<String>>> = Vec::with_capacity(partition.len());
     for name in partition {
         let column = batch
             .column_by_name(name)
@@ -102,32 +104,52 @@ pub fn split_by_partition(
                 backend: super::storage::NAME,
                 detail: format!("partition column `{name}` is missing"),
             })?;
-        texts.push(cast(column, &DataType::Utf8)?);
-    }
-    let mut groups: HashMap<Vec<Option<String>>, Vec<u32>> = HashMap::new();
-    let mut order = Vec::new();
-    for row in 0..batch.num_rows() {
-        let key: Vec<Option<String>> = texts
-            .iter()
-            .map(|t| {
-                let s = t.as_string::<i32>();
-                s.is_valid(row).then(|| s.value(row).to_string())
+        let text = cast(column, &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let mut seen: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut values = Vec::new();
+        let row_ids = (0..text.len())
+            .map(|row| {
+                let v = text.is_valid(row).then(|| text.value(row));
+                *seen.entry(v).or_insert_with(|| {
+                    values.push(v.map(str::to_string));
+                    (values.len() - 1) as u32
+                })
             })
             .collect();
-        let entry = groups.entry(key.clone()).or_insert_with(|| {
-            order.push(key);
-            Vec::new()
-        });
-        entry.push(row as u32);
+        ids.push(row_ids);
+        distinct.push(values);
+    }
+    // Rows grouped by their combination of ids, groups in order of first appearance.
+    let mut groups: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut members: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+    let mut key = vec![0u32; partition.len()];
+    for row in 0..batch.num_rows() {
+        for (k, col) in key.iter_mut().zip(&ids) {
+            *k = col[row];
+        }
+        let group = match groups.get(&key) {
+            Some(&g) => g,
+            None => {
+                groups.insert(key.clone(), members.len());
+                members.push((key.clone(), Vec::new()));
+                members.len() - 1
+            }
+        };
+        members[group].1.push(row as u32);
     }
     let keep: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| !partition.contains(&schema.field(i).name().as_str()))
         .collect();
-    let mut out = Vec::with_capacity(order.len());
-    for key in order {
-        let rows = UInt32Array::from(groups.remove(&key).unwrap_or_default());
-        let part = take_record_batch(batch, &rows)?.project(&keep)?;
-        let values = partition.iter().map(|p| p.to_string()).zip(key).collect();
+    let mut out = Vec::with_capacity(members.len());
+    for (key, rows) in members {
+        let part = take_record_batch(batch, &UInt32Array::from(rows))?.project(&keep)?;
+        let values = partition
+            .iter()
+            .zip(&key)
+            .zip(&distinct)
+            .map(|((name, &id), values)| (name.to_string(), values[id as usize].clone()))
+            .collect();
         out.push((values, part));
     }
     Ok(out)

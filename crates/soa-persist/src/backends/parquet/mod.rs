@@ -206,7 +206,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let partition: Vec<&str> = partition_fields(&schema);
         let props = self.options.writer_properties()?;
         log::ensure_log(self.storage.as_ref()).await?;
-        let mut files = Vec::new();
+        let mut jobs = Vec::new();
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = conform::<T>(batch)?;
             let batch = if self.options.spark_compatible {
@@ -223,11 +223,21 @@ impl<T: SoA> ParquetPersistence<T> {
                         partition_dir(&values),
                         uuid::Uuid::new_v4().simple()
                     );
-                    let (bytes, entry) = encode(&chunk, &props, path, values.clone())?;
-                    self.storage.put(&entry.path, bytes).await?;
-                    files.push(entry);
+                    jobs.push((chunk, values.clone(), path));
                 }
             }
+        }
+        // Encoding is CPU-bound: files are encoded on blocking threads, one per core at a time.
+        let mut encoded = stream::iter(jobs.into_iter().map(|(chunk, values, path)| {
+            let props = props.clone();
+            tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
+        }))
+        .buffered(parallelism());
+        let mut files = Vec::new();
+        while let Some(result) = encoded.next().await {
+            let (bytes, entry) = result.map_err(join_error)??;
+            self.storage.put(&entry.path, bytes).await?;
+            files.push(entry);
         }
         Ok(files)
     }
@@ -250,19 +260,17 @@ impl<T: SoA> ParquetPersistence<T> {
             })
             .collect();
         let stream = stream::iter(candidates)
-            .then(move |file| {
+            .map(move |file| {
                 let (storage, scan) = (storage.clone(), scan.clone());
                 async move {
                     let bytes = storage.get(&file.path).await?;
                     tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &scan))
                         .await
-                        .map_err(|e| PersistError::Backend {
-                            backend: NAME,
-                            message: e.to_string(),
-                            retryable: true,
-                        })?
+                        .map_err(join_error)?
                 }
             })
+            // Files decode concurrently (one per core), in order; memory stays a few files.
+            .buffered(parallelism())
             .map(|result| match result {
                 Ok(batches) => stream::iter(batches.into_iter().map(Ok).collect::<Vec<_>>()),
                 Err(e) => stream::iter(vec![Err(e)]),
@@ -368,6 +376,20 @@ impl<T: SoA> ParquetPersistence<T> {
             }
         }
         Ok(removed)
+    }
+}
+
+fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+}
+
+fn join_error(e: tokio::task::JoinError) -> PersistError {
+    PersistError::Backend {
+        backend: NAME,
+        message: format!("worker task failed: {e}"),
+        retryable: true,
     }
 }
 
