@@ -47,7 +47,7 @@ def main():
     out["duckdb_read_parquet"] = best(duck_read)
     pattern = os.path.join(dataset, "**", "*.parquet")
     out["duckdb_filtered"] = best(lambda: con.execute(
-        f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true) WHERE id BETWEEN {low} AND {high}").to_arrow_table())
+        f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true) WHERE order_id BETWEEN {low} AND {high}").to_arrow_table())
     print(json.dumps(out))
 
 

@@ -12,24 +12,7 @@ use serde::{Deserialize, Serialize};
 use soa_persist::Micros;
 use soa_persist::arrow::datatypes::FieldRef;
 use soa_persist::prelude::*;
-use soa_persist_benches::{best_of, ms, report};
-
-#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Status {
-    Pending,
-    Shipped,
-    Delivered,
-}
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-pub struct Order {
-    order_id: u64,
-    customer: String,
-    amount: f64,
-    status: Status,
-    placed_at: DateTime<Utc>,
-    note: Option<String>,
-}
+use soa_persist_benches::{Order, OrderSoA, Status, best_of, ms, order, report};
 
 /// The same row for serde_arrow (timestamps as i64 microseconds, which it maps to Timestamp).
 #[derive(Serialize, Deserialize)]
@@ -63,19 +46,6 @@ pub struct Tick {
     at: Timestamp<Micros>,
 }
 
-fn order(i: usize) -> Order {
-    let status = [Status::Pending, Status::Shipped, Status::Delivered][i % 3];
-    Order {
-        order_id: i as u64,
-        customer: format!("customer-{:06}", i % 50_000),
-        amount: (i % 10_000) as f64 * 0.37,
-        status,
-        placed_at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000)
-            .unwrap_or_default(),
-        note: i.is_multiple_of(4).then(|| format!("note {i}")),
-    }
-}
-
 fn ticks(n: usize) -> TickSoA {
     TickSoA {
         seq: (0..n as u64).collect(),
@@ -92,7 +62,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let runs = 5;
     println!("== conversion, {rows} Order rows, best of {runs} ==");
-    let orders: Vec<Order> = (0..rows).map(order).collect();
+    let orders: Vec<Order> = (0..rows as u64).map(order).collect();
     let soa: OrderSoA = orders.iter().cloned().collect();
     let serde_rows: Vec<SerdeOrder> = orders
         .iter()

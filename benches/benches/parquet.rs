@@ -11,43 +11,7 @@ use std::time::{Duration, Instant};
 
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
-
-#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Pending,
-    Shipped,
-    Delivered,
-    Cancelled,
-}
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-pub struct Order {
-    #[soa(key)]
-    id: u64,
-    customer: String,
-    amount: f64,
-    #[soa(partition)]
-    status: Status,
-    placed_at: DateTime<Utc>,
-    note: Option<String>,
-}
-
-fn order(i: u64) -> Order {
-    let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    Order {
-        id: i,
-        customer: format!("customer-{:05}", h % 20_000),
-        amount: (h % 100_000) as f64 / 100.0,
-        status: [
-            Status::Pending,
-            Status::Shipped,
-            Status::Delivered,
-            Status::Cancelled,
-        ][(h >> 40) as usize % 4],
-        placed_at: DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
-        note: h.is_multiple_of(10).then(|| format!("note {i}")),
-    }
-}
+use soa_persist_benches::{Order, OrderSoA, order};
 
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -131,14 +95,14 @@ fn main() {
 
         // 0.1% of the rows by key.
         let (low, high) = (n / 2, n / 2 + n / 1000 - 1);
-        let predicate = Order::fields().id.between(low, high);
+        let predicate = Order::fields().order_id.between(low, high);
         let start = Instant::now();
         let hits = rt.block_on(p.query(&predicate)).expect("query");
         let query = start.elapsed();
         let start = Instant::now();
         let all = rt.block_on(p.load()).expect("load").expect("rows");
         let full: Vec<u64> = all
-            .id
+            .order_id
             .iter()
             .copied()
             .filter(|id| (low..=high).contains(id))

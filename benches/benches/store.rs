@@ -10,25 +10,7 @@ use soa_persist::arrow::array::AsArray;
 use soa_persist::arrow::compute::sum;
 use soa_persist::arrow::datatypes::Float64Type;
 use soa_persist::prelude::*;
-use soa_persist_benches::{best_of, report};
-
-#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Status {
-    Pending,
-    Shipped,
-    Delivered,
-}
-
-#[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
-pub struct Order {
-    #[soa(key)]
-    order_id: u64,
-    customer: String,
-    amount: f64,
-    status: Status,
-    placed_at: DateTime<Utc>,
-    note: Option<String>,
-}
+use soa_persist_benches::{Order, OrderSoA, PersistentOrderStore, Status, best_of, order, report};
 
 /// The same row for soa_derive.
 #[derive(StructOfArray, Clone, Debug)]
@@ -39,18 +21,6 @@ pub struct SdOrder {
     status: Status,
     placed_at: DateTime<Utc>,
     note: Option<String>,
-}
-
-fn order(i: u64) -> Order {
-    let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    Order {
-        order_id: i,
-        customer: format!("c{:05}", h % 20_000),
-        amount: (h % 100_000) as f64 / 100.0, // uniform in [0, 1000)
-        status: [Status::Pending, Status::Shipped, Status::Delivered][(h >> 40) as usize % 3],
-        placed_at: DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
-        note: h.is_multiple_of(10).then(|| format!("n{i}")),
-    }
 }
 
 fn sd(o: &Order) -> SdOrder {

@@ -1,6 +1,49 @@
-//! Shared helpers of the benchmarks: timing (best of N, no assertions) and ratio printing.
+//! Shared by the benchmarks: the `Order` model and its generator (every bench measures the
+//! same rows), timing (best of N, no assertions) and ratio printing.
 
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use soa_persist::prelude::*;
+
+#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    Pending,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+/// The PRODUCT.md order.
+#[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
+pub struct Order {
+    #[soa(key)]
+    pub order_id: u64,
+    pub customer: String,
+    pub amount: f64,
+    #[soa(partition)]
+    pub status: Status,
+    pub placed_at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// Row `i`: a deterministic spread of values (amount uniform in [0, 1000), 10% with a note).
+pub fn order(i: u64) -> Order {
+    let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    Order {
+        order_id: i,
+        customer: format!("customer-{:05}", h % 20_000),
+        amount: (h % 100_000) as f64 / 100.0,
+        status: [
+            Status::Pending,
+            Status::Shipped,
+            Status::Delivered,
+            Status::Cancelled,
+        ][(h >> 40) as usize % 4],
+        placed_at: DateTime::from_timestamp(1_700_000_000 + i as i64, 0).unwrap_or_default(),
+        note: h.is_multiple_of(10).then(|| format!("note {i}")),
+    }
+}
 
 /// Runs `f` `runs` times and returns the fastest run (the least disturbed by a noisy machine).
 pub fn best_of<R>(runs: usize, mut f: impl FnMut() -> R) -> (Duration, R) {
