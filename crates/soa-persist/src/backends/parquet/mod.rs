@@ -430,7 +430,7 @@ fn encode(
     let meta = writer.close().map_err(write_err)?;
     let mut columns: Vec<log::ColumnSize> = Vec::new();
     for rg in meta.row_groups() {
-        for (i, col) in rg.columns().iter().enumerate() {
+        for col in rg.columns() {
             let name = col
                 .column_descr()
                 .path()
@@ -449,7 +449,6 @@ fn encode(
                     uncompressed: col.uncompressed_size().max(0) as u64,
                 }),
             }
-            let _ = i;
         }
     }
     let entry = FileEntry {
