@@ -112,28 +112,29 @@ fn bytes(batches: &[RecordBatch]) -> usize {
     batches.iter().map(RecordBatch::get_array_memory_size).sum()
 }
 
+/// Non-empty batches, each in `T`'s exact schema.
+fn conform_all<T: SoA>(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, PersistError> {
+    batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(conform::<T>)
+        .collect()
+}
+
 impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
     fn name(&self) -> &'static str {
         NAME
     }
 
     async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        let batches = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(conform::<T>)
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = conform_all::<T>(batches)?;
         self.check_budget(&[], &batches)?;
         *self.write() = Some(batches);
         Ok(())
     }
 
     async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        let batches = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(conform::<T>)
-            .collect::<Result<Vec<_>, _>>()?;
+        let batches = conform_all::<T>(batches)?;
         let schema = T::arrow_schema();
         let mut guard = self.write();
         let stored = guard.get_or_insert_with(Vec::new);

@@ -766,21 +766,9 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         let files = self.snapshot().await?.map(|s| s.files).unwrap_or_default();
-        let size = scan.batch_size;
-        let stream = self.read(files, scan).await?;
-        Ok(match size {
-            // The reader's batch size bounds each batch; slices keep that bound after filtering.
-            Some(size) => Box::pin(stream.flat_map(move |b| {
-                stream::iter(match b {
-                    Ok(b) => (0..b.num_rows())
-                        .step_by(size)
-                        .map(|s| Ok(b.slice(s, size.min(b.num_rows() - s))))
-                        .collect(),
-                    Err(e) => vec![Err(e)],
-                })
-            })),
-            None => stream,
-        })
+        // The reader decodes at most `batch_size` rows at a time, and filtering and projection
+        // only shrink a batch, so the bound holds without re-slicing.
+        self.read(files, scan).await
     }
 
     async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
