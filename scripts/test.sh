@@ -16,9 +16,11 @@ step "format"
 cargo fmt --all -- --check
 
 step "lint"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
+# --release: the same profile as the tests, so DuckDB's C++ build (its build script) is shared.
+cargo clippy --release --workspace --all-targets --all-features -- -D warnings
 
 step "tests"
-# Default features (Arrow + Parquet backends, chrono, decimal, uuid). The cloud object stores
-# and the benches' peer crates are compiled by clippy above; their tests need nothing more.
-cargo test --release --workspace --exclude soa-persist-benches
+# Default features (Arrow + Parquet backends, chrono, decimal, uuid) plus the embedded DuckDB
+# backend. The cloud object stores and the benches' peer crates are compiled by clippy above;
+# their tests need nothing more.
+cargo test --release --workspace --exclude soa-persist-benches --features soa-persist/duckdb

@@ -32,6 +32,9 @@ pub fn expand(e: &Enum) -> TokenStream {
                 fn data_type(_: &#p::FieldOptions) -> #p::arrow::datatypes::DataType {
                     #p::enum_data_type::<Self>()
                 }
+                fn metadata(_: &#p::FieldOptions) -> ::std::collections::HashMap<::std::string::String, ::std::string::String> {
+                    #p::enum_metadata::<Self>()
+                }
                 fn placeholder() -> Self {
                     Self::#first
                 }

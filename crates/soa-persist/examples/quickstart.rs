@@ -1,7 +1,8 @@
 //! The main job: 1M orders through the domain API -> every backend this build has -> typed
 //! queries -> printed results, timings and stats.
 //!
-//! Run: `cargo run --release --example quickstart` (ROWS=... to change the row count).
+//! Run: `cargo run --release --example quickstart` (ROWS=... to change the row count); add
+//! `--features duckdb` to include the embedded DuckDB backend and its SQL.
 
 use std::time::Instant;
 
@@ -168,6 +169,43 @@ async fn main() -> Result<(), PersistError> {
             "reopened: {} rows",
             reopened.count(&Predicate::all()).await?
         );
+
+        #[cfg(feature = "duckdb")]
+        duckdb(&dir, &reopened, rows).await?;
     }
+    Ok(())
+}
+
+/// DuckDB: the same domain run, then SQL over the table and over the Parquet dataset.
+#[cfg(all(feature = "duckdb", feature = "parquet"))]
+async fn duckdb(
+    parquet_dir: &std::path::Path,
+    dataset: &ParquetPersistence<Order>,
+    rows: u64,
+) -> Result<(), PersistError> {
+    use soa_persist::arrow::util::pretty::pretty_format_batches;
+
+    let path = parquet_dir.with_file_name("orders.duckdb");
+    for stale in [path.clone(), path.with_extension("duckdb.wal")] {
+        let _ = std::fs::remove_file(stale);
+    }
+    println!("\n(DuckDB database at {})", path.display());
+    let db = DuckDBPersistence::<Order>::open(&path)?;
+    run(db.clone(), rows).await?;
+
+    let t = Instant::now();
+    let by_status = db
+        .sql("SELECT status, count(*) AS orders, round(sum(amount), 2) AS total FROM \"order\" GROUP BY 1 ORDER BY 1")
+        .await?;
+    println!("GROUP BY status in {}:", ms(t));
+    println!("{}", pretty_format_batches(&by_status)?);
+
+    db.attach_parquet("orders_parquet", dataset).await?;
+    let t = Instant::now();
+    let top = db
+        .sql("SELECT customer, round(sum(amount), 2) AS spent FROM orders_parquet GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
+        .await?;
+    println!("top customers, straight from the Parquet files, in {}:", ms(t));
+    println!("{}", pretty_format_batches(&top)?);
     Ok(())
 }

@@ -39,6 +39,10 @@ pub mod store;
 pub use backends::arrow::ArrowPersistence;
 #[cfg(feature = "parquet")]
 pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
+#[cfg(feature = "duckdb")]
+pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
+#[cfg(feature = "parquet")]
+pub use backends::parquet::LiveFile;
 pub use persist::{
     BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry,
 };
@@ -67,6 +71,8 @@ pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
 
 /// Everything a user's code needs: `use soa_persist::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "duckdb")]
+    pub use crate::DuckDBPersistence;
     #[cfg(feature = "parquet")]
     pub use crate::ParquetPersistence;
     #[cfg(feature = "chrono")]
@@ -84,7 +90,7 @@ pub mod __private {
     pub use soa_persist_core::arrow;
     pub use soa_persist_core::bridge::{
         BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
-        enum_encode,
+        enum_encode, enum_metadata,
     };
     pub use soa_persist_core::column::{
         Column, RowView, SliceLen, apply_permutation, sort_permutation,

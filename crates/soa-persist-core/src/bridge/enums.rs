@@ -2,6 +2,7 @@
 //! The variant list is fixed at compile time, so the key width is too; reads accept any
 //! dictionary encoding or plain strings and match variants by name.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -55,6 +56,32 @@ where
     let names: ArrayRef = Arc::new(StringArray::from(E::VARIANTS.to_vec()));
     let keys = PrimitiveArray::<K>::new(ScalarBuffer::from(keys), None);
     Ok(Arc::new(DictionaryArray::<K>::try_new(keys, names)?))
+}
+
+/// Field metadata key listing an enum column's variants (a JSON array of strings, in order), so
+/// that backends with an enum type (DuckDB `ENUM`, ClickHouse `Enum8`) can declare it.
+pub const ENUM_VARIANTS_META: &str = "soa.enum.variants";
+
+/// The field metadata of an enum column: its variant names.
+pub fn enum_metadata<E: SoAEnum>() -> HashMap<String, String> {
+    let mut json = String::from("[");
+    for (i, name) in E::VARIANTS.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push('"');
+        for c in name.chars() {
+            match c {
+                '"' => json.push_str("\\\""),
+                '\\' => json.push_str("\\\\"),
+                c if (c as u32) < 0x20 => json.push_str(&format!("\\u{:04x}", c as u32)),
+                c => json.push(c),
+            }
+        }
+        json.push('"');
+    }
+    json.push(']');
+    HashMap::from([(ENUM_VARIANTS_META.to_string(), json)])
 }
 
 pub fn enum_encode<E: SoAEnum>(values: &[E]) -> Result<ArrayRef, ConvertError> {

@@ -24,7 +24,9 @@ use arrow::datatypes::{DataType, Field, TimeUnit};
 
 use crate::error::ConvertError;
 
-pub use enums::{SoAEnum, enum_data_type, enum_decode, enum_encode};
+pub use enums::{
+    ENUM_VARIANTS_META, SoAEnum, enum_data_type, enum_decode, enum_encode, enum_metadata,
+};
 pub use temporal::{Micros, Millis, Nanos, Seconds, Timestamp, TimestampUnit};
 
 /// Per-field settings from `#[soa(...)]` attributes that change a type's Arrow encoding.

@@ -3,3 +3,5 @@
 pub mod arrow;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+#[cfg(feature = "duckdb")]
+pub mod duckdb;

@@ -116,6 +116,15 @@ impl ParquetOptions {
     }
 }
 
+/// One committed data file on local disk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveFile {
+    pub path: std::path::PathBuf,
+    pub rows: u64,
+    /// Partition column values from the folder names (`None`: null); not stored in the file.
+    pub partition: Vec<(String, Option<String>)>,
+}
+
 /// A Parquet dataset of rows of `T`; a cheap clonable handle.
 pub struct ParquetPersistence<T> {
     storage: Arc<dyn Storage>,
@@ -194,6 +203,26 @@ impl<T: SoA> ParquetPersistence<T> {
 
     pub fn location(&self) -> String {
         self.storage.location()
+    }
+
+    /// The committed files of the current snapshot as local paths with their partition values,
+    /// for engines that read the files themselves (DuckDB's `attach_parquet`); `None` when the
+    /// dataset is not on local disk.
+    pub async fn live_files(&self) -> Result<Option<Vec<LiveFile>>, PersistError> {
+        let Some(root) = self.storage.local_root() else {
+            return Ok(None);
+        };
+        let files = self.snapshot().await?.map(|s| s.files).unwrap_or_default();
+        Ok(Some(
+            files
+                .into_iter()
+                .map(|f| LiveFile {
+                    path: root.join(&f.path),
+                    rows: f.rows,
+                    partition: f.partition,
+                })
+                .collect(),
+        ))
     }
 
     async fn snapshot(&self) -> Result<Option<Snapshot>, PersistError> {

@@ -41,6 +41,10 @@ pub trait Storage: Send + Sync + Debug + 'static {
     fn delete(&self, path: &str) -> BoxFuture<'_, Result<(), PersistError>>;
     /// A human-readable location, for messages.
     fn location(&self) -> String;
+    /// The folder on local disk, when the storage is one (other engines can read it directly).
+    fn local_root(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PersistError {
@@ -197,6 +201,10 @@ impl Storage for LocalStorage {
 
     fn location(&self) -> String {
         self.root.display().to_string()
+    }
+
+    fn local_root(&self) -> Option<PathBuf> {
+        Some(self.root.clone())
     }
 }
 

@@ -1,0 +1,174 @@
+//! DuckDB benchmark (issue: DuckDB backend), 10M `Order` rows, same data, same run, each
+//! write into a fresh database file with the same table (PRIMARY KEY included):
+//! our `append` (Arrow scan and Arrow appender) vs the `duckdb` crate's row-by-row
+//! `Appender::append_row` vs DuckDB's own `INSERT INTO ... SELECT * FROM read_parquet(...)`;
+//! then a typed query and a GROUP BY through our API vs the same SQL run on a bare connection.
+//! Run: `cargo bench -p soa-persist-benches --bench duckdb --features duckdb` (ROWS=... to
+//! change 10M).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use duckdb::types::{TimeUnit, Value};
+use soa_persist::prelude::*;
+use soa_persist::{DuckDBOptions, Ingest};
+use soa_persist_benches::{Order, OrderSoA, Status, best_of, order, report};
+
+fn timed<R>(f: impl FnOnce() -> R) -> (Duration, R) {
+    let start = Instant::now();
+    let r = f();
+    (start.elapsed(), r)
+}
+
+/// A fresh database file holding our (empty) `order` table.
+fn fresh(dir: &Path, name: &str, ingest: Ingest) -> DuckDBPersistence<Order> {
+    let path = dir.join(format!("{name}.duckdb"));
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(dir.join(format!("{name}.duckdb.wal")));
+    let options = DuckDBOptions {
+        ingest,
+        ..DuckDBOptions::default()
+    };
+    DuckDBPersistence::<Order>::open_with(Some(&path), options).expect("open")
+}
+
+fn raw(p: DuckDBPersistence<Order>) -> duckdb::Connection {
+    let path = p.path().expect("file").to_path_buf();
+    drop(p);
+    duckdb::Connection::open(path).expect("raw open")
+}
+
+fn main() {
+    let n: u64 = std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let work = tempfile::tempdir().expect("tempdir");
+    println!("== duckdb, {n} Order rows, fresh file database per write ==");
+    let rows: OrderSoA = (0..n).map(order).collect();
+
+    // Ours, both ingest paths.
+    let mut ours = Vec::new();
+    for (name, ingest) in [("arrow scan", Ingest::ArrowScan), ("appender", Ingest::Appender)] {
+        let p = fresh(work.path(), "ours", ingest);
+        let batch = rows.clone();
+        let (t, r) = timed(|| rt.block_on(p.append(batch)));
+        r.expect("append");
+        assert_eq!(rt.block_on(p.count(&Predicate::all())).expect("count"), n);
+        println!("ours append ({name}): {:.2} s", t.as_secs_f64());
+        ours.push((name, t));
+    }
+    let (best_name, best) = ours
+        .iter()
+        .copied()
+        .min_by_key(|(_, t)| *t)
+        .expect("two runs");
+
+    // The same rows as a Parquet file, for DuckDB's native ingest.
+    let parquet = work.path().join("orders.parquet");
+    {
+        let p = fresh(work.path(), "source", Ingest::ArrowScan);
+        rt.block_on(p.append(rows.clone())).expect("append");
+        let conn = raw(p);
+        conn.execute_batch(&format!(
+            "COPY \"order\" TO '{}' (FORMAT parquet)",
+            parquet.display()
+        ))
+        .expect("copy");
+    }
+    let conn = raw(fresh(work.path(), "native", Ingest::ArrowScan));
+    let (native, r) = timed(|| {
+        conn.execute_batch(&format!(
+            "INSERT INTO \"order\" SELECT * FROM read_parquet('{}')",
+            parquet.display()
+        ))
+    });
+    r.expect("read_parquet ingest");
+    drop(conn);
+
+    // Row by row through the duckdb crate's appender.
+    let conn = raw(fresh(work.path(), "rows", Ingest::ArrowScan));
+    let (row_by_row, r) = timed(|| -> duckdb::Result<()> {
+        let mut app = conn.appender("order")?;
+        for o in rows.iter() {
+            let status = match o.status {
+                Status::Pending => "Pending",
+                Status::Shipped => "Shipped",
+                Status::Delivered => "Delivered",
+                Status::Cancelled => "Cancelled",
+            };
+            app.append_row(duckdb::params![
+                *o.order_id,
+                o.customer.as_str(),
+                *o.amount,
+                status,
+                Value::Timestamp(TimeUnit::Microsecond, o.placed_at.timestamp_micros()),
+                o.note.as_deref(),
+            ])?;
+        }
+        app.flush()
+    });
+    r.expect("append_row");
+    drop(conn);
+
+    println!();
+    report(
+        &format!("append {n} rows ({best_name})"),
+        best,
+        "append_row",
+        row_by_row,
+    );
+    report(
+        &format!("append {n} rows ({best_name})"),
+        best,
+        "read_parquet",
+        native,
+    );
+
+    // Queries: ours (typed, through the pool) vs the same SQL on a bare connection.
+    let p = fresh(work.path(), "query", Ingest::ArrowScan);
+    rt.block_on(p.append(rows.clone())).expect("append");
+    drop(rows);
+    let f = Order::fields();
+    let predicate = f.status.eq(Status::Shipped).and(f.amount.gt(990.0));
+    let (q_ours, got) = best_of(5, || rt.block_on(p.query(&predicate)).expect("query").len());
+    let group = "SELECT status, count(*), sum(amount) FROM \"order\" GROUP BY 1";
+    let (g_ours, groups) = best_of(5, || {
+        rt.block_on(p.sql(group))
+            .expect("sql")
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>()
+    });
+    let conn = raw(p);
+    let (q_raw, raw_rows) = best_of(5, || {
+        let mut stmt = conn
+            .prepare("SELECT * FROM \"order\" WHERE status = ? AND amount > ?")
+            .expect("prepare");
+        stmt.query_arrow(duckdb::params!["Shipped", 990.0])
+            .expect("query")
+            .map(|b| b.num_rows())
+            .sum::<usize>()
+    });
+    let (g_raw, raw_groups) = best_of(5, || {
+        let mut stmt = conn.prepare(group).expect("prepare");
+        stmt.query_arrow([])
+            .expect("query")
+            .map(|b| b.num_rows())
+            .sum::<usize>()
+    });
+    assert_eq!(got, raw_rows, "same query, same rows");
+    assert_eq!(groups, raw_groups);
+    report(
+        &format!("typed query ({got} rows, into OrderSoA)"),
+        q_ours,
+        "DuckDB Arrow",
+        q_raw,
+    );
+    report("GROUP BY status via sql()", g_ours, "DuckDB Arrow", g_raw);
+}
