@@ -24,3 +24,6 @@ step "tests"
 # backend. The cloud object stores and the benches' peer crates are compiled by clippy above;
 # their tests need nothing more.
 cargo test --release --workspace --exclude soa-persist-benches --features soa-persist/duckdb
+# The derive's compile-fail tests, on default features (trybuild rebuilds the crate with the
+# features it was built with; see tests/ui.rs).
+cargo test --release -p soa-persist --test ui

@@ -54,7 +54,10 @@ fn main() {
 
     // Ours, both ingest paths.
     let mut ours = Vec::new();
-    for (name, ingest) in [("arrow scan", Ingest::ArrowScan), ("appender", Ingest::Appender)] {
+    for (name, ingest) in [
+        ("arrow scan", Ingest::ArrowScan),
+        ("appender", Ingest::Appender),
+    ] {
         let p = fresh(work.path(), "ours", ingest);
         let batch = rows.clone();
         let (t, r) = timed(|| rt.block_on(p.append(batch)));

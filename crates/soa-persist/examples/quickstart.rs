@@ -205,7 +205,10 @@ async fn duckdb(
     let top = db
         .sql("SELECT customer, round(sum(amount), 2) AS spent FROM orders_parquet GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
         .await?;
-    println!("top customers, straight from the Parquet files, in {}:", ms(t));
+    println!(
+        "top customers, straight from the Parquet files, in {}:",
+        ms(t)
+    );
     println!("{}", pretty_format_batches(&top)?);
     Ok(())
 }

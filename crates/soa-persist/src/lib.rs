@@ -37,12 +37,12 @@ pub mod persist;
 pub mod store;
 
 pub use backends::arrow::ArrowPersistence;
-#[cfg(feature = "parquet")]
-pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
 #[cfg(feature = "parquet")]
 pub use backends::parquet::LiveFile;
+#[cfg(feature = "parquet")]
+pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
 pub use persist::{
     BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry,
 };

@@ -79,12 +79,18 @@ async fn table_has_the_structs_types_nullability_and_key() {
     let types = strings(&columns, 1);
     let nullable = strings(&columns, 2);
     let col = |name: &str| {
-        let i = names.iter().position(|n| n == name).unwrap_or_else(|| panic!("{name}"));
+        let i = names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{name}"));
         (types[i].clone(), nullable[i] == "yes")
     };
     assert_eq!(col("id"), ("UBIGINT".into(), false));
-    assert_eq!(col("status"), ("ENUM('Pending', 'shipped', 'Delivered')".into(), false));
-    assert_eq!(col("opt_status").1, true);
+    assert_eq!(
+        col("status"),
+        ("ENUM('Pending', 'shipped', 'Delivered')".into(), false)
+    );
+    assert!(col("opt_status").1, "optional enum is nullable");
     assert_eq!(col("at"), ("TIMESTAMP WITH TIME ZONE".into(), false));
     assert_eq!(col("at_ns").0, "TIMESTAMP_NS");
     assert_eq!(col("at_seconds").0, "TIMESTAMP_S");
@@ -92,8 +98,14 @@ async fn table_has_the_structs_types_nullability_and_key() {
     assert_eq!(col("uuid").0, "UUID");
     assert_eq!(col("ints").0, "INTEGER[]");
     assert_eq!(col("nested_list").0, "BIGINT[][]");
-    assert_eq!(col("statuses").0, "ENUM('Pending', 'shipped', 'Delivered')[]");
-    assert_eq!(col("inner").0, "STRUCT(city VARCHAR, zip UINTEGER, codes BLOB)");
+    assert_eq!(
+        col("statuses").0,
+        "ENUM('Pending', 'shipped', 'Delivered')[]"
+    );
+    assert_eq!(
+        col("inner").0,
+        "STRUCT(city VARCHAR, zip UINTEGER, codes BLOB)"
+    );
     assert_eq!(col("opt_text"), ("VARCHAR".into(), true));
     let key = p
         .sql(
@@ -154,7 +166,10 @@ async fn data_survives_reopening_the_file() {
         p.delete(&ConfOrder::fields().id.lt(10u64)).await.unwrap();
     }
     let p = DuckDBPersistence::<ConfOrder>::open(&path).unwrap();
-    assert_eq!(ids(&p.load().await.unwrap().unwrap()), (10..1000).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (10..1000).collect::<Vec<_>>()
+    );
     // A second handle on the same file in this process shares the database.
     let q = DuckDBPersistence::<ConfOrder>::open(&path).unwrap();
     q.append(orders(1000..1001)).await.unwrap();
@@ -165,18 +180,30 @@ async fn data_survives_reopening_the_file() {
 async fn duplicate_key_rolls_back_the_whole_batch_and_names_the_key() {
     let p = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
     p.append(orders(0..100)).await.unwrap();
-    for ingest_dup in [orders(100..150).into_iter().chain([order(42)]).collect::<ConfOrderSoA>(), {
-        let mut twice = orders(200..210);
-        twice.push(order(205));
-        twice
-    }] {
+    for ingest_dup in [
+        orders(100..150)
+            .into_iter()
+            .chain([order(42)])
+            .collect::<ConfOrderSoA>(),
+        {
+            let mut twice = orders(200..210);
+            twice.push(order(205));
+            twice
+        },
+    ] {
         let err = p.append(ingest_dup).await.unwrap_err();
         assert!(matches!(err, PersistError::Constraint { .. }), "{err:?}");
         let text = err.to_string();
-        assert!(text.contains("42") || text.contains("205"), "names the key: {text}");
+        assert!(
+            text.contains("42") || text.contains("205"),
+            "names the key: {text}"
+        );
         assert!(!err.is_retryable());
     }
-    assert_eq!(ids(&p.load().await.unwrap().unwrap()), (0..100).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (0..100).collect::<Vec<_>>()
+    );
     // The same through save: the old rows stay.
     let mut dup = orders(500..510);
     dup.push(order(501));
@@ -247,7 +274,10 @@ async fn identifiers_and_values_are_never_sql() {
         }
         p.save(rows).await.unwrap();
         for text in nasty {
-            let got = p.query(&ConfOrder::fields().customer.eq(text)).await.unwrap();
+            let got = p
+                .query(&ConfOrder::fields().customer.eq(text))
+                .await
+                .unwrap();
             assert_eq!(got.len(), 1, "{table}: {text:?}");
             assert_eq!(got.customer[0], text);
             let starts = p
@@ -257,7 +287,9 @@ async fn identifiers_and_values_are_never_sql() {
             assert!(starts >= 1, "{table}: {text:?}");
         }
         assert_eq!(
-            p.count(&ConfOrder::fields().customer.contains("%_")).await.unwrap(),
+            p.count(&ConfOrder::fields().customer.contains("%_"))
+                .await
+                .unwrap(),
             1,
             "LIKE wildcards are plain characters"
         );
@@ -276,7 +308,9 @@ struct StatusTotal {
 async fn sql_returns_arrow_and_typed_rows() {
     let p = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
     p.append(orders(1..401)).await.unwrap(); // no NaN amounts below 101? 101, 202, 303 are NaN
-    p.delete(&ConfOrder::fields().id.is_in([101u64, 202, 303])).await.unwrap();
+    p.delete(&ConfOrder::fields().id.is_in([101u64, 202, 303]))
+        .await
+        .unwrap();
     let batches = p
         .sql("SELECT status, count(*) AS orders, sum(amount) AS total FROM conf_order GROUP BY 1 ORDER BY 1")
         .await
@@ -297,7 +331,12 @@ async fn sql_returns_arrow_and_typed_rows() {
             .filter(|o| format!("{:?}", o.status) == *row.status && *o.amount > 10.0)
             .fold((0i64, 0.0), |(n, s), o| (n + 1, s + *o.amount));
         assert_eq!(*row.orders, n, "{}", row.status);
-        assert!((row.total - sum).abs() < 1e-6, "{}: {} vs {sum}", row.status, row.total);
+        assert!(
+            (row.total - sum).abs() < 1e-6,
+            "{}: {} vs {sum}",
+            row.status,
+            row.total
+        );
     }
     assert_eq!(typed.len(), 4);
     let err = p.sql("SELEC nonsense").await.unwrap_err();
@@ -315,7 +354,15 @@ async fn parquet_dataset_is_queryable_as_a_view() {
     let dataset = ParquetPersistence::<ConfOrder>::open(dir.path().join("ds")).unwrap();
     let p = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
     p.attach_parquet("empty_view", &dataset).await.unwrap();
-    assert_eq!(p.sql("SELECT * FROM empty_view").await.unwrap().iter().map(|b| b.num_rows()).sum::<usize>(), 0);
+    assert_eq!(
+        p.sql("SELECT * FROM empty_view")
+            .await
+            .unwrap()
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>(),
+        0
+    );
     dataset.append(orders(0..300)).await.unwrap();
     dataset.append(orders(300..500)).await.unwrap();
     p.attach_parquet("ds_view", &dataset).await.unwrap();
@@ -382,31 +429,59 @@ async fn opening_checks_the_table_and_adds_new_optional_columns() {
     let path = dir.path().join("items.duckdb");
     {
         let v1 = DuckDBPersistence::<ItemV1>::open(&path).unwrap();
-        v1.append((0..3).map(|id| ItemV1 { id, name: format!("i{id}") }).collect())
-            .await
-            .unwrap();
+        v1.append(
+            (0..3)
+                .map(|id| ItemV1 {
+                    id,
+                    name: format!("i{id}"),
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
     }
     {
         let err = DuckDBPersistence::<ItemConflicting>::open(&path).unwrap_err();
-        assert!(matches!(err, PersistError::SchemaMismatch { .. }), "{err:?}");
+        assert!(
+            matches!(err, PersistError::SchemaMismatch { .. }),
+            "{err:?}"
+        );
         let text = err.to_string();
-        assert!(text.contains("\"name\"") && text.contains("VARCHAR") && text.contains("INTEGER"), "{text}");
+        assert!(
+            text.contains("\"name\"") && text.contains("VARCHAR") && text.contains("INTEGER"),
+            "{text}"
+        );
         let err = DuckDBPersistence::<ItemRequired>::open(&path).unwrap_err();
         assert!(err.to_string().contains("\"weight\""), "{err}");
     }
     let v2 = DuckDBPersistence::<ItemV2>::open(&path).unwrap();
     let old = v2.load().await.unwrap().unwrap();
     assert_eq!(old.tag, [None, None, None]);
-    v2.append([ItemV2 { id: 9, name: "n".into(), tag: Some("t".into()) }].into_iter().collect())
-        .await
-        .unwrap();
+    v2.append(
+        [ItemV2 {
+            id: 9,
+            name: "n".into(),
+            tag: Some("t".into()),
+        }]
+        .into_iter()
+        .collect(),
+    )
+    .await
+    .unwrap();
     drop(v2);
     // The old struct still reads the table (the new column is optional and ignored).
     let v1 = DuckDBPersistence::<ItemV1>::open(&path).unwrap();
     assert_eq!(v1.count(&Predicate::all()).await.unwrap(), 4);
-    v1.append([ItemV1 { id: 10, name: "x".into() }].into_iter().collect())
-        .await
-        .unwrap();
+    v1.append(
+        [ItemV1 {
+            id: 10,
+            name: "x".into(),
+        }]
+        .into_iter()
+        .collect(),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -430,7 +505,10 @@ async fn unwritable_locations_and_read_only_mode_are_typed_errors() {
     std::fs::write(&blocker, b"x").unwrap();
     // A path below a regular file can't be created, whoever runs the test.
     let err = DuckDBPersistence::<ConfOrder>::open(blocker.join("db.duckdb")).unwrap_err();
-    assert!(matches!(err, PersistError::Io { .. } | PersistError::Backend { .. }), "{err:?}");
+    assert!(
+        matches!(err, PersistError::Io { .. } | PersistError::Backend { .. }),
+        "{err:?}"
+    );
 
     let path = dir.path().join("ro.duckdb");
     {
@@ -446,14 +524,21 @@ async fn unwritable_locations_and_read_only_mode_are_typed_errors() {
     let err = ro.append(orders(50..60)).await.unwrap_err();
     assert!(err.to_string().to_lowercase().contains("read"), "{err}");
     assert!(ro.delete(&Predicate::all()).await.is_err());
-    assert_eq!(ids(&ro.load().await.unwrap().unwrap()), (0..50).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&ro.load().await.unwrap().unwrap()),
+        (0..50).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
 async fn a_predicate_on_an_unknown_projection_is_an_error() {
     let p = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
     p.append(orders(0..10)).await.unwrap();
-    let err = p.scan(Scan::all().project(["nope"])).await.err().expect("error");
+    let err = p
+        .scan(Scan::all().project(["nope"]))
+        .await
+        .err()
+        .expect("error");
     assert!(err.to_string().contains("nope"), "{err}");
 }
 
@@ -463,8 +548,21 @@ async fn tables_of_several_structs_share_one_database() {
     let items = p.table_for::<ItemV1>(None).unwrap();
     assert_eq!(items.table_name(), "item");
     p.append(orders(0..5)).await.unwrap();
-    items.append([ItemV1 { id: 1, name: "a".into() }].into_iter().collect()).await.unwrap();
-    let joined = p.sql("SELECT count(*) FROM conf_order, item").await.unwrap();
+    items
+        .append(
+            [ItemV1 {
+                id: 1,
+                name: "a".into(),
+            }]
+            .into_iter()
+            .collect(),
+        )
+        .await
+        .unwrap();
+    let joined = p
+        .sql("SELECT count(*) FROM conf_order, item")
+        .await
+        .unwrap();
     assert_eq!(strings(&joined, 0), ["5"]);
     assert!(p.stats().await.unwrap().rows == 5);
     let stats = items.stats().await.unwrap();

@@ -123,21 +123,34 @@ async fn kill9_crash_loop_keeps_every_committed_batch_whole() {
             .unwrap_or_default();
         drop(p);
         let unique: BTreeSet<u64> = rows.id.iter().copied().collect();
-        assert_eq!(unique.len(), rows.len(), "round {round}: a row appears twice");
+        assert_eq!(
+            unique.len(),
+            rows.len(),
+            "round {round}: a row appears twice"
+        );
         let mut per_batch: BTreeMap<u64, u64> = BTreeMap::new();
         for (id, batch) in rows.id.iter().zip(&rows.batch) {
-            assert!((*batch..*batch + BATCH).contains(id), "round {round}: row {id} in batch {batch}");
+            assert!(
+                (*batch..*batch + BATCH).contains(id),
+                "round {round}: row {id} in batch {batch}"
+            );
             *per_batch.entry(*batch).or_default() += 1;
         }
         for (batch, n) in &per_batch {
-            assert_eq!(*n, BATCH, "round {round}: batch {batch} is there in part ({n} rows)");
+            assert_eq!(
+                *n, BATCH,
+                "round {round}: batch {batch} is there in part ({n} rows)"
+            );
         }
         let missing: Vec<&u64> = acknowledged
             .iter()
             .filter(|b| !per_batch.contains_key(b))
             .take(5)
             .collect();
-        assert!(missing.is_empty(), "round {round}: acknowledged batches lost: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged batches lost: {missing:?}"
+        );
         present = per_batch.len();
         // Committed but unacknowledged batches are fine; the next child starts after them.
         next_start = per_batch

@@ -54,7 +54,8 @@ fn order_schema_is_exactly_this() {
     let golden = "Field { name: \"order_id\", data_type: UInt64 }, \
 Field { name: \"customer\", data_type: Utf8 }, \
 Field { name: \"amount\", data_type: Float64 }, \
-Field { name: \"status\", data_type: Dictionary(Int8, Utf8) }, \
+Field { name: \"status\", data_type: Dictionary(Int8, Utf8), \
+metadata: {\"soa.enum.variants\": \"[\\\"Pending\\\",\\\"Shipped\\\"]\"} }, \
 Field { name: \"placed_at\", data_type: Timestamp(Microsecond, Some(\"UTC\")) }, \
 Field { name: \"note\", data_type: Utf8, nullable: true }";
     let fields: Vec<String> = schema.fields().iter().map(|f| format!("{f:?}")).collect();

@@ -1,7 +1,7 @@
 //! Backends of the persistence layer, one module each; the heavy ones sit behind cargo features.
 
 pub mod arrow;
-#[cfg(feature = "parquet")]
-pub mod parquet;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
+#[cfg(feature = "parquet")]
+pub mod parquet;

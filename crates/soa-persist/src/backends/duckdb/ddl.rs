@@ -208,7 +208,10 @@ pub(crate) fn ensure_table(
         if read_only {
             return Err(PersistError::SchemaMismatch {
                 backend: NAME,
-                detail: format!("table {} does not exist (database opened read-only)", ident(table)),
+                detail: format!(
+                    "table {} does not exist (database opened read-only)",
+                    ident(table)
+                ),
             });
         }
         conn.execute_batch(&create_table_sql(table, schema)?)

@@ -44,7 +44,12 @@ fn column<'a>(
     schema: &'a Schema,
     table: &str,
 ) -> Result<(String, &'a Field), PersistError> {
-    let missing = || bad(format!("predicate column `{}` is not in the table", path.join(".")));
+    let missing = || {
+        bad(format!(
+            "predicate column `{}` is not in the table",
+            path.join(".")
+        ))
+    };
     let (first, rest) = path.split_first().ok_or_else(missing)?;
     let mut field = schema.field_with_name(first).map_err(|_| missing())?;
     for name in rest {
@@ -74,11 +79,19 @@ fn render(
 ) -> Result<String, PersistError> {
     Ok(match expr {
         Expr::True => "TRUE".into(),
-        Expr::Compare { column: c, op, value } => {
+        Expr::Compare {
+            column: c,
+            op,
+            value,
+        } => {
             let (col, field) = column(c, schema, table)?;
             format!("{col} {} {}", op.sql(), param(value, field, params)?)
         }
-        Expr::Between { column: c, low, high } => {
+        Expr::Between {
+            column: c,
+            low,
+            high,
+        } => {
             let (col, field) = column(c, schema, table)?;
             let low = param(low, field, params)?;
             let high = param(high, field, params)?;
@@ -135,16 +148,34 @@ fn param(
     }
     let value = match array.data_type() {
         DataType::Boolean => Value::Boolean(array.as_boolean().value(0)),
-        DataType::Int8 => Value::TinyInt(prim::<soa_persist_core::arrow::datatypes::Int8Type>(array)),
-        DataType::Int16 => Value::SmallInt(prim::<soa_persist_core::arrow::datatypes::Int16Type>(array)),
+        DataType::Int8 => {
+            Value::TinyInt(prim::<soa_persist_core::arrow::datatypes::Int8Type>(array))
+        }
+        DataType::Int16 => {
+            Value::SmallInt(prim::<soa_persist_core::arrow::datatypes::Int16Type>(array))
+        }
         DataType::Int32 => Value::Int(prim::<soa_persist_core::arrow::datatypes::Int32Type>(array)),
-        DataType::Int64 => Value::BigInt(prim::<soa_persist_core::arrow::datatypes::Int64Type>(array)),
-        DataType::UInt8 => Value::UTinyInt(prim::<soa_persist_core::arrow::datatypes::UInt8Type>(array)),
-        DataType::UInt16 => Value::USmallInt(prim::<soa_persist_core::arrow::datatypes::UInt16Type>(array)),
-        DataType::UInt32 => Value::UInt(prim::<soa_persist_core::arrow::datatypes::UInt32Type>(array)),
-        DataType::UInt64 => Value::UBigInt(prim::<soa_persist_core::arrow::datatypes::UInt64Type>(array)),
-        DataType::Float32 => Value::Float(prim::<soa_persist_core::arrow::datatypes::Float32Type>(array)),
-        DataType::Float64 => Value::Double(prim::<soa_persist_core::arrow::datatypes::Float64Type>(array)),
+        DataType::Int64 => {
+            Value::BigInt(prim::<soa_persist_core::arrow::datatypes::Int64Type>(array))
+        }
+        DataType::UInt8 => {
+            Value::UTinyInt(prim::<soa_persist_core::arrow::datatypes::UInt8Type>(array))
+        }
+        DataType::UInt16 => Value::USmallInt(
+            prim::<soa_persist_core::arrow::datatypes::UInt16Type>(array),
+        ),
+        DataType::UInt32 => Value::UInt(prim::<soa_persist_core::arrow::datatypes::UInt32Type>(
+            array,
+        )),
+        DataType::UInt64 => Value::UBigInt(prim::<soa_persist_core::arrow::datatypes::UInt64Type>(
+            array,
+        )),
+        DataType::Float32 => Value::Float(prim::<soa_persist_core::arrow::datatypes::Float32Type>(
+            array,
+        )),
+        DataType::Float64 => Value::Double(
+            prim::<soa_persist_core::arrow::datatypes::Float64Type>(array),
+        ),
         DataType::Utf8 => Value::Text(array.as_string::<i32>().value(0).to_string()),
         DataType::LargeUtf8 => Value::Text(array.as_string::<i64>().value(0).to_string()),
         DataType::Dictionary(_, _) => {
@@ -155,9 +186,10 @@ fn param(
         }
         DataType::Binary => Value::Blob(array.as_binary::<i32>().value(0).to_vec()),
         DataType::Timestamp(unit, _) if *unit != TimeUnit::Nanosecond => {
-            let v = prim::<soa_persist_core::arrow::datatypes::Int64Type>(
-                &cast(array, &DataType::Int64)?,
-            );
+            let v = prim::<soa_persist_core::arrow::datatypes::Int64Type>(&cast(
+                array,
+                &DataType::Int64,
+            )?);
             let unit = match unit {
                 TimeUnit::Second => DuckUnit::Second,
                 TimeUnit::Millisecond => DuckUnit::Millisecond,

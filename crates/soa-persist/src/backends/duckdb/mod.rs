@@ -34,7 +34,9 @@ pub use duckdb::types::Value as SqlValue;
 use self::ddl::{ident, sql_type, string_literal};
 use self::filter::{Where, where_clause};
 use self::pool::{ARROW_SCAN, Db, NAME, OpenConfig, db_error, in_transaction};
-use crate::persist::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform};
+use crate::persist::{
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+};
 
 /// Records which tables were ever written, so that `load` can tell "never stored" (`None`)
 /// from "stored, now empty".
@@ -148,7 +150,10 @@ impl<T: SoA> DuckDBPersistence<T> {
     }
 
     /// A handle for another struct's table in the same database.
-    pub fn table_for<U: SoA>(&self, table: Option<&str>) -> Result<DuckDBPersistence<U>, PersistError> {
+    pub fn table_for<U: SoA>(
+        &self,
+        table: Option<&str>,
+    ) -> Result<DuckDBPersistence<U>, PersistError> {
         let options = DuckDBOptions {
             table: table.map(str::to_string),
             ..self.table.options.clone()
@@ -293,14 +298,17 @@ impl<T: SoA> DuckDBPersistence<T> {
         view: &str,
         dataset: &crate::ParquetPersistence<U>,
     ) -> Result<(), PersistError> {
-        let files = dataset.live_files().await?.ok_or_else(|| PersistError::Backend {
-            backend: NAME,
-            message: format!(
-                "attach_parquet: dataset {} is not on local disk",
-                dataset.location()
-            ),
-            retryable: false,
-        })?;
+        let files = dataset
+            .live_files()
+            .await?
+            .ok_or_else(|| PersistError::Backend {
+                backend: NAME,
+                message: format!(
+                    "attach_parquet: dataset {} is not on local disk",
+                    dataset.location()
+                ),
+                retryable: false,
+            })?;
         let sql = parquet_view_sql(view, &U::arrow_schema(), &files)?;
         self.table
             .db
@@ -392,7 +400,10 @@ impl<T: SoA> DuckDBPersistence<T> {
                 // A table written by someone else (no record of ours): stored if non-empty.
                 let any: i64 = conn
                     .query_row(
-                        &format!("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)", ident(&table.name)),
+                        &format!(
+                            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)",
+                            ident(&table.name)
+                        ),
                         [],
                         |r| r.get(0),
                     )
@@ -504,17 +515,29 @@ fn mark_written(conn: &Connection, table: &Table) -> Result<(), PersistError> {
 
 const ORDINAL: &str = "__soa_ordinal";
 
-fn insert(conn: &Connection, table: &Table, batch: RecordBatch, mode: Mode) -> Result<(), PersistError> {
+fn insert(
+    conn: &Connection,
+    table: &Table,
+    batch: RecordBatch,
+    mode: Mode,
+) -> Result<(), PersistError> {
     let qtable = ident(&table.name);
     let cols = &table.columns;
     match (mode, table.options.ingest) {
         (Mode::Upsert, _) => {
             // Number the rows so that, of equal keys, the last one is kept.
             let key = key_field(&table.schema).unwrap_or_default();
-            let mut fields: Vec<Field> = batch.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+            let mut fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
             fields.push(Field::new(ORDINAL, DataType::UInt64, false));
             let mut columns = batch.columns().to_vec();
-            columns.push(Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef);
+            columns.push(
+                Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef,
+            );
             let numbered = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
             let reg = ArrowBatchRegistration::new(numbered);
             let sql = format!(
@@ -531,7 +554,12 @@ fn insert(conn: &Connection, table: &Table, batch: RecordBatch, mode: Mode) -> R
             conn.execute(&sql, [&reg]).map_err(db_error)?;
         }
         (_, Ingest::Appender) => {
-            let names: Vec<&str> = table.schema.fields().iter().map(|f| f.name().as_str()).collect();
+            let names: Vec<&str> = table
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
             let mut appender = conn
                 .appender_with_columns(&table.name, &names)
                 .map_err(db_error)?;
@@ -545,9 +573,7 @@ fn insert(conn: &Connection, table: &Table, batch: RecordBatch, mode: Mode) -> R
 /// The field as DuckDB is handed it: enum dictionaries as their names, nanosecond instants
 /// without a zone (stored as `TIMESTAMP_NS`); nested types likewise.
 fn ingest_field(field: &Field) -> Field {
-    field
-        .clone()
-        .with_data_type(ingest_type(field.data_type()))
+    field.clone().with_data_type(ingest_type(field.data_type()))
 }
 
 fn ingest_type(dt: &DataType) -> DataType {
@@ -558,7 +584,9 @@ fn ingest_type(dt: &DataType) -> DataType {
         }
         DataType::List(item) => DataType::List(Arc::new(ingest_field(item))),
         DataType::LargeList(item) => DataType::LargeList(Arc::new(ingest_field(item))),
-        DataType::FixedSizeList(item, n) => DataType::FixedSizeList(Arc::new(ingest_field(item)), *n),
+        DataType::FixedSizeList(item, n) => {
+            DataType::FixedSizeList(Arc::new(ingest_field(item)), *n)
+        }
         DataType::Struct(children) => {
             DataType::Struct(children.iter().map(|c| Arc::new(ingest_field(c))).collect())
         }
@@ -596,10 +624,9 @@ fn same_but_zone(a: &DataType, b: &DataType) -> bool {
         }
         (Struct(ca), Struct(cb)) => {
             ca.len() == cb.len()
-                && ca
-                    .iter()
-                    .zip(cb.iter())
-                    .all(|(x, y)| x.name() == y.name() && same_but_zone(x.data_type(), y.data_type()))
+                && ca.iter().zip(cb.iter()).all(|(x, y)| {
+                    x.name() == y.name() && same_but_zone(x.data_type(), y.data_type())
+                })
         }
         _ => a == b,
     }
@@ -648,7 +675,11 @@ fn to_target(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, Pers
         .map(|(c, f)| cast_exact(c, f.data_type()))
         .collect::<Result<Vec<_>, _>>()?;
     let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    Ok(RecordBatch::try_new_with_options(target.clone(), columns, &options)?)
+    Ok(RecordBatch::try_new_with_options(
+        target.clone(),
+        columns,
+        &options,
+    )?)
 }
 
 /// Picks `target`'s columns from a SQL result by name (optional ones may be missing).
@@ -686,10 +717,15 @@ fn parquet_view_sql(
     schema: &Schema,
     files: &[crate::backends::parquet::LiveFile],
 ) -> Result<String, PersistError> {
-    let mut groups: Vec<(&Vec<(String, Option<String>)>, Vec<String>)> = Vec::new();
+    // Files grouped by their partition values, in first-seen order.
+    type Partition = [(String, Option<String>)];
+    let mut groups: Vec<(&Partition, Vec<String>)> = Vec::new();
     for f in files {
         let path = string_literal(&f.path.display().to_string());
-        match groups.iter_mut().find(|(p, _)| **p == f.partition) {
+        match groups
+            .iter_mut()
+            .find(|(p, _)| *p == f.partition.as_slice())
+        {
             Some((_, paths)) => paths.push(path),
             None => groups.push((&f.partition, vec![path])),
         }
@@ -716,7 +752,13 @@ fn parquet_view_sql(
         let select: Result<Vec<String>, PersistError> = schema
             .fields()
             .iter()
-            .map(|f| Ok(format!("CAST(NULL AS {}) AS {}", sql_type(f)?, ident(f.name()))))
+            .map(|f| {
+                Ok(format!(
+                    "CAST(NULL AS {}) AS {}",
+                    sql_type(f)?,
+                    ident(f.name())
+                ))
+            })
             .collect();
         branches.push(format!("SELECT {} LIMIT 0", select?.join(", ")));
     }
@@ -760,10 +802,15 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
                 let indices = names
                     .iter()
                     .map(|n| {
-                        self.table.schema.index_of(n).map_err(|_| PersistError::SchemaMismatch {
-                            backend: NAME,
-                            detail: format!("projected column `{n}` is not a field of the struct"),
-                        })
+                        self.table
+                            .schema
+                            .index_of(n)
+                            .map_err(|_| PersistError::SchemaMismatch {
+                                backend: NAME,
+                                detail: format!(
+                                    "projected column `{n}` is not a field of the struct"
+                                ),
+                            })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Arc::new(self.table.schema.project(&indices)?)

@@ -2,8 +2,8 @@
 //! (`try_clone` shares the database), an idle pool so each task gets its own connection, the
 //! blocking-thread runner, transactions, and the mapping of DuckDB errors to `PersistError`.
 
-use std::path::{Path, PathBuf};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use duckdb::vtab::arrow::ArrowVTab;
@@ -72,7 +72,11 @@ impl Db {
                     message: format!(
                         "{} is already open {} in this process",
                         path.display(),
-                        if db.read_only { "read-only" } else { "read-write" }
+                        if db.read_only {
+                            "read-only"
+                        } else {
+                            "read-write"
+                        }
                     ),
                     retryable: false,
                 });
