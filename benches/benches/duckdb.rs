@@ -22,11 +22,16 @@ fn timed<R>(f: impl FnOnce() -> R) -> (Duration, R) {
 
 /// A fresh database file holding our (empty) `order` table.
 fn fresh(dir: &Path, name: &str, ingest: Ingest) -> DuckDBPersistence<Order> {
+    fresh_with(dir, name, ingest, true)
+}
+
+fn fresh_with(dir: &Path, name: &str, ingest: Ingest, ordered: bool) -> DuckDBPersistence<Order> {
     let path = dir.join(format!("{name}.duckdb"));
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(dir.join(format!("{name}.duckdb.wal")));
     let options = DuckDBOptions {
         ingest,
+        preserve_insertion_order: ordered,
         ..DuckDBOptions::default()
     };
     DuckDBPersistence::<Order>::open_with(Some(&path), options).expect("open")
@@ -54,11 +59,12 @@ fn main() {
 
     // Ours, both ingest paths.
     let mut ours = Vec::new();
-    for (name, ingest) in [
-        ("arrow scan", Ingest::ArrowScan),
-        ("appender", Ingest::Appender),
+    for (name, ingest, ordered) in [
+        ("arrow scan", Ingest::ArrowScan, true),
+        ("arrow scan, unordered", Ingest::ArrowScan, false),
+        ("appender", Ingest::Appender, true),
     ] {
-        let p = fresh(work.path(), "ours", ingest);
+        let p = fresh_with(work.path(), "ours", ingest, ordered);
         let batch = rows.clone();
         let (t, r) = timed(|| rt.block_on(p.append(batch)));
         r.expect("append");

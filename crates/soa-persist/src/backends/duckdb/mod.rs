@@ -10,6 +10,7 @@
 mod ddl;
 mod filter;
 mod pool;
+mod scan;
 
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use duckdb::Connection;
-use duckdb::vtab::ArrowBatchRegistration;
 use futures::stream;
 use soa_persist_core::arrow::array::{
     ArrayData, ArrayRef, RecordBatch, RecordBatchOptions, UInt64Array, make_array,
@@ -33,9 +33,10 @@ pub use duckdb::types::Value as SqlValue;
 
 use self::ddl::{ident, sql_type, string_literal};
 use self::filter::{Where, where_clause};
-use self::pool::{ARROW_SCAN, Db, NAME, OpenConfig, db_error, in_transaction};
+use self::pool::{Db, NAME, OpenConfig, db_error, in_transaction};
+use self::scan::{ARROW_SCAN, Registered};
 use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, collect, conform,
 };
 
 /// Records which tables were ever written, so that `load` can tell "never stored" (`None`)
@@ -71,6 +72,10 @@ pub struct DuckDBOptions {
     pub memory_limit: Option<String>,
     /// Rows per batch returned by reads when the caller does not ask for a size.
     pub read_batch_rows: usize,
+    /// Keep rows in the order they were written (DuckDB's `preserve_insertion_order`). Off
+    /// lets large writes convert and insert on all threads; reads have no order either way
+    /// unless the SQL says `ORDER BY`.
+    pub preserve_insertion_order: bool,
 }
 
 impl Default for DuckDBOptions {
@@ -82,6 +87,7 @@ impl Default for DuckDBOptions {
             threads: None,
             memory_limit: None,
             read_batch_rows: DEFAULT_READ_BATCH_ROWS,
+            preserve_insertion_order: true,
         }
     }
 }
@@ -144,6 +150,7 @@ impl<T: SoA> DuckDBPersistence<T> {
                 read_only: options.read_only,
                 threads: options.threads,
                 memory_limit: options.memory_limit.clone(),
+                preserve_insertion_order: options.preserve_insertion_order,
             },
         )?;
         Self::on(db, options)
@@ -262,11 +269,12 @@ impl<T: SoA> DuckDBPersistence<T> {
             .db
             .run(move |conn| {
                 let mut stmt = conn.prepare(&query).map_err(db_error)?;
-                let batches = stmt
-                    .stream_arrow(duckdb::params_from_iter(params))
-                    .map_err(db_error)?
-                    .collect::<Result<Vec<_>, _>>()
+                stmt.execute(duckdb::params_from_iter(params))
                     .map_err(db_error)?;
+                let mut batches = Vec::new();
+                while let Some(array) = stmt.step().map_err(db_error)? {
+                    batches.push(RecordBatch::from(&array));
+                }
                 Ok(batches)
             })
             .await
@@ -417,14 +425,17 @@ impl<T: SoA> DuckDBPersistence<T> {
         Ok(written)
     }
 
-    /// Streams the result of `sql` converted to `target`, in batches of `batch_rows` (at
-    /// most `limit` rows each when set).
+    /// Streams the result of `sql` converted to `target`, in batches of `read_batch_rows`
+    /// (at most `limit` rows each when set). `materialize` runs the query to completion first
+    /// (in parallel; for results the caller keeps whole anyway), otherwise DuckDB produces
+    /// rows as they are read (memory bounded by a few chunks).
     fn stream(
         &self,
         sql: String,
         params: Vec<SqlValue>,
         target: SchemaRef,
         limit: Option<usize>,
+        materialize: bool,
     ) -> BatchStream {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, PersistError>>(2);
         let error_tx = tx.clone();
@@ -434,9 +445,6 @@ impl<T: SoA> DuckDBPersistence<T> {
             let run = move || -> Result<(), PersistError> {
                 let conn = db.get()?;
                 let mut stmt = conn.prepare(&sql).map_err(db_error)?;
-                let chunks = stmt
-                    .stream_arrow(duckdb::params_from_iter(params))
-                    .map_err(db_error)?;
                 let mut pending: Vec<RecordBatch> = Vec::new();
                 let mut rows = 0;
                 let send = |pending: &mut Vec<RecordBatch>| -> Result<bool, PersistError> {
@@ -456,16 +464,34 @@ impl<T: SoA> DuckDBPersistence<T> {
                     }
                     Ok(true)
                 };
-                for chunk in chunks {
-                    let chunk = chunk.map_err(db_error)?;
+                // Takes one DuckDB chunk; false when the reader is gone.
+                let mut take = |chunk: RecordBatch| -> Result<bool, PersistError> {
                     if chunk.num_rows() == 0 {
-                        continue;
+                        return Ok(true);
                     }
                     rows += chunk.num_rows();
                     pending.push(chunk);
-                    if rows >= merge_to {
-                        rows = 0;
-                        if !send(&mut pending)? {
+                    if rows < merge_to {
+                        return Ok(true);
+                    }
+                    rows = 0;
+                    send(&mut pending)
+                };
+                if materialize {
+                    // DuckDB runs the whole query on all threads, then hands out chunks.
+                    stmt.execute(duckdb::params_from_iter(params))
+                        .map_err(db_error)?;
+                    while let Some(array) = stmt.step().map_err(db_error)? {
+                        if !take(RecordBatch::from(&array))? {
+                            return Ok(());
+                        }
+                    }
+                } else {
+                    let chunks = stmt
+                        .stream_arrow(duckdb::params_from_iter(params))
+                        .map_err(db_error)?;
+                    for chunk in chunks {
+                        if !take(chunk.map_err(db_error)?)? {
                             return Ok(());
                         }
                     }
@@ -539,7 +565,7 @@ fn insert(
                 Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef,
             );
             let numbered = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-            let reg = ArrowBatchRegistration::new(numbered);
+            let reg = Registered::new(numbered);
             let sql = format!(
                 "INSERT OR REPLACE INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?) \
                  QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC) = 1",
@@ -549,7 +575,7 @@ fn insert(
             conn.execute(&sql, [&reg]).map_err(db_error)?;
         }
         (_, Ingest::ArrowScan) => {
-            let reg = ArrowBatchRegistration::new(batch);
+            let reg = Registered::new(batch);
             let sql = format!("INSERT INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?)");
             conn.execute(&sql, [&reg]).map_err(db_error)?;
         }
@@ -789,7 +815,7 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
         }
         let (sql, params) = self.select(&self.table.columns, &Expr::True)?;
         let batches: Vec<RecordBatch> = self
-            .stream(sql, params, self.table.schema.clone(), None)
+            .stream(sql, params, self.table.schema.clone(), None, true)
             .try_collect()
             .await?;
         Ok(Some(batches))
@@ -823,7 +849,13 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
             .collect::<Vec<_>>()
             .join(", ");
         let (sql, params) = self.select(&columns, scan.predicate.expr())?;
-        Ok(self.stream(sql, params, target, scan.batch_size))
+        Ok(self.stream(sql, params, target, scan.batch_size, false))
+    }
+
+    async fn query(&self, predicate: &Predicate<T>) -> Result<T::Container, PersistError> {
+        let (sql, params) = self.select(&self.table.columns, predicate.expr())?;
+        let schema = self.table.schema.clone();
+        collect::<T>(self.stream(sql, params, schema, None, true)).await
     }
 
     async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {

@@ -6,23 +6,22 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
-use duckdb::vtab::arrow::ArrowVTab;
 use duckdb::{AccessMode, Config, Connection};
 
+use super::scan::{ARROW_SCAN, ParallelArrowScan};
 use crate::persist::PersistError;
 
 pub(crate) const NAME: &str = "duckdb";
-/// The Arrow table function our writes scan batches through (registered once per database).
-pub(crate) const ARROW_SCAN: &str = "soa_arrow_scan";
 /// Idle connections kept for reuse; more are cloned on demand and dropped when returned.
 const MAX_IDLE: usize = 16;
 
 /// How a database is opened.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct OpenConfig {
     pub read_only: bool,
     pub threads: Option<usize>,
     pub memory_limit: Option<String>,
+    pub preserve_insertion_order: bool,
 }
 
 /// Databases open in this process, by canonical path: a second `open` of the same file shares
@@ -98,6 +97,9 @@ impl Db {
             if let Some(n) = cfg.threads {
                 c = c.threads(n as i64)?;
             }
+            if !cfg.preserve_insertion_order {
+                c = c.with("preserve_insertion_order", "false")?;
+            }
             if let Some(limit) = &cfg.memory_limit {
                 c = c.max_memory(limit)?;
             }
@@ -113,7 +115,7 @@ impl Db {
             None => Connection::open_in_memory_with_flags(config),
         }
         .map_err(|e| open_error(path, e))?;
-        root.register_table_function::<ArrowVTab>(ARROW_SCAN)
+        root.register_table_function::<ParallelArrowScan>(ARROW_SCAN)
             .map_err(db_error)?;
         Ok(Arc::new(Self {
             root: Mutex::new(root),

@@ -1,0 +1,112 @@
+//! The Arrow table function writes read their batches through (`INSERT ... SELECT FROM
+//! soa_arrow_scan(?)`): like the duckdb crate's own, but DuckDB may run it on all its threads,
+//! each call converting the next vector-sized slice of the batch.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
+use duckdb::types::{ToSql, ToSqlOutput};
+use duckdb::vtab::{
+    BindInfo, InitInfo, TableFunctionInfo, VTab, record_batch_to_duckdb_data_chunk,
+    to_duckdb_logical_type_for_field,
+};
+use soa_persist_core::arrow::array::RecordBatch;
+
+pub(crate) const ARROW_SCAN: &str = "soa_arrow_scan";
+
+/// Batches handed to DuckDB, by token, while their registration lives.
+static BATCHES: LazyLock<Mutex<HashMap<u64, RecordBatch>>> = LazyLock::new(Default::default);
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+/// A batch scannable as `soa_arrow_scan(?)` (bind `&Registered`) until dropped.
+pub(crate) struct Registered(u64);
+
+impl Registered {
+    pub fn new(batch: RecordBatch) -> Self {
+        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        BATCHES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(token, batch);
+        Self(token)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let removed = BATCHES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.0);
+        drop(removed); // outside the lock
+    }
+}
+
+impl ToSql for &Registered {
+    fn to_sql(&self) -> duckdb::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0))
+    }
+}
+
+pub(crate) struct ParallelArrowScan;
+
+pub(crate) struct Bound {
+    batch: RecordBatch,
+}
+
+pub(crate) struct Progress {
+    next: AtomicUsize,
+    vector: usize,
+}
+
+impl VTab for ParallelArrowScan {
+    type BindData = Bound;
+    type InitData = Progress;
+
+    fn bind(bind: &BindInfo) -> Result<Bound, Box<dyn std::error::Error>> {
+        let token = bind.get_parameter(0).to_uint64();
+        let batch = BATCHES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&token)
+            .cloned()
+            .ok_or_else(|| format!("{ARROW_SCAN}: no batch registered as {token}"))?;
+        for field in batch.schema().fields() {
+            bind.add_result_column(field.name(), to_duckdb_logical_type_for_field(field)?);
+        }
+        Ok(Bound { batch })
+    }
+
+    fn init(init: &InitInfo) -> Result<Progress, Box<dyn std::error::Error>> {
+        // Slices are independent: let every DuckDB thread take some.
+        init.set_max_threads(u16::MAX as u64);
+        // SAFETY: a constant of the linked library; no arguments, no state.
+        let vector = unsafe { duckdb::ffi::duckdb_vector_size() } as usize;
+        Ok(Progress {
+            next: AtomicUsize::new(0),
+            vector: vector.max(1),
+        })
+    }
+
+    fn func(
+        info: &TableFunctionInfo<Self>,
+        output: &mut DataChunkHandle,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let progress = info.get_init_data();
+        let batch = &info.get_bind_data().batch;
+        let offset = progress.next.fetch_add(progress.vector, Ordering::Relaxed);
+        if offset >= batch.num_rows() {
+            output.set_len(0);
+            return Ok(());
+        }
+        let len = progress.vector.min(batch.num_rows() - offset);
+        record_batch_to_duckdb_data_chunk(&batch.slice(offset, len), output)?;
+        Ok(())
+    }
+
+    fn parameters() -> Option<Vec<LogicalTypeHandle>> {
+        Some(vec![LogicalTypeHandle::from(LogicalTypeId::UBigint)])
+    }
+}
