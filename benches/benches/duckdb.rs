@@ -72,11 +72,6 @@ fn main() {
         println!("ours append ({name}): {:.2} s", t.as_secs_f64());
         ours.push((name, t));
     }
-    let (best_name, best) = ours
-        .iter()
-        .copied()
-        .min_by_key(|(_, t)| *t)
-        .expect("two runs");
 
     // The same rows as a Parquet file, for DuckDB's native ingest.
     let parquet = work.path().join("orders.parquet");
@@ -126,18 +121,20 @@ fn main() {
     drop(conn);
 
     println!();
-    report(
-        &format!("append {n} rows ({best_name})"),
-        best,
-        "append_row",
-        row_by_row,
-    );
-    report(
-        &format!("append {n} rows ({best_name})"),
-        best,
-        "read_parquet",
-        native,
-    );
+    for (name, t) in &ours {
+        report(
+            &format!("append {n} rows ({name})"),
+            *t,
+            "append_row",
+            row_by_row,
+        );
+        report(
+            &format!("append {n} rows ({name})"),
+            *t,
+            "read_parquet",
+            native,
+        );
+    }
 
     // Queries: ours (typed, through the pool) vs the same SQL on a bare connection.
     let p = fresh(work.path(), "query", Ingest::ArrowScan);

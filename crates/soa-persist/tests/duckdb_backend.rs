@@ -567,5 +567,39 @@ async fn tables_of_several_structs_share_one_database() {
     assert!(p.stats().await.unwrap().rows == 5);
     let stats = items.stats().await.unwrap();
     assert_eq!(stats.rows, 1);
-    assert!(stats.columns.iter().any(|c| c.name == "name"), "{stats:?}");
+    assert_eq!(stats.row_groups, Some(1), "{stats:?}");
+}
+
+#[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Odd {
+    #[soa(rename = "it's")]
+    Quote,
+    #[soa(rename = "a\"b'); DROP TABLE x; --")]
+    Nasty,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct Tagged {
+    #[soa(key)]
+    id: u32,
+    tag: Odd,
+}
+
+#[tokio::test]
+async fn enum_variant_names_are_quoted_in_the_enum_type() {
+    let p = DuckDBPersistence::<Tagged>::in_memory().unwrap();
+    let rows: TaggedSoA = (0..6)
+        .map(|id| Tagged {
+            id,
+            tag: if id % 3 == 0 { Odd::Nasty } else { Odd::Quote },
+        })
+        .collect();
+    p.save(rows.clone()).await.unwrap();
+    assert_eq!(
+        p.count(&Tagged::fields().tag.eq(Odd::Nasty)).await.unwrap(),
+        2
+    );
+    let mut back = p.load().await.unwrap().unwrap();
+    back.sort_by_key(|r| *r.id);
+    assert_eq!(back, rows);
 }

@@ -35,9 +35,7 @@ use self::ddl::{ident, sql_type, string_literal};
 use self::filter::{Where, where_clause};
 use self::pool::{Db, NAME, OpenConfig, db_error, in_transaction};
 use self::scan::{ARROW_SCAN, Registered};
-use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, collect, conform,
-};
+use crate::persist::{BatchStream, PersistError, Scan, SoAPersistence, Stats, collect, conform};
 
 /// Records which tables were ever written, so that `load` can tell "never stored" (`None`)
 /// from "stored, now empty".
@@ -406,16 +404,13 @@ impl<T: SoA> DuckDBPersistence<T> {
                     return Ok(true);
                 }
                 // A table written by someone else (no record of ours): stored if non-empty.
-                let any: i64 = conn
-                    .query_row(
-                        &format!(
-                            "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)",
-                            ident(&table.name)
-                        ),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(db_error)?;
+                let any = scalar(
+                    conn,
+                    &format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)",
+                        ident(&table.name)
+                    ),
+                )?;
                 Ok(any > 0)
             })
             .await?;
@@ -901,23 +896,19 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
         self.table
             .db
             .run(move |conn| {
-                let qtable = ident(&table.name);
-                let rows: i64 = conn
-                    .query_row(&format!("SELECT count(*) FROM {qtable}"), [], |r| r.get(0))
-                    .map_err(db_error)?;
-                // Row groups per column, from the storage layer.
-                let info = format!(
-                    "SELECT column_name, count(DISTINCT row_group_id) FROM pragma_storage_info({}) \
-                     WHERE segment_type <> 'VALIDITY' GROUP BY column_name, column_id ORDER BY column_id",
-                    string_literal(&table.name)
-                );
-                let mut stmt = conn.prepare(&info).map_err(db_error)?;
-                let per_column: Vec<(String, i64)> = stmt
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
-                    .map_err(db_error)?
-                    .collect::<Result<_, _>>()
-                    .map_err(db_error)?;
-                let row_groups = per_column.iter().map(|(_, g)| *g).max().unwrap_or(0) as u64;
+                let rows = scalar(
+                    conn,
+                    &format!("SELECT count(*) FROM {}", ident(&table.name)),
+                )?;
+                // Row groups, from the storage layer (DuckDB does not report column sizes).
+                let row_groups = scalar(
+                    conn,
+                    &format!(
+                        "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info({})",
+                        string_literal(&table.name)
+                    ),
+                )?;
+                let row_groups = row_groups as u64;
                 let memory: i64 = conn
                     .query_row(
                         "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()",
@@ -925,7 +916,10 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
                         |r| r.get(0),
                     )
                     .unwrap_or(0);
-                let disk = table.db.path().map(|p| file_size(p) + file_size(&wal_path(p)));
+                let disk = table
+                    .db
+                    .path()
+                    .map(|p| file_size(p) + file_size(&wal_path(p)));
                 Ok(Stats {
                     backend: NAME,
                     rows: rows as u64,
@@ -935,17 +929,16 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
                     bytes_in_memory: memory as u64,
                     bytes_on_disk: disk,
                     buffered_rows: 0,
-                    columns: per_column
-                        .into_iter()
-                        .map(|(name, _)| ColumnStats {
-                            name,
-                            ..ColumnStats::default()
-                        })
-                        .collect(),
+                    columns: Vec::new(),
                 })
             })
             .await
     }
+}
+
+/// The one integer a query returns.
+fn scalar(conn: &Connection, sql: &str) -> Result<i64, PersistError> {
+    conn.query_row(sql, [], |r| r.get(0)).map_err(db_error)
 }
 
 fn file_size(p: &Path) -> u64 {
