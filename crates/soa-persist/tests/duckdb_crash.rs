@@ -5,10 +5,10 @@
 //! the number of kills (120 by default).
 #![cfg(feature = "duckdb")]
 
+mod kill9;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use soa_persist::prelude::*;
 
@@ -27,24 +27,15 @@ const BATCH: u64 = 3000;
 #[test]
 #[ignore = "run by kill9_crash_loop as a child process"]
 fn duckdb_crash_child() {
-    let (Ok(dir), Ok(start)) = (
-        std::env::var("SOA_CRASH_DIR"),
-        std::env::var("SOA_CRASH_START"),
-    ) else {
+    let Some((dir, start, mut acks)) = kill9::child() else {
         return;
     };
-    let start: u64 = start.parse().expect("start id");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
         let p = DuckDBPersistence::<CrashRow>::open(format!("{dir}/data.duckdb")).expect("open");
-        let mut ack = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(format!("{dir}/acked"))
-            .expect("ack file");
         let mut next = start;
         loop {
             let rows: CrashRowSoA = (next..next + BATCH)
@@ -56,60 +47,25 @@ fn duckdb_crash_child() {
                 .collect();
             p.append(rows).await.expect("append");
             // Only now is the batch acknowledged.
-            writeln!(ack, "{next}").expect("ack");
-            ack.sync_data().expect("ack sync");
+            acks.ack(next);
             next += BATCH;
         }
     });
 }
 
-fn acked(dir: &std::path::Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(dir.join("acked")).unwrap_or_default();
-    // Only complete lines count: a kill may cut the last one short.
-    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
-    complete.lines().filter_map(|l| l.parse().ok()).collect()
-}
-
 #[tokio::test]
 async fn kill9_crash_loop_keeps_every_committed_batch_whole() {
-    let kills: usize = std::env::var("SOA_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(120);
+    let kills = kill9::kills(120);
     let dir = tempfile::tempdir().expect("tempdir");
-    let exe = std::env::current_exe().expect("test binary");
-    let mut seed = Instant::now().elapsed().as_nanos() as u64 | 1;
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = kill9::Rng::from_clock();
     let mut acknowledged: BTreeSet<u64> = BTreeSet::new();
     let mut next_start = 0u64;
     let mut killed_mid_run = 0;
     let mut present = 0;
     for round in 0..kills {
-        let _ = std::fs::remove_file(dir.path().join("acked"));
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "duckdb_crash_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("SOA_CRASH_DIR", dir.path())
-            .env("SOA_CRASH_START", next_start.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn child");
-        tokio::time::sleep(Duration::from_millis(30 + rand() % 150)).await;
-        child.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
-        let _ = child.wait();
-
-        let batches = acked(dir.path());
+        let pause = Duration::from_millis(30 + rng.below(150));
+        kill9::run_and_kill("duckdb_crash_child", dir.path(), next_start, pause);
+        let batches = kill9::acked(dir.path());
         if !batches.is_empty() {
             killed_mid_run += 1;
         }

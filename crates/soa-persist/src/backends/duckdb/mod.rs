@@ -200,12 +200,7 @@ impl<T: SoA> DuckDBPersistence<T> {
                 .map(|f| ingest_field(f))
                 .collect::<Vec<_>>(),
         ));
-        let columns = schema
-            .fields()
-            .iter()
-            .map(|f| ident(f.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = column_list(&schema);
         Ok(Self {
             table: Arc::new(Table {
                 db,
@@ -837,12 +832,7 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
                 Arc::new(self.table.schema.project(&indices)?)
             }
         };
-        let columns = target
-            .fields()
-            .iter()
-            .map(|f| ident(f.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = column_list(&target);
         let (sql, params) = self.select(&columns, scan.predicate.expr())?;
         Ok(self.stream(sql, params, target, scan.batch_size, false))
     }
@@ -934,6 +924,12 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
             })
             .await
     }
+}
+
+/// `"a", "b", ...`: a schema's columns, quoted.
+fn column_list(schema: &Schema) -> String {
+    let names: Vec<String> = schema.fields().iter().map(|f| ident(f.name())).collect();
+    names.join(", ")
 }
 
 /// The one integer a query returns.

@@ -1,0 +1,87 @@
+//! The harness of the kill -9 tests: the parent runs one of this test binary's ignored tests
+//! as a child process and kills it with SIGKILL after a random pause; the child acknowledges
+//! each durable write in a side file, which the parent reads back.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills per loop: `SOA_CRASH_KILLS`, or `default`.
+pub fn kills(default: usize) -> usize {
+    std::env::var("SOA_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A xorshift generator seeded from the clock.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_clock() -> Self {
+        Self(Instant::now().elapsed().as_nanos() as u64 | 1)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Starts the ignored test `child` with `SOA_CRASH_DIR` and `SOA_CRASH_START` set, waits
+/// `pause`, and kills it with SIGKILL. Acknowledgements of earlier children are cleared first.
+pub fn run_and_kill(child: &str, dir: &Path, start: u64, pause: Duration) {
+    let _ = std::fs::remove_file(dir.join("acked"));
+    let exe = std::env::current_exe().expect("test binary");
+    let mut process = Command::new(exe)
+        .args([
+            "--exact",
+            child,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SOA_CRASH_DIR", dir)
+        .env("SOA_CRASH_START", start.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn child");
+    std::thread::sleep(pause);
+    process.kill().expect("SIGKILL"); // std's kill() is SIGKILL on Unix
+    let _ = process.wait();
+}
+
+/// What the killed child acknowledged, in order: only complete lines count (a kill may cut
+/// the last one short).
+pub fn acked(dir: &Path) -> Vec<u64> {
+    let text = std::fs::read_to_string(dir.join("acked")).unwrap_or_default();
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    complete.lines().filter_map(|l| l.parse().ok()).collect()
+}
+
+/// The child's side: its folder and first id (`None` when not run as a child), and the file
+/// it acknowledges writes in.
+pub fn child() -> Option<(String, u64, Acks)> {
+    let dir = std::env::var("SOA_CRASH_DIR").ok()?;
+    let start = std::env::var("SOA_CRASH_START").ok()?.parse().ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(format!("{dir}/acked"))
+        .expect("ack file");
+    Some((dir, start, Acks(file)))
+}
+
+pub struct Acks(std::fs::File);
+
+impl Acks {
+    /// Records `value` durably; call only after the write it stands for has returned.
+    pub fn ack(&mut self, value: u64) {
+        writeln!(self.0, "{value}").expect("ack");
+        self.0.sync_data().expect("ack sync");
+    }
+}
