@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use soa_persist::Micros;
 use soa_persist::arrow::datatypes::FieldRef;
 use soa_persist::prelude::*;
-use soa_persist_benches::{Order, OrderSoA, Status, best_of, ms, order, report};
+use soa_persist_benches::{Order, OrderSoA, Status, best_of, ms, order, report, rows_from_env};
 
 /// The same row for serde_arrow (timestamps as i64 microseconds, which it maps to Timestamp).
 #[derive(Serialize, Deserialize)]
@@ -56,10 +56,7 @@ fn ticks(n: usize) -> TickSoA {
 }
 
 fn main() {
-    let rows: usize = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = rows_from_env(1_000_000) as usize;
     let runs = 5;
     println!("== conversion, {rows} Order rows, best of {runs} ==");
     let orders: Vec<Order> = (0..rows as u64).map(order).collect();

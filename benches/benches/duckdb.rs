@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use duckdb::types::{TimeUnit, Value};
 use soa_persist::prelude::*;
 use soa_persist::{DuckDBOptions, Ingest};
-use soa_persist_benches::{Order, OrderSoA, Status, best_of, order, report};
+use soa_persist_benches::{
+    Order, OrderSoA, Status, best_of, order, report, rows_from_env, runtime,
+};
 
 fn timed<R>(f: impl FnOnce() -> R) -> (Duration, R) {
     let start = Instant::now();
@@ -44,15 +46,8 @@ fn raw(p: DuckDBPersistence<Order>) -> duckdb::Connection {
 }
 
 fn main() {
-    let n: u64 = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let n = rows_from_env(10_000_000);
+    let rt = runtime();
     let work = tempfile::tempdir().expect("tempdir");
     println!("== duckdb, {n} Order rows, fresh file database per write ==");
     let rows: OrderSoA = (0..n).map(order).collect();

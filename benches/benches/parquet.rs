@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
-use soa_persist_benches::{Order, OrderSoA, order};
+use soa_persist_benches::{Order, OrderSoA, order, rows_from_env, runtime};
 
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -27,15 +27,8 @@ fn secs(d: Duration) -> f64 {
 }
 
 fn main() {
-    let n: u64 = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let n = rows_from_env(10_000_000);
+    let rt = runtime();
     let work = tempfile::tempdir().expect("tempdir");
     let python = PathBuf::from(std::env::var("HOME").unwrap_or_default())
         .join(".cache/soa-persist/venv/bin/python");

@@ -10,7 +10,9 @@ use soa_persist::arrow::array::AsArray;
 use soa_persist::arrow::compute::sum;
 use soa_persist::arrow::datatypes::Float64Type;
 use soa_persist::prelude::*;
-use soa_persist_benches::{Order, OrderSoA, PersistentOrderStore, Status, best_of, order, report};
+use soa_persist_benches::{
+    Order, OrderSoA, PersistentOrderStore, Status, best_of, order, report, rows_from_env,
+};
 
 /// The same row for soa_derive.
 #[derive(StructOfArray, Clone, Debug)]
@@ -41,10 +43,7 @@ fn time<R>(f: impl FnOnce() -> R) -> (Duration, R) {
 }
 
 fn main() {
-    let n: u64 = std::env::var("ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+    let n = rows_from_env(10_000_000);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");

@@ -68,6 +68,23 @@ pub fn report(what: &str, ours: Duration, peer_name: &str, peer: Duration) {
     );
 }
 
+/// Rows to measure: `ROWS` from the environment, or `default`.
+pub fn rows_from_env(default: u64) -> u64 {
+    std::env::var("ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The runtime the async benches drive backends with (as many workers as cores here).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }

@@ -30,11 +30,7 @@ fn duckdb_crash_child() {
     let Some((dir, start, mut acks)) = kill9::child() else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    kill9::block_on(async {
         let p = DuckDBPersistence::<CrashRow>::open(format!("{dir}/data.duckdb")).expect("open");
         let mut next = start;
         loop {

@@ -26,11 +26,7 @@ fn crash_child() {
     let Some((dir, start, mut acks)) = kill9::child() else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    kill9::block_on(async {
         let p = ParquetPersistence::<CrashRow>::open(format!("{dir}/data")).expect("open");
         let mut next = start;
         loop {

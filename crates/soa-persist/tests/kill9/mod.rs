@@ -76,6 +76,15 @@ pub fn child() -> Option<(String, u64, Acks)> {
     Some((dir, start, Acks(file)))
 }
 
+/// Runs the child's write loop on a single-threaded runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
 pub struct Acks(std::fs::File);
 
 impl Acks {

@@ -357,15 +357,7 @@ impl<T: SoA> DuckDBPersistence<T> {
 
     /// `batch` conformed to the struct, then in the form DuckDB is handed.
     fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
-        let batch = conform::<T>(batch)?;
-        let target = &self.table.ingest_schema;
-        let columns = batch
-            .columns()
-            .iter()
-            .zip(target.fields())
-            .map(|(c, f)| cast_exact(c, f.data_type()))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(RecordBatch::try_new(target.clone(), columns)?)
+        to_target(conform::<T>(batch)?, &self.table.ingest_schema)
     }
 
     fn select(&self, columns: &str, expr: &Expr) -> Result<(String, Vec<SqlValue>), PersistError> {
@@ -672,7 +664,8 @@ fn retype(data: ArrayData, to: &DataType) -> Result<ArrayData, PersistError> {
     Ok(builder.build()?)
 }
 
-/// A result batch (columns in `target`'s order) given `target`'s types and schema.
+/// A batch (columns in `target`'s order) given `target`'s types and schema: results read
+/// back, and conformed batches on their way in.
 fn to_target(batch: RecordBatch, target: &SchemaRef) -> Result<RecordBatch, PersistError> {
     if batch.num_columns() != target.fields().len() {
         return Err(PersistError::SchemaMismatch {
