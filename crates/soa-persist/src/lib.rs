@@ -44,7 +44,8 @@ pub use backends::parquet::LiveFile;
 #[cfg(feature = "parquet")]
 pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
 pub use persist::{
-    BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, retry,
+    BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, WriteId,
+    retry,
 };
 pub use soa_persist_core::query::{self, CmpOp, Expr, Predicate};
 pub use store::{FlushPolicy, PersistentStore};

@@ -75,6 +75,28 @@ impl<T> Scan<T> {
     }
 }
 
+/// Names one write of one writer, so that a write retried after an ambiguous failure (an error
+/// or a cancellation after the backend may already have applied it) takes effect once.
+///
+/// A writer numbers its writes `1, 2, 3, ...`; a backend records, with each write, the highest
+/// `seq` committed per `writer`, so that checking a retry costs one lookup, not a log scan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct WriteId {
+    /// A name unique to the writer (a `PersistentStore` uses a random UUID).
+    pub writer: String,
+    /// The write's number, counting from 1, increasing by one per write of this writer.
+    pub seq: u64,
+}
+
+impl WriteId {
+    pub fn new(writer: impl Into<String>, seq: u64) -> Self {
+        Self {
+            writer: writer.into(),
+            seq,
+        }
+    }
+}
+
 /// Size of one column in a backend.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnStats {
@@ -173,6 +195,19 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
         &self,
         batches: Vec<RecordBatch>,
     ) -> impl Future<Output = Result<(), PersistError>> + Send;
+
+    /// Like `append_batches`, but applied at most once per `id`: when the backend already
+    /// committed the write `id` (or a later write of the same writer), it writes nothing and
+    /// returns `Ok(false)`; otherwise it appends and returns `Ok(true)`. Backends whose writes
+    /// can't fail after taking effect (in memory) keep this default.
+    fn append_batches_once(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: &WriteId,
+    ) -> impl Future<Output = Result<bool, PersistError>> + Send {
+        let _ = id;
+        async move { self.append_batches(batches).await.map(|()| true) }
+    }
 
     /// Everything stored, or `None` if nothing was ever stored.
     fn load_batches(

@@ -35,6 +35,8 @@ pub trait Storage: Send + Sync + Debug + 'static {
     /// Like `put`, but only if nothing is at `path`; `Ok(false)` when something already is.
     fn put_new(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<bool, PersistError>>;
     fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>>;
+    /// The size of the object at `path`, or `None` when there is none.
+    fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>>;
     /// Every object below `prefix` (all when empty), temporary files included.
     fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<Entry>, PersistError>>;
     /// Removes `path`; a missing object is not an error.
@@ -142,6 +144,18 @@ impl Storage for LocalStorage {
             std::fs::read(&target)
                 .map(Bytes::from)
                 .map_err(|e| io(&target, e))
+        })
+        .map(|r| r.map_err(join_err).and_then(|r| r))
+        .boxed()
+    }
+
+    fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
+        let target = self.resolve(path);
+        tokio::task::spawn_blocking(move || match std::fs::symlink_metadata(&target) {
+            Ok(m) if m.is_file() => Ok(Some(m.len())),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(&target, e)),
         })
         .map(|r| r.map_err(join_err).and_then(|r| r))
         .boxed()
@@ -290,6 +304,18 @@ impl Storage for ObjectStorage {
         .boxed()
     }
 
+    fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
+        let location = self.resolve(path);
+        async move {
+            match self.store.head(&location).await {
+                Ok(meta) => Ok(Some(meta.size)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(object_err(e)),
+            }
+        }
+        .boxed()
+    }
+
     fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<Entry>, PersistError>> {
         let start = self.resolve(prefix);
         async move {
@@ -396,6 +422,12 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>> {
         match self.check("get", path) {
             Ok(()) => self.inner.get(path),
+            Err(e) => async move { Err(e) }.boxed(),
+        }
+    }
+    fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
+        match self.check("head", path) {
+            Ok(()) => self.inner.head(path),
             Err(e) => async move { Err(e) }.boxed(),
         }
     }
