@@ -161,6 +161,23 @@ impl<T: SoA> ParquetPersistence<T> {
     /// `s3`, `gcs`, `azure` features — `s3://bucket/prefix` etc., credentials from the
     /// environment as object_store reads them.
     pub fn open_url(url: &str) -> Result<Self, PersistError> {
+        Self::open_url_with(
+            url,
+            std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v)),
+        )
+    }
+
+    /// Like `open_url`, with the object store's settings given here instead of read from the
+    /// environment (keys as object_store names them: `aws_endpoint`, `aws_allow_http`,
+    /// `aws_access_key_id`, ...).
+    pub fn open_url_with<K, V>(
+        url: &str,
+        options: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, PersistError>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
         let bad = |detail: String| PersistError::Backend {
             backend: NAME,
             message: detail,
@@ -171,10 +188,7 @@ impl<T: SoA> ParquetPersistence<T> {
         }
         let parsed =
             url::Url::parse(url).map_err(|e| bad(format!("invalid dataset URL {url}: {e}")))?;
-        let (store, prefix) = object_store::parse_url_opts(
-            &parsed,
-            std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v)),
-        )
+        let (store, prefix) = object_store::parse_url_opts(&parsed, options)
         .map_err(|e| bad(format!("can't open {url}: {e}")))?;
         Ok(Self::with_storage(Arc::new(ObjectStorage::new(
             Arc::from(store),
