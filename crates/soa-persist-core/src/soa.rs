@@ -26,6 +26,13 @@ pub trait SoA: ArrowSchemaGen + Sized + Send + Sync + 'static {
     /// The struct's name as recorded in the schema.
     const STRUCT_NAME: &'static str;
 
+    /// Checks that every value of this row can be stored (converts to its Arrow type): a
+    /// decimal within its precision, an instant within its unit's range. `PersistentStore::add`
+    /// runs it so that a bad value is refused when added, not found at flush time.
+    fn validate(&self) -> Result<(), crate::error::ConvertError> {
+        Ok(())
+    }
+
     /// Typed handles of this struct's columns (`Order::fields().amount`).
     fn fields() -> Self::Fields<Self> {
         Self::fields_at(&[])

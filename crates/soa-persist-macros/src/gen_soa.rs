@@ -69,6 +69,20 @@ pub fn expand(s: &Struct) -> TokenStream {
             }
         })
         .collect();
+    // Per field: the check that its value converts (`SoA::validate`), by the field's own type.
+    let validations: Vec<TokenStream> = s
+        .fields
+        .iter()
+        .zip(&opts)
+        .map(|(f, o)| {
+            let (ty, id, name) = (&f.ty, &f.ident, &f.name);
+            if f.nested {
+                quote!(<#ty as #p::SoA>::validate(&self.#id).map_err(|e| e.in_field(#name))?;)
+            } else {
+                quote!(<#ty as #p::SoAField>::validate(&self.#id, &#o).map_err(|e| e.in_field(#name))?;)
+            }
+        })
+        .collect();
     let ref_fields: Vec<TokenStream> = s
         .fields
         .iter()
@@ -525,6 +539,10 @@ pub fn expand(s: &Struct) -> TokenStream {
                 type Container = #soa #ty_g;
                 type Fields<__R> = #fields_ty<#(#params,)* __R>;
                 const STRUCT_NAME: &'static str = #struct_name;
+                fn validate(&self) -> ::core::result::Result<(), #p::ConvertError> {
+                    #( #validations )*
+                    ::core::result::Result::Ok(())
+                }
                 fn fields_at<__R>(prefix: &[&'static str]) -> Self::Fields<__R> {
                     #fields_ty { #( #idents: #handle_ctors, )* }
                 }

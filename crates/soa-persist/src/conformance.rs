@@ -109,6 +109,8 @@ where
     stats_and_flush(&factory().await).await;
     concurrent_writers_and_readers(factory().await).await;
     persistent_store_over_backend(factory().await).await;
+    append_once_applies_each_write_once(&factory().await).await;
+    cancelled_flushes_lose_and_double_nothing(factory().await).await;
 }
 
 pub async fn empty_backend<P: SoAPersistence<ConfOrder>>(p: &P) {
@@ -453,4 +455,78 @@ pub async fn persistent_store_over_backend<P: SoAPersistence<ConfOrder>>(p: P) {
     let stats = store.stats().await.expect("stats");
     assert_eq!(stats.rows + stats.buffered_rows, 45);
     store.flush().await.expect("final flush");
+}
+
+/// `append_batches_once`: a write id is applied once, whatever the retries; writers are apart.
+pub async fn append_once_applies_each_write_once<P: SoAPersistence<ConfOrder>>(p: &P) {
+    let batch = |range| orders(range).to_record_batch().expect("batch");
+    let first = WriteId::new("writer-a", 1);
+    assert!(
+        p.append_batches_once(vec![batch(0..10)], &first)
+            .await
+            .expect("first attempt")
+    );
+    assert!(
+        !p.append_batches_once(vec![batch(0..10)], &first)
+            .await
+            .expect("retry"),
+        "a retry of a committed write writes nothing"
+    );
+    let next = WriteId::new("writer-a", 2);
+    assert!(
+        p.append_batches_once(vec![batch(10..20)], &next)
+            .await
+            .expect("next")
+    );
+    assert!(
+        !p.append_batches_once(vec![batch(0..10)], &first)
+            .await
+            .expect("late retry"),
+        "an older write of the same writer is committed too"
+    );
+    let other = WriteId::new("writer-b", 1);
+    assert!(
+        p.append_batches_once(vec![batch(20..25)], &other)
+            .await
+            .expect("other writer")
+    );
+    assert_same_rows(
+        p.load().await.expect("load").expect("some"),
+        orders(0..25),
+        "each write once",
+    );
+}
+
+/// A store whose flushes are cut short (a deadline drops the future mid-write, as
+/// `tokio::time::timeout` does) keeps every accepted row, and the next flush stores each once.
+pub async fn cancelled_flushes_lose_and_double_nothing<P: SoAPersistence<ConfOrder>>(p: P) {
+    let mut store = PersistentStore::with_persistence(p).with_flush_policy(FlushPolicy::Manual);
+    let mut next = 0u64;
+    let mut cut = 0;
+    for round in 0..40u64 {
+        store
+            .add_many((next..next + 50).map(order))
+            .await
+            .expect("add_many");
+        next += 50;
+        // Deadlines from "at once" to a little while: some flushes finish, most are cut.
+        let deadline = std::time::Duration::from_micros((round % 8) * 150);
+        if tokio::time::timeout(deadline, store.flush()).await.is_err() {
+            cut += 1;
+        }
+        assert_eq!(
+            store.count(&Predicate::all()).await.expect("count"),
+            next,
+            "round {round}: every accepted row is visible exactly once"
+        );
+    }
+    store.flush().await.expect("plain flush");
+    assert!(!store.has_write_in_doubt());
+    assert_eq!(store.buffered(), 0);
+    let stored = store.backend().load().await.expect("load").expect("some");
+    assert_eq!(
+        ids(&stored),
+        (0..next).collect::<Vec<_>>(),
+        "{cut} flushes cut short"
+    );
 }

@@ -81,7 +81,7 @@ pub mod prelude {
     pub use crate::{
         ArrowPersistence, ArrowSchemaGen, Col, Column, ConvertError, FlushPolicy, Keyed,
         PersistError, PersistentStore, Predicate, RowView, Scan, SoA, SoAEnum, SoAField,
-        SoAPersistence, SoAStore, Stats, Store, StoreError, Timestamp, ToArrow,
+        SoAPersistence, SoAStore, Stats, Store, StoreError, Timestamp, ToArrow, WriteId,
     };
 }
 

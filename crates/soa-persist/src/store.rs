@@ -1,10 +1,17 @@
 //! The store layer: `PersistentStore<T, P>` (generated alias `PersistentOrderStore<P>`), the
 //! domain API on top of any backend, with a write buffer and an explicit durability point.
 //!
-//! `add` pushes into an `OrderSoA` buffer; `flush` moves the buffer into a `RecordBatch`
-//! without copying its primitive columns, appends it to the backend and makes it durable. A
-//! `FlushPolicy` decides when that also happens on its own. Reads (`get`, `query`, `count`,
-//! `load_store`) see buffered rows as well as flushed ones.
+//! `add` checks a row (its key, and that every value converts to Arrow) and pushes it into an
+//! `OrderSoA` buffer; `flush` converts the buffer into a `RecordBatch`, appends it to the
+//! backend under a write id and makes it durable. A `FlushPolicy` decides when that also happens
+//! on its own. Reads (`get`, `query`, `count`, `load_store`) see buffered rows as well as
+//! flushed ones.
+//!
+//! Nothing accepted is lost or doubled: the buffer keeps its rows until the backend confirmed
+//! them, so a flush that fails (any error) or is cancelled (its future dropped, as
+//! `tokio::time::timeout` does) leaves them buffered; the batch handed to the backend is kept
+//! with its write id and offered again, under the same id, by the next flush, so a write that
+//! took effect before its error or cancellation is not applied twice.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -16,7 +23,9 @@ use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::RowRef;
 use soa_persist_core::store::{Keyed, Store};
 
-use crate::persist::{PersistError, SoAPersistence, Stats};
+use soa_persist_core::arrow::array::RecordBatch;
+
+use crate::persist::{PersistError, SoAPersistence, Stats, WriteId};
 
 /// When a `PersistentStore` flushes its write buffer by itself (it always does on `flush`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +54,19 @@ pub struct PersistentStore<T: Keyed, P: SoAPersistence<T>> {
     /// Position of each buffered key, for `get` and duplicate checks within the buffer.
     buffer_keys: HashMap<T::Key, usize, foldhash::fast::RandomState>,
     policy: FlushPolicy,
+    /// This store's name as a writer, for write ids.
+    writer: String,
+    /// Writes started so far (the last write id's `seq`).
+    writes: u64,
+    /// The first `rows` buffered rows, handed to the backend as `batch` under `id`, not yet
+    /// confirmed (the flush failed or was cancelled after handing them over).
+    in_doubt: Option<InDoubt>,
+}
+
+struct InDoubt {
+    batch: RecordBatch,
+    rows: usize,
+    id: WriteId,
 }
 
 impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
@@ -54,6 +76,9 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
             buffer: T::Container::default(),
             buffer_keys: HashMap::default(),
             policy: FlushPolicy::default(),
+            writer: uuid_like(),
+            writes: 0,
+            in_doubt: None,
         }
     }
 
@@ -73,11 +98,14 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
 
     /// Adds a row to the write buffer (flushing when the policy says so). A key already in the
     /// buffer is refused; keys already flushed are checked by backends that enforce keys
-    /// (DuckDB, ClickHouse) at flush time.
+    /// (DuckDB, ClickHouse) at flush time. A value that can never be stored (a decimal with more
+    /// digits than its precision, an instant outside its unit's range) is refused here with a
+    /// `ConvertError` naming the field, rather than failing the flush later.
     pub async fn add(&mut self, row: T) -> Result<(), PersistError> {
         if self.buffer_keys.contains_key(row.key()) {
             return Err(duplicate::<T>(row.key()).into());
         }
+        row.validate()?;
         self.buffer_keys
             .insert(row.key().clone(), self.buffer.len());
         self.buffer.push(row);
@@ -95,6 +123,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
             if self.buffer_keys.contains_key(row.key()) || !seen.insert(row.key()) {
                 return Err(duplicate::<T>(row.key()).into());
             }
+            row.validate()?;
         }
         let n = rows.len();
         self.buffer.reserve(n);
@@ -120,8 +149,20 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     /// The rows matching `predicate`: the backend's (pushed down), then the buffer's.
     pub async fn query(&self, predicate: &Predicate<T>) -> Result<T::Container, PersistError> {
         let mut rows = self.backend.query(predicate).await?;
+        self.drop_in_doubt_copies(&mut rows);
         rows.append(&mut self.buffered_matching(predicate)?);
         Ok(rows)
+    }
+
+    /// While a write is in doubt, the backend may hold its rows too: the buffer's copy counts.
+    fn drop_in_doubt_copies(&self, rows: &mut T::Container) {
+        if self.in_doubt.is_none() || rows.is_empty() {
+            return;
+        }
+        let keep: Vec<bool> = (0..rows.len())
+            .map(|i| T::key_at(rows, i).is_none_or(|k| !self.buffer_keys.contains_key(k)))
+            .collect();
+        rows.retain_mask(&keep);
     }
 
     /// The rows for which `keep` is true (reads every row).
@@ -130,6 +171,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         F: for<'a> Fn(RowRef<'a, T>) -> bool + Send + Sync,
     {
         let mut rows = self.backend.query_rows(&keep).await?;
+        self.drop_in_doubt_copies(&mut rows);
         let mut buffered = self.buffer.clone();
         crate::persist::retain_rows::<T>(&mut buffered, &keep);
         rows.append(&mut buffered);
@@ -137,6 +179,9 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     }
 
     pub async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        if self.in_doubt.is_some() {
+            return Ok(self.query(predicate).await?.len() as u64);
+        }
         let buffered = if self.buffer.is_empty() {
             0
         } else {
@@ -147,6 +192,8 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
 
     /// Deletes matching rows from the backend and the buffer; returns how many.
     pub async fn delete(&mut self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        // Settle a write in doubt first: its rows must be deleted where they are, once.
+        self.settle().await?;
         let deleted = self.backend.delete(predicate).await?;
         if self.buffer.is_empty() {
             return Ok(deleted);
@@ -159,20 +206,46 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         Ok(deleted + removed)
     }
 
-    /// Hands buffered rows to the backend and makes everything durable. On error the rows stay
-    /// buffered (nothing is lost) and the call can be repeated.
+    /// Hands buffered rows to the backend and makes everything durable. On any error, and if
+    /// the future is dropped before it completes, the rows stay buffered (nothing is lost) and
+    /// the call can be repeated; a repeated call does not store them twice.
     pub async fn flush(&mut self) -> Result<(), PersistError> {
+        self.settle().await?;
         if !self.buffer.is_empty() {
-            let rows = std::mem::take(&mut self.buffer);
-            let batch = rows.into_record_batch()?;
-            if let Err(e) = self.backend.append_batches(vec![batch.clone()]).await {
-                // The backend refused the batch, so it holds no reference to it: take it back.
-                self.buffer = T::Container::from_owned_record_batch(batch)?;
-                return Err(e);
-            }
-            self.buffer_keys.clear();
+            // Copying keeps the buffer intact until the backend has confirmed the rows.
+            let batch = self.buffer.to_record_batch()?;
+            self.writes += 1;
+            self.in_doubt = Some(InDoubt {
+                batch,
+                rows: self.buffer.len(),
+                id: WriteId::new(self.writer.clone(), self.writes),
+            });
+            self.settle().await?;
         }
         self.backend.flush().await
+    }
+
+    /// Offers the write in doubt to the backend again, under its id, and drops its rows from
+    /// the buffer once confirmed.
+    async fn settle(&mut self) -> Result<(), PersistError> {
+        let Some(write) = &self.in_doubt else {
+            return Ok(());
+        };
+        self.backend
+            .append_batches_once(vec![write.batch.clone()], &write.id)
+            .await?;
+        let rows = write.rows;
+        self.in_doubt = None;
+        // Rows added since the write began follow its rows in the buffer.
+        self.buffer = self.buffer.split_off(rows);
+        self.reindex_buffer();
+        Ok(())
+    }
+
+    /// Whether a flush failed or was cancelled after handing rows to the backend, so that it
+    /// is not known yet whether they are stored (the next `flush` finds out).
+    pub fn has_write_in_doubt(&self) -> bool {
+        self.in_doubt.is_some()
     }
 
     /// Flushes and gives the backend back.
@@ -193,6 +266,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     /// Every row, flushed and buffered, as an in-memory domain store indexed by key.
     pub async fn load_store(&self) -> Result<Store<T>, PersistError> {
         let mut rows = self.backend.load().await?.unwrap_or_default();
+        self.drop_in_doubt_copies(&mut rows);
         rows.append(&mut self.buffer.clone());
         Ok(Store::from_soa(rows)?)
     }
@@ -225,6 +299,22 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         };
         if due { self.flush().await } else { Ok(()) }
     }
+}
+
+/// A random writer name (UUID-sized hex), unique per store.
+fn uuid_like() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let part = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    format!("{:016x}{:016x}", part(), part())
 }
 
 fn duplicate<T: Keyed>(key: &T::Key) -> StoreError

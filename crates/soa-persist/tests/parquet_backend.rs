@@ -189,16 +189,24 @@ async fn bad_files_give_typed_errors_and_lose_nothing_committed() {
         matches!(&err, PersistError::Convert(e) if e.field() == "id" || e.field() == "customer"),
         "{err}"
     );
-    // A corrupt commit record.
-    let log = storage.list("_soa_log").await.unwrap().remove(0).path;
+    // A corrupt commit record (the newest, which every reader must read).
+    let log = storage
+        .list("_soa_log")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .filter(|p| p.ends_with(".json"))
+        .max()
+        .unwrap();
     storage
         .put(&log, bytes::Bytes::from_static(b"{not json"))
         .await
         .unwrap();
-    assert!(matches!(
-        p.load().await.unwrap_err(),
-        PersistError::Corrupt { .. }
-    ));
+    let fresh = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    let err = fresh.load().await.unwrap_err();
+    assert!(matches!(err, PersistError::Corrupt { .. }), "{err}");
+    assert!(!err.is_retryable());
 }
 
 #[derive(SoA, Clone, Debug, PartialEq)]

@@ -105,6 +105,10 @@ impl BaseField for Decimal {
     fn placeholder() -> Self {
         Decimal::ZERO
     }
+    fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+        let (p, s) = precision_scale(opts);
+        to_unscaled(0, self, p, s).map(|_| ())
+    }
     fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         encode(values.iter().map(|d| Some(*d)), opts)
     }

@@ -85,6 +85,9 @@ impl<T: ListItem> BaseField for Vec<T> {
     fn placeholder() -> Self {
         Vec::new()
     }
+    fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+        self.iter().try_for_each(|v| SoAField::validate(v, opts))
+    }
     fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         encode_lists(values.iter().map(Some), opts)
     }

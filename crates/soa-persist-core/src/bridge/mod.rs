@@ -94,6 +94,10 @@ pub trait SoAField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static 
     fn missing(_len: usize) -> Option<Vec<Self>> {
         None
     }
+    /// Whether this value converts to the column's Arrow type (`SoA::validate`).
+    fn validate(&self, _opts: &FieldOptions) -> Result<(), ConvertError> {
+        Ok(())
+    }
 }
 
 /// A non-null field type. Null handling (`Option<T>`) is derived from this.
@@ -104,6 +108,10 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
     }
     /// The value stored in a null slot's place (never seen by the user).
     fn placeholder() -> Self;
+    /// Whether this value converts to the Arrow type; types whose encoding can fail check it.
+    fn validate(&self, _opts: &FieldOptions) -> Result<(), ConvertError> {
+        Ok(())
+    }
     fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
     fn encode_owned(values: Vec<Self>, opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         Self::encode(&values, opts)
@@ -165,6 +173,9 @@ impl<T: BaseField> SoAField for T {
         reject_nulls(array.as_ref())?;
         T::decode_owned(array, opts)
     }
+    fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+        BaseField::validate(self, opts)
+    }
 }
 
 impl<T: BaseField> SoAField for Option<T> {
@@ -185,6 +196,10 @@ impl<T: BaseField> SoAField for Option<T> {
     }
     fn missing(len: usize) -> Option<Vec<Self>> {
         Some(vec![None; len])
+    }
+    fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+        self.as_ref()
+            .map_or(Ok(()), |v| BaseField::validate(v, opts))
     }
 }
 

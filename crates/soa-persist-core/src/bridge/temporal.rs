@@ -336,6 +336,12 @@ mod chrono_impl {
         fn placeholder() -> Self {
             DateTime::UNIX_EPOCH
         }
+        fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+            let unit = unit(opts);
+            to_unit(self, unit)
+                .map(|_| ())
+                .ok_or_else(|| out_of_range(0, self, unit))
+        }
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
             encode_instants(values.iter(), unit(opts), utc())
         }
@@ -361,6 +367,12 @@ mod chrono_impl {
         }
         fn placeholder() -> Self {
             DateTime::UNIX_EPOCH.naive_utc()
+        }
+        fn validate(&self, opts: &FieldOptions) -> Result<(), ConvertError> {
+            let (unit, at) = (unit(opts), self.and_utc());
+            to_unit(&at, unit)
+                .map(|_| ())
+                .ok_or_else(|| out_of_range(0, &at, unit))
         }
         fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
             encode_opt_instants(values.iter().map(|v| Some(v.and_utc())), unit(opts), None)

@@ -15,7 +15,7 @@ use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::soa::SoA;
 
 use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId, conform,
 };
 
 const NAME: &str = "arrow";
@@ -31,6 +31,9 @@ struct Inner {
     batches: RwLock<Option<Vec<RecordBatch>>>,
     memory_budget: Option<usize>,
     coalesce_rows: usize,
+    /// Highest write `seq` appended per writer (`append_batches_once`); changed only while the
+    /// batches' write lock is held, so the two agree.
+    writers: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl<T> Clone for ArrowPersistence<T> {
@@ -65,6 +68,7 @@ impl<T: SoA> ArrowPersistence<T> {
                 batches: RwLock::new(None),
                 memory_budget,
                 coalesce_rows,
+                writers: Default::default(),
             }),
             _rows: PhantomData,
         }
@@ -106,6 +110,43 @@ impl<T: SoA> ArrowPersistence<T> {
         }
         Ok(())
     }
+
+    fn append_as(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: Option<&WriteId>,
+    ) -> Result<bool, PersistError> {
+        let batches = conform_all::<T>(batches)?;
+        let schema = T::arrow_schema();
+        let mut guard = self.write();
+        let mut writers = self.inner.writers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = id
+            && writers.get(&id.writer).is_some_and(|seq| *seq >= id.seq)
+        {
+            return Ok(false);
+        }
+        let current = guard.as_deref().unwrap_or_default();
+        self.check_budget(current, &batches)?;
+        // Only the tail batch can change: build the new tail aside, so an error (a failed merge)
+        // leaves the stored batches exactly as they were, and the multi-batch append is atomic.
+        let mut tail: Vec<RecordBatch> = current.last().cloned().into_iter().collect();
+        for batch in batches {
+            let merge = tail
+                .last()
+                .is_some_and(|last| last.num_rows() + batch.num_rows() <= self.inner.coalesce_rows);
+            match tail.last_mut() {
+                Some(last) if merge => *last = concat_batches(&schema, [&*last, &batch])?,
+                _ => tail.push(batch),
+            }
+        }
+        let stored = guard.get_or_insert_with(Vec::new);
+        stored.pop();
+        stored.extend(tail);
+        if let Some(id) = id {
+            writers.insert(id.writer.clone(), id.seq);
+        }
+        Ok(true)
+    }
 }
 
 fn bytes(batches: &[RecordBatch]) -> usize {
@@ -134,21 +175,15 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
     }
 
     async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        let batches = conform_all::<T>(batches)?;
-        let schema = T::arrow_schema();
-        let mut guard = self.write();
-        let stored = guard.get_or_insert_with(Vec::new);
-        self.check_budget(stored, &batches)?;
-        for batch in batches {
-            let merge = stored
-                .last()
-                .is_some_and(|last| last.num_rows() + batch.num_rows() <= self.inner.coalesce_rows);
-            match stored.last_mut() {
-                Some(last) if merge => *last = concat_batches(&schema, [&*last, &batch])?,
-                _ => stored.push(batch),
-            }
-        }
-        Ok(())
+        self.append_as(batches, None).map(|_| ())
+    }
+
+    async fn append_batches_once(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: &WriteId,
+    ) -> Result<bool, PersistError> {
+        self.append_as(batches, Some(id))
     }
 
     async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {

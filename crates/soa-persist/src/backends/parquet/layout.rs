@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use soa_persist_core::arrow::array::{
     Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, new_null_array,
 };
-use soa_persist_core::arrow::compute::{cast, take_record_batch};
+use soa_persist_core::arrow::compute::{CastOptions, cast, cast_with_options, take_record_batch};
 use soa_persist_core::arrow::datatypes::{DataType, Field};
 
 use crate::persist::PersistError;
@@ -155,19 +155,67 @@ pub fn split_by_partition(
     Ok(out)
 }
 
-/// A column of `rows` copies of a partition value, in the field's type.
+/// Longest folder name most file systems take (ext4, APFS, NTFS: 255 bytes).
+const MAX_SEGMENT: usize = 255;
+
+/// Refuses partition values whose folder name (`key=escaped value`) no file system would take,
+/// before anything is written.
+pub fn check_partition_values(values: &PartitionValues) -> Result<(), PersistError> {
+    for (key, value) in values {
+        let segment = escape(key).len()
+            + 1
+            + value
+                .as_deref()
+                .map_or(NULL_PARTITION.len(), |v| escape(v).len());
+        if segment > MAX_SEGMENT {
+            let shown: String = value
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(40)
+                .collect();
+            return Err(PersistError::Constraint {
+                backend: super::storage::NAME,
+                detail: format!(
+                    "partition value of `{key}` ({shown:?}...) needs a folder name of {segment} bytes once escaped; at most {MAX_SEGMENT} fit: nothing was written"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A column of `rows` copies of a partition value, in the field's type. A folder value that is
+/// not a value of that type is an error naming it, never a silent null.
 pub fn partition_column(
     field: &Field,
     value: Option<&str>,
     rows: usize,
 ) -> Result<ArrayRef, PersistError> {
-    Ok(match value {
-        None => new_null_array(field.data_type(), rows),
-        Some(v) => cast(
-            &(std::sync::Arc::new(StringArray::from(vec![v; rows])) as ArrayRef),
-            field.data_type(),
-        )?,
-    })
+    let Some(v) = value else {
+        return Ok(new_null_array(field.data_type(), rows));
+    };
+    let strict = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let text: ArrayRef = std::sync::Arc::new(StringArray::from(vec![v]));
+    let one = cast_with_options(&text, field.data_type(), &strict)
+        .ok()
+        .filter(|a| a.null_count() == 0)
+        .ok_or_else(|| PersistError::Corrupt {
+            backend: super::storage::NAME,
+            detail: format!(
+                "partition folder `{}={}` holds a value that is not a {}",
+                field.name(),
+                escape(v),
+                field.data_type()
+            ),
+        })?;
+    let indices = UInt32Array::from(vec![0u32; rows]);
+    Ok(soa_persist_core::arrow::compute::take(
+        &one, &indices, None,
+    )?)
 }
 
 #[cfg(test)]

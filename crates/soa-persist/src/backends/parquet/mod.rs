@@ -9,16 +9,16 @@
 
 mod layout;
 mod log;
+mod maintain;
 mod prune;
 pub mod storage;
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use futures::{StreamExt, stream};
+use futures::{FutureExt, StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -26,19 +26,20 @@ use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::basic::{Compression as Codec, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use soa_persist_core::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use soa_persist_core::arrow::compute::{CastOptions, cast_with_options, concat_batches};
+use soa_persist_core::arrow::compute::{CastOptions, cast_with_options};
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
 
 use self::layout::{partition_column, partition_dir, split_by_partition};
-use self::log::{FileEntry, Snapshot};
+use self::log::{Committed, FileEntry, Log, Next, Record, Snapshot};
 use self::prune::{ColumnRange, may_match, prunable};
 pub use self::storage::{Entry, FaultyStorage, LocalStorage, ObjectStorage, Storage};
 use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, conform,
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId, conform,
 };
+pub use maintain::RepairReport;
 use storage::NAME;
 
 /// Parquet compression codec.
@@ -103,6 +104,10 @@ impl ParquetOptions {
             Compression::None => Codec::UNCOMPRESSED,
         };
         Ok(WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+                log::WRITER_KEY.to_string(),
+                concat!("soa-persist ", env!("CARGO_PKG_VERSION")).to_string(),
+            )]))
             .set_compression(codec)
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_data_page_size_limit(self.data_page_bytes.max(1024))
@@ -128,6 +133,7 @@ pub struct LiveFile {
 /// A Parquet dataset of rows of `T`; a cheap clonable handle.
 pub struct ParquetPersistence<T> {
     storage: Arc<dyn Storage>,
+    log: Arc<Log>,
     options: Arc<ParquetOptions>,
     _rows: PhantomData<fn() -> T>,
 }
@@ -136,6 +142,7 @@ impl<T> Clone for ParquetPersistence<T> {
     fn clone(&self) -> Self {
         Self {
             storage: self.storage.clone(),
+            log: self.log.clone(),
             options: self.options.clone(),
             _rows: PhantomData,
         }
@@ -189,7 +196,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let parsed =
             url::Url::parse(url).map_err(|e| bad(format!("invalid dataset URL {url}: {e}")))?;
         let (store, prefix) = object_store::parse_url_opts(&parsed, options)
-        .map_err(|e| bad(format!("can't open {url}: {e}")))?;
+            .map_err(|e| bad(format!("can't open {url}: {e}")))?;
         Ok(Self::with_storage(Arc::new(ObjectStorage::new(
             Arc::from(store),
             prefix,
@@ -200,6 +207,7 @@ impl<T: SoA> ParquetPersistence<T> {
     /// A dataset on any `Storage` (e.g. a `FaultyStorage` in tests).
     pub fn with_storage(storage: Arc<dyn Storage>) -> Self {
         Self {
+            log: Arc::new(Log::new(storage.clone())),
             storage,
             options: Arc::new(ParquetOptions::default()),
             _rows: PhantomData,
@@ -226,7 +234,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let Some(root) = self.storage.local_root() else {
             return Ok(None);
         };
-        let files = self.snapshot().await?.map(|s| s.files).unwrap_or_default();
+        let files = self.files().await?;
         Ok(Some(
             files
                 .into_iter()
@@ -239,8 +247,17 @@ impl<T: SoA> ParquetPersistence<T> {
         ))
     }
 
-    async fn snapshot(&self) -> Result<Option<Snapshot>, PersistError> {
-        log::latest(self.storage.as_ref()).await
+    async fn snapshot(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
+        self.log.latest().await
+    }
+
+    /// The live files of the newest version (none when nothing was stored).
+    async fn files(&self) -> Result<Vec<FileEntry>, PersistError> {
+        Ok(self
+            .snapshot()
+            .await?
+            .map(|s| s.files.clone())
+            .unwrap_or_default())
     }
 
     /// Encodes rows into Parquet files and writes them (not yet live: no commit refers to them).
@@ -248,7 +265,6 @@ impl<T: SoA> ParquetPersistence<T> {
         let schema = T::arrow_schema();
         let partition: Vec<&str> = partition_fields(&schema);
         let props = self.options.writer_properties()?;
-        log::ensure_log(self.storage.as_ref()).await?;
         let mut jobs = Vec::new();
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = conform::<T>(batch)?;
@@ -258,6 +274,7 @@ impl<T: SoA> ParquetPersistence<T> {
                 batch
             };
             for (values, part) in split_by_partition(&batch, &partition)? {
+                layout::check_partition_values(&values)?;
                 let max = self.options.max_rows_per_file.max(1);
                 for start in (0..part.num_rows()).step_by(max) {
                     let chunk = part.slice(start, max.min(part.num_rows() - start));
@@ -270,15 +287,18 @@ impl<T: SoA> ParquetPersistence<T> {
                 }
             }
         }
+        // Every value was checked before the first file is written: a refusal writes nothing.
+        self.log.ensure().await?;
         // Encoding is CPU-bound: files are encoded on blocking threads, one per core at a time.
         let mut encoded = stream::iter(jobs.into_iter().map(|(chunk, values, path)| {
             let props = props.clone();
             tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
+                .map(|r| r.map_err(|e| join_error(e, "encoding a file")))
         }))
         .buffered(parallelism());
         let mut files = Vec::new();
         while let Some(result) = encoded.next().await {
-            let (bytes, entry) = result.map_err(join_error)??;
+            let (bytes, entry) = result??;
             self.storage.put(&entry.path, bytes).await?;
             files.push(entry);
         }
@@ -307,9 +327,7 @@ impl<T: SoA> ParquetPersistence<T> {
                 let (storage, scan) = (storage.clone(), scan.clone());
                 async move {
                     let bytes = storage.get(&file.path).await?;
-                    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &scan))
-                        .await
-                        .map_err(join_error)?
+                    decode_blocking(file, bytes, scan).await
                 }
             })
             // Files decode concurrently (one per core), in order; memory stays a few files.
@@ -321,105 +339,6 @@ impl<T: SoA> ParquetPersistence<T> {
             .flatten();
         Ok(Box::pin(stream))
     }
-
-    /// Merges each partition's files into as few as `max_rows_per_file` allows, atomically.
-    /// Returns (files before, files after). Old files stay until `vacuum`.
-    pub async fn compact(&self) -> Result<(usize, usize), PersistError> {
-        let Some(snapshot) = self.snapshot().await? else {
-            return Ok((0, 0));
-        };
-        let mut by_partition: HashMap<layout::PartitionValues, Vec<FileEntry>> = HashMap::new();
-        for f in &snapshot.files {
-            by_partition
-                .entry(f.partition.clone())
-                .or_default()
-                .push(f.clone());
-        }
-        let mut replaced = Vec::new();
-        let mut written = Vec::new();
-        for (_, files) in by_partition.into_iter().filter(|(_, f)| f.len() > 1) {
-            let mut stream = self.read(files.clone(), Scan::all()).await?;
-            let mut batches = Vec::new();
-            while let Some(b) = stream.next().await {
-                batches.push(b?);
-            }
-            let merged = concat_batches(&T::arrow_schema(), &batches)?;
-            written.extend(self.write_files(vec![merged]).await?);
-            replaced.extend(files.into_iter().map(|f| f.path));
-        }
-        if replaced.is_empty() {
-            return Ok((snapshot.files.len(), snapshot.files.len()));
-        }
-        let before = snapshot.files.len();
-        let committed = log::commit(
-            self.storage.as_ref(),
-            self.options.commit_attempts,
-            |current| {
-                let current = current.cloned().unwrap_or_default();
-                // Compaction only applies if the files it merged are all still live.
-                let live: Vec<&str> = current.files.iter().map(|f| f.path.as_str()).collect();
-                if !replaced.iter().all(|p| live.contains(&p.as_str())) {
-                    return Err(PersistError::Conflict {
-                        backend: NAME,
-                        detail: "files changed during compaction".into(),
-                    });
-                }
-                let mut files: Vec<FileEntry> = current
-                    .files
-                    .into_iter()
-                    .filter(|f| !replaced.contains(&f.path))
-                    .collect();
-                files.extend(written.iter().cloned());
-                Ok(Snapshot {
-                    files,
-                    fingerprint: T::schema_fingerprint(),
-                    ..Snapshot::default()
-                })
-            },
-        )
-        .await?;
-        Ok((before, committed.files.len()))
-    }
-
-    /// Deletes data files that no commit of the last `keep_versions` refers to and that are
-    /// older than `retention` (so a reader still reading an older snapshot, or a writer whose
-    /// files are not yet committed, is never robbed), plus stale temporary files. Returns how
-    /// many files were removed.
-    pub async fn vacuum(
-        &self,
-        retention: Duration,
-        keep_versions: u64,
-    ) -> Result<usize, PersistError> {
-        let Some(latest) = self.snapshot().await? else {
-            return Ok(0);
-        };
-        let mut referenced: std::collections::HashSet<String> =
-            latest.files.iter().map(|f| f.path.clone()).collect();
-        for version in latest.version.saturating_sub(keep_versions)..latest.version {
-            let path = format!("{}/{version:020}.json", log::LOG_DIR);
-            if let Ok(bytes) = self.storage.get(&path).await
-                && let Ok(old) = serde_json::from_slice::<Snapshot>(&bytes)
-            {
-                referenced.extend(old.files.into_iter().map(|f| f.path));
-            }
-        }
-        let now = SystemTime::now();
-        let mut removed = 0;
-        for entry in self.storage.list("").await? {
-            let in_log = entry.path.starts_with(log::LOG_DIR);
-            let name = entry.path.rsplit('/').next().unwrap_or("");
-            let data =
-                name.ends_with(".parquet") || (name.starts_with('.') && name.ends_with(".tmp"));
-            let old_enough = entry
-                .modified
-                .is_some_and(|m| now.duration_since(m).unwrap_or_default() >= retention);
-            if !in_log && data && old_enough && !referenced.contains(&entry.path) {
-                self.storage.delete(&entry.path).await?;
-                removed += 1;
-            }
-        }
-        Ok(removed)
-    }
 }
 
 fn parallelism() -> usize {
@@ -428,12 +347,33 @@ fn parallelism() -> usize {
         .clamp(1, 8)
 }
 
-fn join_error(e: tokio::task::JoinError) -> PersistError {
-    PersistError::Backend {
-        backend: NAME,
-        message: format!("worker task failed: {e}"),
-        retryable: true,
+/// A worker task that panicked met input it could not handle (a corrupt file): not a transient
+/// failure. One that was cancelled (the runtime shutting down) may succeed on a retry.
+fn join_error(e: tokio::task::JoinError, what: &str) -> PersistError {
+    if e.is_panic() {
+        PersistError::Corrupt {
+            backend: NAME,
+            detail: format!("{what} failed: the decoder panicked ({e})"),
+        }
+    } else {
+        PersistError::Backend {
+            backend: NAME,
+            message: format!("{what}: worker task cancelled: {e}"),
+            retryable: true,
+        }
     }
+}
+
+/// Decodes one file on a blocking thread; a panic in the decoder becomes `Corrupt`.
+async fn decode_blocking<T: SoA>(
+    file: FileEntry,
+    bytes: Bytes,
+    scan: Arc<Scan<T>>,
+) -> Result<Vec<RecordBatch>, PersistError> {
+    let what = format!("reading {}", file.path);
+    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &scan))
+        .await
+        .map_err(|e| join_error(e, &what))?
 }
 
 /// A file's partition column as a min = max range (for partition pruning).
@@ -705,14 +645,14 @@ fn spark_cast(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
     )?)
 }
 
-fn file_stats(snapshot: &Snapshot) -> Stats {
+fn file_stats(snapshot: &Snapshot) -> Result<Stats, PersistError> {
     let mut columns: Vec<ColumnStats> = Vec::new();
     let mut sizes: HashMap<&str, (u64, u64)> = HashMap::new();
     for f in &snapshot.files {
         for c in &f.columns {
             let e = sizes.entry(c.name.as_str()).or_default();
-            e.0 += c.compressed;
-            e.1 += c.uncompressed;
+            e.0 = e.0.saturating_add(c.compressed);
+            e.1 = e.1.saturating_add(c.uncompressed);
         }
     }
     for f in &snapshot.files {
@@ -730,16 +670,74 @@ fn file_stats(snapshot: &Snapshot) -> Stats {
             });
         }
     }
-    Stats {
+    let sum = |of: fn(&FileEntry) -> u64| {
+        snapshot
+            .files
+            .iter()
+            .fold(0u64, |n, f| n.saturating_add(of(f)))
+    };
+    let row_groups = sum(|f| f.row_groups);
+    Ok(Stats {
         backend: NAME,
-        rows: snapshot.files.iter().map(|f| f.rows).sum(),
-        batches: snapshot.files.iter().map(|f| f.row_groups).sum(),
+        rows: snapshot.rows()?,
+        batches: row_groups,
         files: Some(snapshot.files.len() as u64),
-        row_groups: Some(snapshot.files.iter().map(|f| f.row_groups).sum()),
+        row_groups: Some(row_groups),
         bytes_in_memory: 0,
-        bytes_on_disk: Some(snapshot.files.iter().map(|f| f.bytes).sum()),
+        bytes_on_disk: Some(sum(|f| f.bytes)),
         buffered_rows: 0,
         columns,
+    })
+}
+
+impl<T: SoA> ParquetPersistence<T> {
+    /// Appends as one commit; with a write id, only if that write is not committed yet.
+    async fn append_as(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: Option<&WriteId>,
+    ) -> Result<bool, PersistError> {
+        if let Some(id) = id
+            && self.log.current().await?.is_some_and(|s| s.committed(id))
+        {
+            return Ok(false);
+        }
+        let files = self.write_files(batches).await?;
+        let outcome = self
+            .log
+            .commit(self.options.commit_attempts, |current| {
+                if let Some(id) = id
+                    && current.committed(id)
+                {
+                    // An earlier attempt whose answer was lost committed this write.
+                    return Ok(Next::Skip);
+                }
+                // A folder adopted meanwhile may list the files just written here: add each once.
+                let add = files
+                    .iter()
+                    .filter(|f| !current.files.iter().any(|c| c.path == f.path))
+                    .cloned()
+                    .collect();
+                Ok(Next::Commit(Record {
+                    add,
+                    write: id.map(|id| log::WriteMark {
+                        writer: id.writer.clone(),
+                        seq: id.seq,
+                    }),
+                    ..Record::new("append", T::schema_fingerprint())
+                }))
+            })
+            .await?;
+        match outcome {
+            Committed::Version(_) => Ok(true),
+            Committed::Skipped => {
+                // Our copies of the rows are orphans nobody refers to: best-effort cleanup.
+                for f in &files {
+                    let _ = self.storage.delete(&f.path).await;
+                }
+                Ok(false)
+            }
+        }
     }
 }
 
@@ -754,52 +752,35 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
 
     async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
         let files = self.write_files(batches).await?;
-        log::commit(self.storage.as_ref(), self.options.commit_attempts, |_| {
-            Ok(Snapshot {
-                files: files.clone(),
-                fingerprint: T::schema_fingerprint(),
-                ..Snapshot::default()
+        self.log
+            .commit(self.options.commit_attempts, |_| {
+                Ok(Next::Commit(Record {
+                    replace: true,
+                    add: files.clone(),
+                    ..Record::new("save", T::schema_fingerprint())
+                }))
             })
-        })
-        .await?;
+            .await?;
         Ok(())
     }
 
     async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        let files = self.write_files(batches).await?;
-        let new: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        log::commit(
-            self.storage.as_ref(),
-            self.options.commit_attempts,
-            |current| {
-                // A folder without a log adopts the Parquet files it finds, which may include the
-                // ones just written here: list each file once.
-                let mut all: Vec<FileEntry> = current
-                    .map(|s| {
-                        s.files
-                            .iter()
-                            .filter(|f| !new.contains(f.path.as_str()))
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                all.extend(files.iter().cloned());
-                Ok(Snapshot {
-                    files: all,
-                    fingerprint: T::schema_fingerprint(),
-                    ..Snapshot::default()
-                })
-            },
-        )
-        .await?;
-        Ok(())
+        self.append_as(batches, None).await.map(|_| ())
+    }
+
+    async fn append_batches_once(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: &WriteId,
+    ) -> Result<bool, PersistError> {
+        self.append_as(batches, Some(id)).await
     }
 
     async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {
         let Some(snapshot) = self.snapshot().await? else {
             return Ok(None);
         };
-        let mut stream = self.read(snapshot.files, Scan::all()).await?;
+        let mut stream = self.read(snapshot.files.clone(), Scan::all()).await?;
         let mut out = Vec::new();
         while let Some(batch) = stream.next().await {
             out.push(batch?);
@@ -808,7 +789,7 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
     }
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
-        let files = self.snapshot().await?.map(|s| s.files).unwrap_or_default();
+        let files = self.files().await?;
         // The reader decodes at most `batch_size` rows at a time, and filtering and projection
         // only shrink a batch, so the bound holds without re-slicing.
         self.read(files, scan).await
@@ -819,10 +800,10 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
             return Ok(0);
         };
         if matches!(predicate.expr(), soa_persist_core::query::Expr::True) {
-            return Ok(snapshot.files.iter().map(|f| f.rows).sum());
+            return snapshot.rows();
         }
         let mut stream = self
-            .read(snapshot.files, Scan::filter(predicate.clone()))
+            .read(snapshot.files.clone(), Scan::filter(predicate.clone()))
             .await?;
         let mut n = 0;
         while let Some(b) = stream.next().await {
@@ -837,18 +818,18 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
             let Some(snapshot) = self.snapshot().await? else {
                 return Ok(0);
             };
-            let mut keep = Vec::new();
+            let mut removed_files = Vec::new();
             let mut written = Vec::new();
             let mut deleted = 0u64;
             for file in &snapshot.files {
                 if !may_match(predicate.expr(), &|path| {
                     partition_range(&schema, file, path)
                 }) {
-                    keep.push(file.clone());
                     continue;
                 }
                 let bytes = self.storage.get(&file.path).await?;
-                let batches = decode_file::<T>(file, bytes, &Scan::all())?;
+                let batches =
+                    decode_blocking::<T>(file.clone(), bytes, Arc::new(Scan::all())).await?;
                 let mut rest = Vec::new();
                 let mut removed = 0;
                 for b in batches {
@@ -859,10 +840,9 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
                         &soa_persist_core::arrow::compute::not(&mask)?,
                     )?);
                 }
-                if removed == 0 {
-                    keep.push(file.clone());
-                } else {
+                if removed > 0 {
                     deleted += removed as u64;
+                    removed_files.push(file.path.clone());
                     written.extend(self.write_files(rest).await?);
                 }
             }
@@ -870,26 +850,31 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
                 return Ok(0);
             }
             let expected = snapshot.version;
-            let result = log::commit(self.storage.as_ref(), 1, |current| {
-                // Rewritten files are only valid against the snapshot they were derived from.
-                if current.map(|s| s.version) != Some(expected) {
-                    return Err(PersistError::Conflict {
-                        backend: NAME,
-                        detail: "dataset changed during delete".into(),
-                    });
-                }
-                let mut files = keep.clone();
-                files.extend(written.iter().cloned());
-                Ok(Snapshot {
-                    files,
-                    fingerprint: T::schema_fingerprint(),
-                    ..Snapshot::default()
+            let result = self
+                .log
+                .commit(1, |current| {
+                    // Rewritten files are only valid against the snapshot they were derived from.
+                    if current.version != expected {
+                        return Err(PersistError::Conflict {
+                            backend: NAME,
+                            detail: "dataset changed during delete".into(),
+                        });
+                    }
+                    Ok(Next::Commit(Record {
+                        remove: removed_files.clone(),
+                        add: written.clone(),
+                        ..Record::new("delete", T::schema_fingerprint())
+                    }))
                 })
-            })
-            .await;
+                .await;
             match result {
                 Ok(_) => return Ok(deleted),
-                Err(PersistError::Conflict { .. }) => continue,
+                Err(PersistError::Conflict { .. }) => {
+                    for f in &written {
+                        let _ = self.storage.delete(&f.path).await;
+                    }
+                    continue;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -900,14 +885,15 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
     }
 
     async fn clear(&self) -> Result<(), PersistError> {
-        log::ensure_log(self.storage.as_ref()).await?;
-        log::commit(self.storage.as_ref(), self.options.commit_attempts, |_| {
-            Ok(Snapshot {
-                fingerprint: T::schema_fingerprint(),
-                ..Snapshot::default()
+        self.log.ensure().await?;
+        self.log
+            .commit(self.options.commit_attempts, |_| {
+                Ok(Next::Commit(Record {
+                    replace: true,
+                    ..Record::new("clear", T::schema_fingerprint())
+                }))
             })
-        })
-        .await?;
+            .await?;
         Ok(())
     }
 
@@ -917,13 +903,12 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
     }
 
     async fn stats(&self) -> Result<Stats, PersistError> {
-        Ok(self
-            .snapshot()
-            .await?
-            .map(|s| file_stats(&s))
-            .unwrap_or(Stats {
+        match self.snapshot().await? {
+            Some(s) => file_stats(&s),
+            None => Ok(Stats {
                 backend: NAME,
                 ..Stats::default()
-            }))
+            }),
+        }
     }
 }

@@ -1,0 +1,277 @@
+//! Reliability of Parquet datasets and the store above them, each test named after what broke:
+//! a bad value refused by `add` (not found at flush time, taking good rows with it), a commit
+//! log that stays cheap (delta records, checkpoints, records retired by `vacuum`), a lost log
+//! that is reported instead of resurrecting replaced rows, `repair`, and a `vacuum` that
+//! deletes only what the dataset owns.
+
+use std::path::Path;
+use std::time::Duration;
+
+use soa_persist::conformance::{ConfOrder, ConfOrderSoA, orders};
+use soa_persist::prelude::*;
+use soa_persist::rust_decimal::Decimal;
+
+fn ids(rows: &ConfOrderSoA) -> Vec<u64> {
+    let mut ids = rows.id.clone();
+    ids.sort_unstable();
+    ids
+}
+
+fn log_names(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("_soa_log"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn parquet_files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "parquet") {
+                out.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
+struct Price {
+    #[soa(key)]
+    id: u64,
+    #[soa(decimal(5, 2))]
+    value: Decimal,
+}
+
+#[tokio::test]
+async fn a_value_that_cannot_be_stored_is_refused_by_add_and_good_rows_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = ParquetPersistence::<Price>::open(dir.path()).unwrap();
+    let mut store =
+        PersistentStore::with_persistence(backend.clone()).with_flush_policy(FlushPolicy::Manual);
+    for id in 0..10 {
+        store
+            .add(Price {
+                id,
+                value: Decimal::new(12345, 2),
+            })
+            .await
+            .unwrap();
+    }
+    // 9 digits do not fit decimal(5, 2).
+    let err = store
+        .add(Price {
+            id: 10,
+            value: Decimal::new(123_456_789, 2),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PersistError::Convert(_)) && err.to_string().contains("value"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(store.buffered(), 10, "the refused row is not buffered");
+    // The refused key is free again, and the good rows flush.
+    store
+        .add(Price {
+            id: 10,
+            value: Decimal::new(1, 2),
+        })
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    let stored = backend.load().await.unwrap().unwrap();
+    assert_eq!(stored.id.len(), 11);
+    // add_many is all-or-nothing on the same check.
+    let bad = (20..25).map(|id| Price {
+        id,
+        value: Decimal::new(if id == 23 { 10_000_000 } else { 1 }, 2),
+    });
+    assert!(store.add_many(bad).await.is_err());
+    assert_eq!(store.buffered(), 0);
+}
+
+#[tokio::test]
+async fn the_commit_log_stays_cheap_checkpoints_and_vacuum_retires_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    for i in 0..250 {
+        p.append(orders(i..i + 1)).await.unwrap();
+    }
+    let names = log_names(dir.path());
+    for expected in [
+        "00000000000000000100.checkpoint.json",
+        "00000000000000000200.checkpoint.json",
+        "_last_checkpoint",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    // Records are deltas: the 250th commit's record is as small as the 2nd's.
+    let size = |v: u64| {
+        std::fs::metadata(dir.path().join(format!("_soa_log/{v:020}.json")))
+            .unwrap()
+            .len()
+    };
+    assert!(
+        size(250) < size(2) + 64,
+        "record 250 is {} bytes, record 2 is {}",
+        size(250),
+        size(2)
+    );
+    // A fresh handle reads the state from the newest checkpoint on.
+    let fresh = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    assert_eq!(
+        ids(&fresh.load().await.unwrap().unwrap()),
+        (0..250).collect::<Vec<_>>()
+    );
+
+    let removed = fresh.vacuum(Duration::ZERO, 0).await.unwrap();
+    assert_eq!(removed, 0, "every data file is live");
+    let names = log_names(dir.path());
+    let oldest = names.iter().filter(|n| n.ends_with(".json")).min().unwrap();
+    assert_eq!(oldest, "00000000000000000200.checkpoint.json", "{names:?}");
+    let fresh = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    fresh.append(orders(250..260)).await.unwrap();
+    assert_eq!(
+        ids(&fresh.load().await.unwrap().unwrap()),
+        (0..260).collect::<Vec<_>>()
+    );
+    // The old handle, whose cached state predates the retired records, catches up too.
+    assert_eq!(p.count(&Predicate::all()).await.unwrap(), 260);
+}
+
+#[tokio::test]
+async fn a_lost_log_is_reported_not_adopted_until_repair() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    p.append(orders(0..100)).await.unwrap();
+    p.save(orders(0..10)).await.unwrap(); // replaced files stay on disk until vacuum
+    std::fs::remove_dir_all(dir.path().join("_soa_log")).unwrap();
+
+    let fresh = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    let err = fresh.load().await.unwrap_err();
+    assert!(
+        matches!(err, PersistError::Corrupt { .. }) && err.to_string().contains("repair"),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
+    assert!(
+        fresh.append(orders(10..20)).await.is_err(),
+        "no write on a damaged dataset"
+    );
+
+    let report = fresh.repair().await.unwrap();
+    assert!(!report.adopted_files.is_empty(), "{report:?}");
+    // The report's warning is real: rows the save had replaced are back.
+    let rows = fresh.load().await.unwrap().unwrap();
+    assert_eq!(rows.len(), 110);
+    assert!(
+        fresh.repair().await.unwrap().is_clean(),
+        "a second repair has nothing to do"
+    );
+}
+
+#[tokio::test]
+async fn repair_drops_files_that_are_gone_and_says_how_many_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap();
+    p.append(orders(0..40)).await.unwrap();
+    let files = parquet_files(dir.path());
+    assert!(files.len() >= 2, "one file per status partition: {files:?}");
+    let gone = &files[0];
+    std::fs::remove_file(dir.path().join(gone)).unwrap();
+    assert!(
+        p.load().await.is_err(),
+        "a missing live file is an error, not silence"
+    );
+    let report = p.repair().await.unwrap();
+    assert_eq!(report.missing_files, vec![gone.clone()]);
+    let left = p.load().await.unwrap().unwrap().len() as u64;
+    assert_eq!(left + report.rows_lost, 40);
+}
+
+#[tokio::test]
+async fn vacuum_deletes_only_what_the_dataset_owns() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let p = ParquetPersistence::<ConfOrder>::open(root).unwrap();
+    p.append(orders(0..40)).await.unwrap();
+    // Another dataset in a subfolder, and a file another tool put in a folder of its own.
+    let inner = ParquetPersistence::<ConfOrder>::open(root.join("inner")).unwrap();
+    inner.append(orders(0..8)).await.unwrap();
+    inner.save(orders(0..4)).await.unwrap(); // leaves unreferenced files of its own
+    let inner_files = parquet_files(&root.join("inner"));
+    std::fs::create_dir_all(root.join("exports")).unwrap();
+    std::fs::copy(
+        root.join("inner").join(&inner_files[0]),
+        root.join("exports/report.parquet"),
+    )
+    .unwrap();
+    // Replaced files of our own are candidates.
+    p.save(orders(100..120)).await.unwrap();
+    let before = parquet_files(root);
+    let removed = p.vacuum(Duration::ZERO, 0).await.unwrap();
+    let after = parquet_files(root);
+    assert!(removed > 0);
+    assert_eq!(
+        parquet_files(&root.join("inner")),
+        inner_files,
+        "nested dataset untouched"
+    );
+    assert!(
+        after.contains(&"exports/report.parquet".to_string()),
+        "foreign file kept"
+    );
+    assert_eq!(before.len() - after.len(), removed);
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (100..120).collect::<Vec<_>>()
+    );
+    assert_eq!(inner.load().await.unwrap().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn a_partition_value_too_long_for_a_folder_name_writes_nothing() {
+    #[derive(SoA, Clone, Debug, PartialEq)]
+    struct Tagged {
+        id: u64,
+        #[soa(partition)]
+        tag: String,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Tagged>::open(dir.path()).unwrap();
+    let rows: TaggedSoA = [
+        Tagged {
+            id: 1,
+            tag: "short".into(),
+        },
+        Tagged {
+            id: 2,
+            tag: "x".repeat(300),
+        },
+    ]
+    .into_iter()
+    .collect();
+    let err = p.append(rows).await.unwrap_err();
+    assert!(err.to_string().contains("tag"), "{err}");
+    assert!(!err.is_retryable());
+    assert!(parquet_files(dir.path()).is_empty(), "no file written");
+    assert!(p.load().await.unwrap().is_none_or(|r| r.is_empty()));
+}
