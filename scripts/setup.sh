@@ -3,7 +3,9 @@
 # - the Rust components for fmt and clippy;
 # - Java for Spark (Debian's default JRE, when no java is on the machine);
 # - a Python virtualenv (outside the clone, so it is reused) with pyarrow, polars, duckdb and
-#   pyspark, used to cross-check Parquet files with the tools people read them with.
+#   pyspark, used to cross-check Parquet files with the tools people read them with, and moto's
+#   S3 server (moto[server] 5.2), which tests/parquet_s3.rs starts on loopback as a real
+#   S3-protocol store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +30,12 @@ if ! "$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark" 2>/dev/null
   "$VENV/bin/pip" install --quiet --disable-pip-version-check $PACKAGES
 fi
 "$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark; print('python interop:', 'pyarrow', pyarrow.__version__, 'polars', polars.__version__, 'duckdb', duckdb.__version__, 'pyspark', pyspark.__version__)"
+
+# moto's server mode: an S3-protocol server (with conditional puts) for tests/parquet_s3.rs.
+MOTO='moto[server]>=5.2,<5.3'
+MOTO_CHECK="import moto, moto.server, flask, flask_cors; v = tuple(int(x) for x in moto.__version__.split('.')[:2]); assert (5, 2) <= v < (5, 3), moto.__version__"
+if ! "$VENV/bin/python" -c "$MOTO_CHECK" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO"
+fi
+"$VENV/bin/python" -c "$MOTO_CHECK; print('s3 server: moto', moto.__version__)"
+test -x "$VENV/bin/moto_server"
