@@ -1,7 +1,8 @@
 //! The blocking file operations `LocalStorage` is built on, behind a trait so that tests can
 //! swap the disk for `SimFs`: an in-memory file system that keeps written-but-unsynced data and
 //! directory entries apart from durable ones and can "lose power" at any sync point, after which
-//! `recovered()` yields only what an fsync made durable (the idea of SQLite's crash-test VFS).
+//! `recovered()` yields only what an fsync made durable, and `recovered_partly(seed)` that plus
+//! a random part of the rest (the idea of SQLite's crash-test VFS).
 //! `RealFs` is std::fs, what `LocalStorage` uses by default.
 
 use std::collections::{BTreeMap, HashMap};
@@ -189,11 +190,17 @@ fn dead() -> io::Error {
 }
 
 fn not_found(path: &Path) -> io::Error {
-    io::Error::new(ErrorKind::NotFound, format!("{}: no such entry", path.display()))
+    io::Error::new(
+        ErrorKind::NotFound,
+        format!("{}: no such entry", path.display()),
+    )
 }
 
 fn invalid(path: &Path, what: &str) -> io::Error {
-    io::Error::new(ErrorKind::InvalidInput, format!("{}: {what}", path.display()))
+    io::Error::new(
+        ErrorKind::InvalidInput,
+        format!("{}: {what}", path.display()),
+    )
 }
 
 /// The names of `path`'s components below the file-system root; `.` skipped, `..` refused.
@@ -329,9 +336,10 @@ impl State {
         }
     }
 
-    /// What survives power loss: from the root down, the synced entries of each surviving
-    /// directory, and each file's synced content.
-    fn durable(&self) -> State {
+    /// What survives power loss: from the root down, the entries of each surviving directory
+    /// and the content of each surviving file. Where the synced and the current version differ,
+    /// `keep_unsynced()` decides which one made it to the disk (`false`: the synced one).
+    fn survivors(&self, keep_unsynced: &mut dyn FnMut() -> bool) -> State {
         let mut out = State::new();
         out.nodes.clear();
         let mut stack = vec![ROOT];
@@ -341,37 +349,50 @@ impl State {
             }
             let node = match self.nodes.get(&ino) {
                 Some(Node::File {
-                    synced, modified, ..
-                }) => Node::File {
-                    data: synced.clone(),
-                    synced: synced.clone(),
-                    modified: *modified,
-                },
-                Some(Node::Dir {
-                    synced, modified, ..
+                    data,
+                    synced,
+                    modified,
                 }) => {
-                    stack.extend(synced.values().copied());
+                    let kept = if data != synced && keep_unsynced() {
+                        data
+                    } else {
+                        synced
+                    };
+                    Node::File {
+                        data: kept.clone(),
+                        synced: kept.clone(),
+                        modified: *modified,
+                    }
+                }
+                Some(Node::Dir {
+                    entries,
+                    synced,
+                    modified,
+                }) => {
+                    let mut kept = BTreeMap::new();
+                    let names: std::collections::BTreeSet<&OsString> =
+                        entries.keys().chain(synced.keys()).collect();
+                    for name in names {
+                        let (now, then) = (entries.get(name), synced.get(name));
+                        let survivor = if now != then && keep_unsynced() {
+                            now
+                        } else {
+                            then
+                        };
+                        if let Some(child) = survivor {
+                            kept.insert(name.clone(), *child);
+                        }
+                    }
+                    stack.extend(kept.values().copied());
                     Node::Dir {
-                        entries: synced.clone(),
-                        synced: synced.clone(),
+                        entries: kept.clone(),
+                        synced: kept,
                         modified: *modified,
                     }
                 }
                 None => continue,
             };
             out.nodes.insert(ino, node);
-        }
-        // Drop entries whose inode did not survive (cannot happen with the rules above, but a
-        // dangling entry must never reach a reader).
-        let live: std::collections::HashSet<Ino> = out.nodes.keys().copied().collect();
-        for node in out.nodes.values_mut() {
-            if let Node::Dir {
-                entries, synced, ..
-            } = node
-            {
-                entries.retain(|_, i| live.contains(i));
-                synced.retain(|_, i| live.contains(i));
-            }
         }
         out.next_ino = self.next_ino;
         out
@@ -430,7 +451,26 @@ impl SimFs {
     /// The file system after a power loss (or a clean shutdown): only what was durable.
     pub fn recovered(&self) -> SimFs {
         Self {
-            state: Mutex::new(self.lock().durable()),
+            state: Mutex::new(self.lock().survivors(&mut || false)),
+        }
+    }
+
+    /// The file system after a power loss on a disk that happened to write back some of what
+    /// was not synced yet: each unsynced directory change (creation, rename, link, removal)
+    /// and each unsynced file content independently made it or not, as `seed` decides. What
+    /// was synced always survives. (Unsynced content survives whole or not at all: the files
+    /// this backend links into place are always synced first.)
+    pub fn recovered_partly(&self, seed: u64) -> SimFs {
+        // xorshift64*: deterministic, so a failing seed can be replayed.
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut coin = move || {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 63 == 1
+        };
+        Self {
+            state: Mutex::new(self.lock().survivors(&mut coin)),
         }
     }
 
@@ -503,7 +543,9 @@ impl Fs for SimFs {
         let mut s = self.lock();
         s.alive()?;
         let (from_dir, from_name) = s.parent(from)?;
-        let ino = s.entry(from_dir, from_name).ok_or_else(|| not_found(from))?;
+        let ino = s
+            .entry(from_dir, from_name)
+            .ok_or_else(|| not_found(from))?;
         let (to_dir, to_name) = s.parent(to)?;
         if let Some(existing) = s.entry(to_dir, to_name) {
             if matches!(s.nodes.get(&existing), Some(Node::Dir { .. })) {
@@ -704,6 +746,50 @@ mod tests {
     }
 
     #[test]
+    fn a_partial_recovery_keeps_what_was_synced_and_some_of_the_rest() {
+        let fs = SimFs::new();
+        durable_file(&fs, b"old");
+        for i in 0..8 {
+            fs.write_new_synced(&p(&format!("/d/n{i}")), b"n").unwrap();
+        }
+        fs.remove_file(&p("/d/f")).unwrap();
+        let mut outcomes = std::collections::BTreeSet::new();
+        for seed in 0..32 {
+            let back = fs.recovered_partly(seed);
+            let mut names: Vec<_> = back
+                .read_dir(&p("/d"))
+                .unwrap()
+                .into_iter()
+                .map(|e| e.name)
+                .collect();
+            names.sort();
+            for name in &names {
+                // Every surviving file is whole: its content was synced.
+                let want: &[u8] = if name == "f" { b"old" } else { b"n" };
+                assert_eq!(back.read(&p("/d").join(name)).unwrap(), want);
+            }
+            outcomes.insert(names);
+            // The same seed, the same disk.
+            assert_eq!(
+                back.read_dir(&p("/d")).unwrap().len(),
+                fs.recovered_partly(seed).read_dir(&p("/d")).unwrap().len()
+            );
+        }
+        assert!(outcomes.len() > 8, "{} outcomes", outcomes.len());
+        // Unsynced content may survive too, but nothing that was synced is lost.
+        fs.sync_dir(&p("/d")).unwrap();
+        fs.write_new(&p("/d/u"), b"unsynced").unwrap();
+        fs.sync_dir(&p("/d")).unwrap();
+        let contents: std::collections::BTreeSet<Vec<u8>> = (0..32)
+            .map(|seed| fs.recovered_partly(seed).read(&p("/d/u")).unwrap())
+            .collect();
+        assert_eq!(contents.len(), 2);
+        assert!(
+            (0..32).all(|seed| fs.recovered_partly(seed).read_dir(&p("/d")).unwrap().len() == 9)
+        );
+    }
+
+    #[test]
     fn fork_copies_unsynced_state_and_resets_the_counter() {
         let fs = SimFs::new();
         durable_file(&fs, b"abc");
@@ -732,7 +818,10 @@ mod tests {
             fs.write_new(&p("/x/f"), b"2").unwrap_err().kind(),
             ErrorKind::AlreadyExists
         );
-        assert_eq!(fs.read(&p("/x/nope")).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            fs.read(&p("/x/nope")).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         assert!(fs.remove_file(&p("/x")).is_err());
         let listed = fs.read_dir(&p("/x")).unwrap();
         assert_eq!(listed.len(), 1);
@@ -746,7 +835,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fs = RealFs;
         fs.create_dir(&dir.path().join("d")).unwrap();
-        fs.write_new_synced(&dir.path().join("d/f"), b"abc").unwrap();
+        fs.write_new_synced(&dir.path().join("d/f"), b"abc")
+            .unwrap();
         fs.sync_dir(&dir.path().join("d")).unwrap();
         #[cfg(unix)]
         std::os::unix::fs::symlink(dir.path().join("d"), dir.path().join("link")).unwrap();

@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::path::{Component, Path as FsPath, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -81,7 +81,9 @@ fn join_err(e: tokio::task::JoinError) -> PersistError {
 fn check_path(path: &str, location: &str) -> Result<(), PersistError> {
     let bad = path.is_empty()
         || path.contains(['\\', '\0'])
-        || path.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
         || !FsPath::new(path)
             .components()
             .all(|c| matches!(c, Component::Normal(_)));
@@ -221,7 +223,11 @@ impl Dirs {
             return Ok(());
         }
         let rel = dir.strip_prefix(&self.root).map_err(|_| {
-            std::io::Error::other(format!("{} is outside {}", dir.display(), self.root.display()))
+            std::io::Error::other(format!(
+                "{} is outside {}",
+                dir.display(),
+                self.root.display()
+            ))
         })?;
         let mut cur = self.root.clone();
         for component in rel.components() {
@@ -697,7 +703,11 @@ impl<S: Storage> FaultyStorage<S> {
             path,
             std::io::Error::new(std::io::ErrorKind::Interrupted, message),
         );
-        if after { Fault::After(e) } else { Fault::Before(e) }
+        if after {
+            Fault::After(e)
+        } else {
+            Fault::Before(e)
+        }
     }
 
     fn run<'a, R: Send + 'a>(
@@ -1140,8 +1150,18 @@ mod tests {
         let store = Arc::new(InMemory::new());
         let storage = ObjectStorage::new(store.clone(), ObjectPath::from("ds"), "memory://");
         let record = "_soa_log/1.json";
-        assert!(storage.put_new(record, Bytes::from_static(b"a")).await.unwrap());
-        assert!(!storage.put_new(record, Bytes::from_static(b"b")).await.unwrap());
+        assert!(
+            storage
+                .put_new(record, Bytes::from_static(b"a"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !storage
+                .put_new(record, Bytes::from_static(b"b"))
+                .await
+                .unwrap()
+        );
         assert_eq!(storage.get(record).await.unwrap(), "a");
         assert_eq!(keys(store.as_ref()).await, ["ds/_soa_log/1.json"]);
     }
