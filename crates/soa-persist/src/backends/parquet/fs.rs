@@ -547,10 +547,9 @@ impl Fs for SimFs {
             .entry(from_dir, from_name)
             .ok_or_else(|| not_found(from))?;
         let (to_dir, to_name) = s.parent(to)?;
-        if let Some(existing) = s.entry(to_dir, to_name) {
-            if matches!(s.nodes.get(&existing), Some(Node::Dir { .. })) {
-                return Err(invalid(to, "a directory is in the way"));
-            }
+        let existing = s.entry(to_dir, to_name).and_then(|i| s.nodes.get(&i));
+        if matches!(existing, Some(Node::Dir { .. })) {
+            return Err(invalid(to, "a directory is in the way"));
         }
         s.entries_mut(from_dir)?.remove(from_name);
         s.entries_mut(to_dir)?.insert(to_name.to_owned(), ino);
