@@ -7,6 +7,7 @@
 //! Reads: partition pruning from folder values, row-group pruning from statistics, projection
 //! pushdown, then exact filtering; `scan` streams file by file.
 
+pub mod fs;
 mod layout;
 mod log;
 mod maintain;
