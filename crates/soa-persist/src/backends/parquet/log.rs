@@ -162,20 +162,14 @@ impl Snapshot {
     }
 }
 
-/// A path named by a record: relative, inside the dataset, a Parquet file, not in the log.
+/// A path named by a record: inside the dataset (as storage checks every path), a Parquet
+/// file, not in the log.
 pub fn check_path(path: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("file path {path:?} {why}"));
-    if path.is_empty() || path.starts_with('/') || path.contains(['\\', '\0']) {
-        return bad("is not a relative path inside the dataset");
-    }
-    if path
-        .split('/')
-        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-    {
-        return bad("leaves the dataset folder");
+    if super::storage::check_path(path, "").is_err() {
+        return Err(format!("file path {path:?} leaves the dataset folder"));
     }
     if path.starts_with(&format!("{LOG_DIR}/")) || !path.ends_with(".parquet") {
-        return bad("is not a data file");
+        return Err(format!("file path {path:?} is not a data file"));
     }
     Ok(())
 }
