@@ -79,7 +79,8 @@ async fn kill9_crash_loop_loses_no_acknowledged_row() {
     let mut acked_batches = 0usize;
     let mut files = 0usize;
     for round in 0..kills {
-        let pause = Duration::from_millis(5 + rng.below(60));
+        // Uniform over a child's start-up and its first appends, so kills land at every step.
+        let pause = Duration::from_millis(5 + rng.below(120));
         kill9::run_and_kill("crash_child", dir.path(), next_start, pause);
         let acked = kill9::acked(dir.path());
         if !acked.is_empty() {
@@ -144,8 +145,9 @@ async fn kill9_crash_loop_loses_no_acknowledged_row() {
         must_stay.len(),
         must_stay.len() as u64 * BATCH
     );
+    // A guard that kills landed between appends at all, not a timing expectation.
     assert!(
-        killed_mid_run > kills / 4,
+        killed_mid_run >= kills / 10,
         "too few kills landed after an acknowledged append ({killed_mid_run}, seed {seed})"
     );
 }
