@@ -80,7 +80,7 @@ async fn kill9_crash_loop_loses_no_acknowledged_row() {
     let mut files = 0usize;
     for round in 0..kills {
         // Uniform over a child's start-up and its first appends, so kills land at every step.
-        let pause = Duration::from_millis(5 + rng.below(120));
+        let pause = Duration::from_millis(5 + rng.below(100));
         kill9::run_and_kill("crash_child", dir.path(), next_start, pause);
         let acked = kill9::acked(dir.path());
         if !acked.is_empty() {

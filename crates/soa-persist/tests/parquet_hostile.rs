@@ -112,19 +112,24 @@ async fn check_values(
     let mut written = vec![(0u32, "plain")];
     written.extend(values.iter().enumerate().map(|(i, v)| (i as u32 + 1, *v)));
     written.push((values.len() as u32 + 1, "other"));
-    match p.append(rows(&written[1..])).await {
-        Err(e) => {
-            let after = listing(dir);
-            let new: Vec<&String> = after.difference(&before).collect();
-            if !new.is_empty() {
-                return Err(format!("refused ({e}) but left {new:?}"));
-            }
-            if e.is_retryable() || matches!(e, PersistError::Io { .. }) {
-                return Err(format!("refused with an unclear error: {e:?}"));
-            }
-            return Ok(format!("refused: {e}"));
+    if let Err(e) = p.append(rows(&written[1..])).await {
+        let after = listing(dir);
+        let new: Vec<&String> = after.difference(&before).collect();
+        if !new.is_empty() {
+            return Err(format!("refused ({e}) but left {new:?}"));
         }
-        Ok(()) => {}
+        if e.is_retryable() || matches!(e, PersistError::Io { .. }) {
+            return Err(format!("refused with an unclear error: {e:?}"));
+        }
+        // The error names the value (checked where it prints as itself).
+        for v in values {
+            let prefix: String = v.chars().take(8).collect();
+            let plain = !prefix.is_empty() && prefix.chars().all(char::is_alphanumeric);
+            if plain && !e.to_string().contains(&prefix) {
+                return Err(format!("refused without naming the value: {e}"));
+            }
+        }
+        return Ok(format!("refused: {e}"));
     }
     let mut back = p
         .load()
