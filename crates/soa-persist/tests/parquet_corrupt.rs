@@ -734,14 +734,15 @@ fn adoption_does_not_follow_symlinks_out_of_the_folder() {
 // ---------------------------------------------------------------------------------------------
 // Mutation fuzzing.
 
-/// xorshift64*, seeded from SOA_FUZZ_SEED or the clock (printed).
+/// xorshift64*, seeded from SOA_FUZZ_SEED or the clock (the seed goes into the report).
 struct Rng(u64);
 
 impl Rng {
     fn new(seed: u64) -> Self {
         Self(seed.max(1))
     }
-    fn from_env() -> Self {
+    /// The generator and its seed.
+    fn from_env() -> (Self, u64) {
         let seed = std::env::var("SOA_FUZZ_SEED")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -751,8 +752,7 @@ impl Rng {
                     .map_or(1, |d| d.as_nanos() as u64)
                     ^ u64::from(std::process::id())
             });
-        eprintln!("fuzz seed {seed} (replay with SOA_FUZZ_SEED={seed})");
-        Self::new(seed)
+        (Self::new(seed), seed)
     }
     fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
@@ -838,7 +838,7 @@ fn fuzz_data_files_and_commit_records_through_load() {
     let record = newest_record(&fixture);
     let record_rel = record.strip_prefix(&fixture).unwrap().to_path_buf();
     let (data, record) = (std::fs::read(data).unwrap(), std::fs::read(record).unwrap());
-    let mut rng = Rng::from_env();
+    let (mut rng, seed) = Rng::from_env();
     let started = Instant::now();
     let mut report = String::new();
     let mut all_findings = 0;
@@ -865,11 +865,6 @@ fn fuzz_data_files_and_commit_records_through_load() {
                     &mut tally,
                 );
             }
-            if !tally.findings.is_empty() && tally.findings.len() <= 3 {
-                // Keep the input of the first findings for replay outside the test.
-                let keep = tmp.path().join(format!("finding-{}", tally.findings.len()));
-                let _ = std::fs::write(&keep, &bytes);
-            }
         }
         all_findings += tally.findings.len();
         let _ = writeln!(
@@ -878,8 +873,13 @@ fn fuzz_data_files_and_commit_records_through_load() {
             tally.report(&format!("fuzz {target}: {} executions", budget.done - 1))
         );
     }
+    let _ = write!(
+        report,
+        "({} s; replay with SOA_FUZZ_SEED={seed})",
+        started.elapsed().as_secs()
+    );
     assert_eq!(all_findings, 0, "{report}");
-    eprintln!("{report}({} s)", started.elapsed().as_secs());
+    eprintln!("{report}");
 }
 
 /// A random array of `dt` built from random bytes (validated by Arrow; `None` if rejected).
@@ -953,7 +953,7 @@ fn random_array(rng: &mut Rng, dt: &DataType, n: usize) -> Option<ArrayRef> {
 fn fuzz_arrow_to_soa_conversion() {
     use common::{AllTypesSoA, extreme_row};
     install_panic_hook();
-    let mut rng = Rng::from_env();
+    let (mut rng, seed) = Rng::from_env();
     let valid: AllTypesSoA = (0..6).map(extreme_row).collect();
     let valid = valid.into_record_batch().expect("valid batch");
     let schema = valid.schema();
@@ -1027,7 +1027,7 @@ fn fuzz_arrow_to_soa_conversion() {
     let panics = panics_of("soa-op-convert");
     let report = format!(
         "fuzz Arrow -> SoA: {executions} executions ({rejected} inputs rejected by Arrow), {ok} Ok, \
-         {errors} typed errors, {} panics{}",
+         {errors} typed errors, {} panics (replay with SOA_FUZZ_SEED={seed}){}",
         findings.len(),
         findings
             .iter()

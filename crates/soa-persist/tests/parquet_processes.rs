@@ -152,17 +152,11 @@ fn finish(dir: &Path, role: &str, mut child: Child) -> String {
         std::fs::read_to_string(dir.join(format!("{}.{kind}", role.replace(':', "-"))))
             .unwrap_or_default()
     };
+    // The child's own message: its stderr without backtrace frames.
     let err = read("err");
-    let cause = err
-        .lines()
-        .find(|l| l.contains("panicked") || l.contains("failed"))
-        .map(|l| {
-            // The line after "panicked at" holds the message.
-            let tail: Vec<&str> = err.lines().skip_while(|x| *x != l).take(3).collect();
-            tail.join(" | ")
-        })
-        .unwrap_or_default();
-    assert!(status.success(), "{role} failed ({status}): {cause}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("  ")).collect();
+    let tail = lines[lines.len().saturating_sub(12)..].join("\n");
+    assert!(status.success(), "{role} failed ({status}):\n{tail}");
     read("out")
 }
 
