@@ -174,11 +174,15 @@ impl Tally {
             self.findings.len()
         );
         // One line per distinct failure, with how often and where it was first seen.
-        // (Numbers are left out of the comparison: task ids, offsets.)
+        // (Per operation; numbers are left out of the comparison: task ids, offsets.)
         let mut groups: Vec<(&str, &str, String, usize)> = Vec::new();
         for f in &self.findings {
             let (place, what) = f.split_once(": ").unwrap_or((f, ""));
-            let key: String = what.chars().filter(|c| !c.is_ascii_digit()).collect();
+            let op = place.rsplit(' ').next().unwrap_or("");
+            let key: String = op
+                .chars()
+                .chain(what.chars().filter(|c| !c.is_ascii_digit()))
+                .collect();
             match groups.iter_mut().find(|g| g.2 == key) {
                 Some(g) => g.3 += 1,
                 None => groups.push((place, what, key, 1)),
