@@ -94,3 +94,29 @@ impl Acks {
         self.0.sync_data().expect("ack sync");
     }
 }
+
+impl Rng {
+    /// A generator replaying `seed` (xorshift can't start from 0, so 0 becomes 1).
+    pub fn from_seed(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+}
+
+/// The seed of a randomized run: `SOA_CRASH_SEED` replays one; otherwise the wall clock
+/// mixed with the pid, so two runs started together still differ.
+pub fn seed() -> u64 {
+    if let Some(seed) = std::env::var("SOA_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return seed;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // splitmix64 finalizer: spreads nearby clocks over the whole range.
+    let mut z = nanos ^ (u64::from(std::process::id()) << 32);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).max(1)
+}
