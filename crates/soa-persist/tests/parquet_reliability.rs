@@ -113,16 +113,18 @@ async fn the_commit_log_stays_cheap_checkpoints_and_vacuum_retires_records() {
         p.append(orders(i..i + 1)).await.unwrap();
     }
     let names = log_names(dir.path());
-    for expected in [
-        "00000000000000000100.checkpoint.json",
-        "00000000000000000200.checkpoint.json",
-        "_last_checkpoint",
-    ] {
+    for expected in ["00000000000000000200.checkpoint.json", "_last_checkpoint"] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} in {names:?}"
         );
     }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "00000000000000000100.checkpoint.json"),
+        "a superseded checkpoint is removed: {names:?}"
+    );
     // Records are deltas: the 250th commit's record is as small as the 2nd's.
     let size = |v: u64| {
         std::fs::metadata(dir.path().join(format!("_soa_log/{v:020}.json")))

@@ -33,6 +33,16 @@ pub fn escape(value: &str) -> String {
     out
 }
 
+/// A value's folder name: escaped, and never Hive's null marker itself (a value spelled like
+/// the marker gets its first character escaped, so readers don't take it for a null).
+fn escape_value(value: &str) -> String {
+    let escaped = escape(value);
+    match escaped.strip_prefix('_') {
+        Some(rest) if escaped == NULL_PARTITION => format!("%5F{rest}"),
+        _ => escaped,
+    }
+}
+
 fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
@@ -65,7 +75,7 @@ pub fn partition_dir(values: &[(String, Option<String>)]) -> String {
                 "{}={}/",
                 escape(k),
                 v.as_deref()
-                    .map(escape)
+                    .map(escape_value)
                     .unwrap_or_else(|| NULL_PARTITION.to_string())
             )
         })
@@ -166,7 +176,7 @@ pub fn check_partition_values(values: &PartitionValues) -> Result<(), PersistErr
             + 1
             + value
                 .as_deref()
-                .map_or(NULL_PARTITION.len(), |v| escape(v).len());
+                .map_or(NULL_PARTITION.len(), |v| escape_value(v).len());
         if segment > MAX_SEGMENT {
             let shown: String = value
                 .as_deref()

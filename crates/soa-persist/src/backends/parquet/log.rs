@@ -140,6 +140,13 @@ impl Snapshot {
         {
             check_path(path).map_err(|e| corrupt(format!("record {}: {e}", record.version)))?;
         }
+        // Parquet counts rows in an i64: a larger count is a damaged record, not a big file.
+        if let Some(f) = record.add.iter().find(|f| f.rows > i64::MAX as u64) {
+            return Err(corrupt(format!(
+                "record {}: {} claims {} rows",
+                record.version, f.path, f.rows
+            )));
+        }
         if record.replace {
             self.files = record.add;
         } else {
@@ -286,6 +293,29 @@ impl Log {
         }
     }
 
+    /// Applies `records` to `state` and caches the result. The state is changed in place when
+    /// nothing else holds it: copying it would make every commit cost O(files).
+    fn advance(
+        &self,
+        mut state: Arc<Snapshot>,
+        records: Vec<Record>,
+    ) -> Result<Arc<Snapshot>, PersistError> {
+        if !records.is_empty() {
+            {
+                let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+                if cache.as_ref().is_some_and(|c| Arc::ptr_eq(c, &state)) {
+                    *cache = None;
+                }
+            }
+            let s = Arc::make_mut(&mut state);
+            for record in records {
+                s.apply(record)?;
+            }
+        }
+        self.remember(&state);
+        Ok(state)
+    }
+
     /// The newest snapshot, or `None` if nothing was ever stored.
     pub async fn latest(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
         loop {
@@ -320,7 +350,7 @@ impl Log {
                 .map(|p| p.version),
             None => None,
         };
-        let mut state = match (self.cached(), pointer) {
+        let state = match (self.cached(), pointer) {
             (Some(c), None) => c,
             (Some(c), Some(p)) if p <= c.version => c,
             (_, Some(p)) => match self.read_checkpoint(p).await {
@@ -336,17 +366,16 @@ impl Log {
                 None => return Ok(None),
             },
         };
+        let mut records = Vec::new();
         loop {
-            let version = state.version + 1;
+            let version = state.version + 1 + records.len() as u64;
             let path = record_path(version);
             let Some(bytes) = get_opt(storage, &path).await? else {
                 break;
             };
-            let record = parse_record(&path, version, &bytes)?;
-            Arc::make_mut(&mut state).apply(record)?;
+            records.push(parse_record(&path, version, &bytes)?);
         }
-        self.remember(&state);
-        Ok(Some(state))
+        Ok(Some(self.advance(state, records)?))
     }
 
     async fn read_checkpoint(&self, version: u64) -> Result<Snapshot, PersistError> {
@@ -539,9 +568,7 @@ impl Log {
                 },
             };
             if won {
-                let mut state = current;
-                Arc::make_mut(&mut state).apply(record)?;
-                self.remember(&state);
+                let state = self.advance(current, vec![record])?;
                 if state.version.is_multiple_of(CHECKPOINT_INTERVAL) {
                     // Best effort: the commit stands whether or not the checkpoint is written.
                     let _ = self.checkpoint(&state).await;
@@ -580,11 +607,17 @@ impl Log {
         .map_err(|e| corrupt(format!("encoding checkpoint pointer: {e}")))?;
         self.storage
             .put(LAST_CHECKPOINT, Bytes::from(pointer))
-            .await
+            .await?;
+        // The previous checkpoint is superseded; keeping every one would make the log grow with
+        // the square of the files. (Older states replay from the records, until retired.)
+        if let Some(previous) = state.version.checked_sub(CHECKPOINT_INTERVAL) {
+            self.storage.delete(&checkpoint_path(previous)).await?;
+        }
+        Ok(())
     }
 
-    /// Deletes records and checkpoints below both the newest checkpoint and `keep_from`, older
-    /// than `retention`. Returns how many were deleted.
+    /// Deletes records and checkpoints below the newest checkpoint, older than `retention`, when
+    /// no version before that checkpoint must stay readable (`keep_from`). Returns how many.
     pub async fn retire(&self, keep_from: u64, retention: Duration) -> Result<usize, PersistError> {
         let Some(pointer) = get_opt(self.storage.as_ref(), LAST_CHECKPOINT).await? else {
             return Ok(0);
@@ -596,7 +629,12 @@ impl Log {
         if self.storage.head(&checkpoint_path(newest)).await?.is_none() {
             return Ok(0);
         }
-        let below = newest.min(keep_from);
+        // Versions from `keep_from` on must stay readable, and only a checkpoint at or before
+        // a version can stand in for the records before it.
+        if keep_from < newest {
+            return Ok(0);
+        }
+        let below = newest;
         let now = SystemTime::now();
         let mut removed = 0;
         for entry in self.storage.list(LOG_DIR).await? {
@@ -799,9 +837,20 @@ mod tests {
         s.apply(add(3, vec![file("d.parquet", 1)], vec![], true))
             .unwrap();
         assert_eq!(s.files.len(), 1);
+        assert!(
+            s.clone()
+                .apply(add(4, vec![file("e.parquet", u64::MAX)], vec![], false))
+                .is_err(),
+            "more rows than Parquet can count"
+        );
         let mut big = s.clone();
-        big.apply(add(4, vec![file("e.parquet", u64::MAX)], vec![], false))
-            .unwrap();
+        let huge = i64::MAX as u64;
+        let files = vec![
+            file("e.parquet", huge),
+            file("f.parquet", huge),
+            file("g.parquet", huge),
+        ];
+        big.apply(add(4, files, vec![], false)).unwrap();
         assert!(matches!(big.rows(), Err(PersistError::Corrupt { .. })));
         let err = s
             .apply(add(4, vec![file("../x.parquet", 1)], vec![], false))
