@@ -93,7 +93,15 @@ fn classify(e: duckdb::Error, path: Option<&Path>) -> PersistError {
             detail: message,
         };
     }
-    if c.is("TransactionContext") && c.text.to_ascii_lowercase().contains("conflict") {
+    let lower = c.text.to_ascii_lowercase();
+    // A key a concurrent transaction committed first, found at commit.
+    if c.is("TransactionContext") && lower.contains("constraint violation") {
+        return PersistError::Constraint {
+            backend: NAME,
+            detail: message,
+        };
+    }
+    if c.is("TransactionContext") && lower.contains("conflict") {
         return PersistError::Conflict {
             backend: NAME,
             detail: message,

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 
 use duckdb::{AccessMode, Config, Connection};
 
@@ -54,6 +54,10 @@ impl FileId {
 pub(crate) struct Db {
     root: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
+    /// Held by writes that touch our bookkeeping tables (write ids, written tables) from their
+    /// first statement to their commit, so that checking and recording are one step. Only
+    /// one process can have a database open for writing, so this is every such writer.
+    bookkeeping: Mutex<()>,
     path: Option<PathBuf>,
     read_only: bool,
 }
@@ -149,6 +153,7 @@ impl Db {
         Ok(Arc::new(Self {
             root: Mutex::new(root),
             idle: Mutex::new(Vec::new()),
+            bookkeeping: Mutex::new(()),
             path: path.map(Path::to_path_buf),
             read_only: cfg.read_only,
         }))
@@ -156,6 +161,14 @@ impl Db {
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Taken on the blocking thread of a write, so it lasts until the commit even when the
+    /// caller stops waiting.
+    pub fn bookkeeping(&self) -> MutexGuard<'_, ()> {
+        self.bookkeeping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn read_only(&self) -> bool {

@@ -59,6 +59,8 @@ impl<T: SoA> DuckDBPersistence<T> {
         self.table
             .db
             .run(move |conn| {
+                let _bookkeeping = (once.is_some() || !table.written.load(Ordering::Acquire))
+                    .then(|| table.db.bookkeeping());
                 let wrote = in_transaction(conn, |c| {
                     if let Some(id) = &once
                         && !claim(c, &table.name, id)?
@@ -91,7 +93,8 @@ impl<T: SoA> DuckDBPersistence<T> {
 
 /// Records `id` as the last write of its writer to `table`, unless this or a later write of
 /// the writer is already recorded (then `false`). Runs inside the write's transaction, so the
-/// record commits with the rows or not at all; two writers racing on one id conflict.
+/// record commits with the rows or not at all, under the database's bookkeeping lock, so that
+/// no other write checks the same id before this one commits.
 fn claim(conn: &Connection, table: &str, id: &WriteId) -> Result<bool, PersistError> {
     let stored: Option<u64> = conn
         .query_row(
