@@ -53,7 +53,7 @@ fn write_until_killed(checkpoints: bool) {
             p.append(rows).await.expect("append");
             // Only now is the batch acknowledged.
             acks.ack(next);
-            if checkpoints && (next / BATCH) % 3 == 0 {
+            if checkpoints && (next / BATCH).is_multiple_of(3) {
                 p.checkpoint().await.expect("checkpoint");
             }
             next += BATCH;
