@@ -23,6 +23,22 @@ impl Rng {
     pub fn from_clock() -> Self {
         Self(Instant::now().elapsed().as_nanos() as u64 | 1)
     }
+    /// Seeded from `SOA_CRASH_SEED` when set (to replay a failure), otherwise from the wall
+    /// clock and the process id; the seed is printed either way.
+    pub fn seeded(label: &str) -> Self {
+        let seed = std::env::var("SOA_CRASH_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                now ^ (u64::from(std::process::id()) << 32)
+            });
+        eprintln!("{label}: SOA_CRASH_SEED={seed}");
+        Self(seed | 1)
+    }
+
     pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

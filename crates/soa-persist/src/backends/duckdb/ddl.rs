@@ -7,7 +7,8 @@ use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use soa_persist_core::bridge::ENUM_VARIANTS_META;
 use soa_persist_core::schema::key_field;
 
-use super::pool::{NAME, db_error};
+use super::error::db_error;
+use super::pool::NAME;
 use crate::persist::PersistError;
 
 /// `"name"`, with embedded quotes doubled: any string is a safe identifier.

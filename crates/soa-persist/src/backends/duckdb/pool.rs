@@ -1,13 +1,16 @@
 //! Connections to one DuckDB database: a root connection that every other is cloned from
 //! (`try_clone` shares the database), an idle pool so each task gets its own connection, the
-//! blocking-thread runner, transactions, and the mapping of DuckDB errors to `PersistError`.
+//! blocking-thread runner, transactions, and the process-wide registry that makes every open of
+//! one database file in this process share one DuckDB instance.
 
 use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 
 use duckdb::{AccessMode, Config, Connection};
 
+use super::error::{db_error, open_error};
 use super::scan::{ARROW_SCAN, ParallelArrowScan};
 use crate::persist::PersistError;
 
@@ -22,36 +25,39 @@ pub(crate) struct OpenConfig {
     pub threads: Option<usize>,
     pub memory_limit: Option<String>,
     pub preserve_insertion_order: bool,
+    pub wal_autocheckpoint: Option<String>,
 }
 
-/// Databases open in this process, by canonical path: a second `open` of the same file shares
-/// the first's database (two DuckDB instances on one file would each believe they own it).
-static OPEN: LazyLock<Mutex<HashMap<PathBuf, Weak<Db>>>> = LazyLock::new(Default::default);
+/// Databases open in this process, by the identity of their file (device, inode): every path
+/// that reaches one file (symlinks, hard links, `..`) shares one database, since two DuckDB
+/// instances on one file would each believe they own it (and DuckDB's file lock does not stop
+/// a second instance in the same process).
+static OPEN: LazyLock<Mutex<HashMap<FileId, Weak<Db>>>> = LazyLock::new(Default::default);
 
-/// The canonical form of a database path that may not exist yet.
-fn canonical(path: &Path) -> PathBuf {
-    if let Ok(p) = path.canonicalize() {
-        return p;
-    }
-    match (path.parent(), path.file_name()) {
-        (Some(parent), Some(name)) => {
-            let parent = if parent.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                parent
-            };
-            parent
-                .canonicalize()
-                .map(|p| p.join(name))
-                .unwrap_or_else(|_| path.to_path_buf())
-        }
-        _ => path.to_path_buf(),
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file `path` leads to (symlinks followed).
+    fn of(path: &Path) -> std::io::Result<Self> {
+        let m = std::fs::metadata(path)?;
+        Ok(Self {
+            dev: m.dev(),
+            ino: m.ino(),
+        })
     }
 }
 
 pub(crate) struct Db {
     root: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
+    /// Held by writes that touch our bookkeeping tables (write ids, written tables) from their
+    /// first statement to their commit, so that checking and recording are one step. Only
+    /// one process can have a database open for writing, so this is every such writer.
+    bookkeeping: Mutex<()>,
     path: Option<PathBuf>,
     read_only: bool,
 }
@@ -61,10 +67,25 @@ impl Db {
         let Some(path) = path else {
             return Self::open_new(None, cfg);
         };
-        let key = canonical(path);
+        // The registry stays locked until the new database is in it: two opens of a file that
+        // does not exist yet must not both create an instance.
         let mut open = OPEN.lock().unwrap_or_else(PoisonError::into_inner);
         open.retain(|_, db| db.strong_count() > 0);
-        if let Some(db) = open.get(&key).and_then(Weak::upgrade) {
+        let existing = match FileId::of(path) {
+            Ok(id) => Some(id),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(PersistError::Io {
+                    backend: NAME,
+                    path: Some(path.to_path_buf()),
+                    source,
+                });
+            }
+        };
+        if let Some(db) = existing
+            .and_then(|id| open.get(&id))
+            .and_then(Weak::upgrade)
+        {
             if db.read_only != cfg.read_only {
                 return Err(PersistError::Backend {
                     backend: NAME,
@@ -83,7 +104,16 @@ impl Db {
             return Ok(db);
         }
         let db = Self::open_new(Some(path), cfg)?;
-        open.insert(key, Arc::downgrade(&db));
+        // DuckDB created the file if it was missing (through a dangling symlink, at its target).
+        let id = match existing {
+            Some(id) => id,
+            None => FileId::of(path).map_err(|source| PersistError::Io {
+                backend: NAME,
+                path: Some(path.to_path_buf()),
+                source,
+            })?,
+        };
+        open.insert(id, Arc::downgrade(&db));
         Ok(db)
     }
 
@@ -103,6 +133,9 @@ impl Db {
             if let Some(limit) = &cfg.memory_limit {
                 c = c.max_memory(limit)?;
             }
+            if let Some(size) = &cfg.wal_autocheckpoint {
+                c = c.with("checkpoint_threshold", size)?;
+            }
             Ok(c)
         };
         let config = config().map_err(|e| PersistError::Backend {
@@ -120,6 +153,7 @@ impl Db {
         Ok(Arc::new(Self {
             root: Mutex::new(root),
             idle: Mutex::new(Vec::new()),
+            bookkeeping: Mutex::new(()),
             path: path.map(Path::to_path_buf),
             read_only: cfg.read_only,
         }))
@@ -127,6 +161,14 @@ impl Db {
 
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Taken on the blocking thread of a write, so it lasts until the commit even when the
+    /// caller stops waiting.
+    pub fn bookkeeping(&self) -> MutexGuard<'_, ()> {
+        self.bookkeeping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn read_only(&self) -> bool {
@@ -227,79 +269,5 @@ pub(crate) fn in_transaction<R>(
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }
-    }
-}
-
-/// Maps a DuckDB error by its class (DuckDB prefixes every message with one).
-pub(crate) fn db_error(e: duckdb::Error) -> PersistError {
-    let message = e.to_string();
-    if message.contains("Constraint Error") {
-        return PersistError::Constraint {
-            backend: NAME,
-            detail: message,
-        };
-    }
-    if message.contains("TransactionContext Error") && message.contains("onflict") {
-        return PersistError::Conflict {
-            backend: NAME,
-            detail: message,
-        };
-    }
-    if message.contains("Could not set lock") || message.contains("Conflicting lock") {
-        // Another process holds the database file; it may let go.
-        return PersistError::Backend {
-            backend: NAME,
-            message,
-            retryable: true,
-        };
-    }
-    if message.contains("Conversion Error") {
-        return PersistError::Constraint {
-            backend: NAME,
-            detail: message,
-        };
-    }
-    let retryable = message.contains("INTERRUPT");
-    PersistError::Backend {
-        backend: NAME,
-        message,
-        retryable,
-    }
-}
-
-/// Errors of opening a database file: not a DuckDB file is `Corrupt`, file-system refusals
-/// are `Io` naming the path.
-fn open_error(path: Option<&Path>, e: duckdb::Error) -> PersistError {
-    let message = e.to_string();
-    let lower = message.to_ascii_lowercase();
-    if lower.contains("not a valid duckdb database")
-        || lower.contains("not a duckdb")
-        || lower.contains("invalid magic")
-        || lower.contains("corrupt")
-    {
-        return PersistError::Corrupt {
-            backend: NAME,
-            detail: format!(
-                "{}: {message}",
-                path.map(|p| p.display().to_string()).unwrap_or_default()
-            ),
-        };
-    }
-    let kind = if lower.contains("permission denied") || lower.contains("read-only") {
-        Some(std::io::ErrorKind::PermissionDenied)
-    } else if lower.contains("no such file") || lower.contains("does not exist") {
-        Some(std::io::ErrorKind::NotFound)
-    } else if lower.contains("io error") && !lower.contains("lock") {
-        Some(std::io::ErrorKind::Other)
-    } else {
-        None
-    };
-    match kind {
-        Some(kind) => PersistError::Io {
-            backend: NAME,
-            path: path.map(Path::to_path_buf),
-            source: std::io::Error::new(kind, message),
-        },
-        None => db_error(e),
     }
 }

@@ -1,0 +1,273 @@
+//! Reads: `SELECT`s with pushed-down predicates streamed back as Arrow batches in the struct's
+//! schema, and free SQL.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use duckdb::Connection;
+use futures::stream;
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::compute::concat_batches;
+use soa_persist_core::arrow::datatypes::SchemaRef;
+use soa_persist_core::convert::ToArrow;
+use soa_persist_core::query::Expr;
+use soa_persist_core::soa::SoA;
+
+use super::cast::{by_name, to_target};
+use super::ddl::{ident, string_literal};
+use super::error::db_error;
+use super::filter::{Where, where_clause};
+use super::pool::NAME;
+use super::{DuckDBPersistence, META_TABLE, SqlValue};
+use crate::persist::{BatchStream, PersistError, Stats};
+
+impl<T: SoA> DuckDBPersistence<T> {
+    /// Runs SQL and returns its result as Arrow batches.
+    pub async fn sql(&self, query: &str) -> Result<Vec<RecordBatch>, PersistError> {
+        self.sql_with(query, Vec::new()).await
+    }
+
+    /// Runs SQL with `?` parameters bound to `params`.
+    pub async fn sql_with(
+        &self,
+        query: &str,
+        params: Vec<SqlValue>,
+    ) -> Result<Vec<RecordBatch>, PersistError> {
+        let query = query.to_string();
+        self.table
+            .db
+            .run(move |conn| {
+                let mut stmt = conn.prepare(&query).map_err(db_error)?;
+                stmt.execute(duckdb::params_from_iter(params))
+                    .map_err(db_error)?;
+                let mut batches = Vec::new();
+                while let Some(array) = stmt.step().map_err(db_error)? {
+                    batches.push(RecordBatch::from(&array));
+                }
+                Ok(batches)
+            })
+            .await
+    }
+
+    /// Runs SQL and reads its result as rows of `R`, a `#[derive(SoA)]` struct whose fields
+    /// name the result's columns (matched by name; types converted where exact).
+    pub async fn sql_as<R: SoA>(
+        &self,
+        query: &str,
+        params: Vec<SqlValue>,
+    ) -> Result<R::Container, PersistError> {
+        let target = R::arrow_schema();
+        let mut out = R::Container::default();
+        for batch in self.sql_with(query, params).await? {
+            let batch = by_name(batch, &target)?;
+            let mut part = R::Container::from_owned_record_batch(batch)?;
+            soa_persist_core::column::Column::append(&mut out, &mut part);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn select(
+        &self,
+        columns: &str,
+        expr: &Expr,
+    ) -> Result<(String, Vec<SqlValue>), PersistError> {
+        let Where { sql, params } = where_clause(expr, &self.table.schema, &self.table.name)?;
+        let filter = if matches!(expr, Expr::True) {
+            String::new()
+        } else {
+            format!(" WHERE {sql}")
+        };
+        Ok((
+            format!("SELECT {columns} FROM {}{filter}", ident(&self.table.name)),
+            params,
+        ))
+    }
+
+    pub(super) async fn is_written(&self) -> Result<bool, PersistError> {
+        if self.table.written.load(Ordering::Acquire) {
+            return Ok(true);
+        }
+        let table = self.table.clone();
+        let written = self
+            .table
+            .db
+            .run(move |conn| {
+                let meta: Result<i64, _> = conn.query_row(
+                    &format!("SELECT count(*) FROM {} WHERE name = ?", ident(META_TABLE)),
+                    [&table.name],
+                    |r| r.get(0),
+                );
+                if meta.is_ok_and(|n| n > 0) {
+                    return Ok(true);
+                }
+                // A table written by someone else (no record of ours): stored if non-empty.
+                let any = scalar(
+                    conn,
+                    &format!(
+                        "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT 1)",
+                        ident(&table.name)
+                    ),
+                )?;
+                Ok(any > 0)
+            })
+            .await?;
+        if written {
+            self.table.written.store(true, Ordering::Release);
+        }
+        Ok(written)
+    }
+
+    /// Streams the result of `sql` converted to `target`, in batches of `read_batch_rows`
+    /// (at most `limit` rows each when set). `materialize` runs the query to completion first
+    /// (in parallel; for results the caller keeps whole anyway), otherwise DuckDB produces
+    /// rows as they are read (memory bounded by a few chunks).
+    pub(super) fn stream(
+        &self,
+        sql: String,
+        params: Vec<SqlValue>,
+        target: SchemaRef,
+        limit: Option<usize>,
+        materialize: bool,
+    ) -> BatchStream {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, PersistError>>(2);
+        let error_tx = tx.clone();
+        let db = self.table.db.clone();
+        let merge_to = limit.unwrap_or(self.table.options.read_batch_rows.max(1));
+        tokio::task::spawn_blocking(move || {
+            let run = move || -> Result<(), PersistError> {
+                let conn = db.get()?;
+                let mut stmt = conn.prepare(&sql).map_err(db_error)?;
+                let mut pending: Vec<RecordBatch> = Vec::new();
+                let mut rows = 0;
+                let send = |pending: &mut Vec<RecordBatch>| -> Result<bool, PersistError> {
+                    let Some(first) = pending.first() else {
+                        return Ok(true);
+                    };
+                    let merged = concat_batches(&first.schema(), pending.iter())?;
+                    pending.clear();
+                    let merged = to_target(merged, &target)?;
+                    let mut offset = 0;
+                    while offset < merged.num_rows() {
+                        let len = merge_to.min(merged.num_rows() - offset);
+                        if tx.blocking_send(Ok(merged.slice(offset, len))).is_err() {
+                            return Ok(false); // the reader went away
+                        }
+                        offset += len;
+                    }
+                    Ok(true)
+                };
+                // Takes one DuckDB chunk; false when the reader is gone.
+                let mut take = |chunk: RecordBatch| -> Result<bool, PersistError> {
+                    if chunk.num_rows() == 0 {
+                        return Ok(true);
+                    }
+                    rows += chunk.num_rows();
+                    pending.push(chunk);
+                    if rows < merge_to {
+                        return Ok(true);
+                    }
+                    rows = 0;
+                    send(&mut pending)
+                };
+                if materialize {
+                    // DuckDB runs the whole query on all threads, then hands out chunks.
+                    stmt.execute(duckdb::params_from_iter(params))
+                        .map_err(db_error)?;
+                    while let Some(array) = stmt.step().map_err(db_error)? {
+                        if !take(RecordBatch::from(&array))? {
+                            return Ok(());
+                        }
+                    }
+                } else {
+                    let chunks = stmt
+                        .stream_arrow(duckdb::params_from_iter(params))
+                        .map_err(db_error)?;
+                    for chunk in chunks {
+                        if !take(chunk.map_err(db_error)?)? {
+                            return Ok(());
+                        }
+                    }
+                }
+                // Give the connection back before the last batch: once a reader has seen the
+                // end, the database may be closed and reopened (by another process, too).
+                drop(stmt);
+                drop(conn);
+                drop(db);
+                send(&mut pending)?;
+                Ok(())
+            };
+            if let Err(e) = run() {
+                let _ = error_tx.blocking_send(Err(e));
+            }
+        });
+        Box::pin(stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        }))
+    }
+
+    /// Rows, row groups, memory and file sizes; any failure to find them out is an error.
+    pub(super) async fn stats_now(&self) -> Result<Stats, PersistError> {
+        let table = self.table.clone();
+        self.table
+            .db
+            .run(move |conn| {
+                let rows = scalar(
+                    conn,
+                    &format!("SELECT count(*) FROM {}", ident(&table.name)),
+                )?;
+                // Row groups, from the storage layer (DuckDB does not report column sizes).
+                let row_groups = scalar(
+                    conn,
+                    &format!(
+                        "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info({})",
+                        string_literal(&table.name)
+                    ),
+                )?;
+                let row_groups = row_groups as u64;
+                let memory = scalar(
+                    conn,
+                    "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()",
+                )?;
+                let disk = match table.db.path() {
+                    Some(p) => Some(file_size(p)? + file_size(&wal_path(p))?),
+                    None => None,
+                };
+                Ok(Stats {
+                    backend: NAME,
+                    rows: rows as u64,
+                    batches: row_groups,
+                    files: table.db.path().map(|_| 1),
+                    row_groups: Some(row_groups),
+                    bytes_in_memory: memory as u64,
+                    bytes_on_disk: disk,
+                    buffered_rows: 0,
+                    columns: Vec::new(),
+                })
+            })
+            .await
+    }
+}
+
+/// The one integer a query returns.
+fn scalar(conn: &Connection, sql: &str) -> Result<i64, PersistError> {
+    conn.query_row(sql, [], |r| r.get(0)).map_err(db_error)
+}
+
+/// The size of a file; a missing one (no write-ahead log right now) is empty.
+fn file_size(p: &Path) -> Result<u64, PersistError> {
+    match std::fs::metadata(p) {
+        Ok(m) => Ok(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(source) => Err(PersistError::Io {
+            backend: NAME,
+            path: Some(p.to_path_buf()),
+            source,
+        }),
+    }
+}
+
+fn wal_path(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".wal");
+    PathBuf::from(s)
+}

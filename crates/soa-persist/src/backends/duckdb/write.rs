@@ -1,0 +1,215 @@
+//! Writes: each one transaction that hands whole Arrow batches to DuckDB (an Arrow scan or the
+//! appender), upserts by key, and appends applied at most once per `WriteId`.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use duckdb::{Connection, OptionalExt};
+use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
+use soa_persist_core::convert::ToArrow;
+use soa_persist_core::schema::{META_STRUCT, key_field};
+use soa_persist_core::soa::SoA;
+
+use super::cast::to_target;
+use super::ddl::ident;
+use super::error::db_error;
+use super::pool::{NAME, in_transaction};
+use super::scan::{ARROW_SCAN, Registered};
+use super::{DuckDBPersistence, Ingest, META_TABLE, Table, WRITES_TABLE};
+use crate::persist::{PersistError, WriteId, conform};
+
+impl<T: SoA> DuckDBPersistence<T> {
+    /// Inserts `rows`, replacing stored rows with the same key (the last of equal keys in
+    /// `rows` wins), in one transaction. Needs a `#[soa(key)]` field.
+    pub async fn upsert(&self, rows: T::Container) -> Result<(), PersistError> {
+        self.upsert_batches(vec![rows.into_record_batch()?]).await
+    }
+
+    /// `upsert` of Arrow batches in the struct's schema.
+    pub async fn upsert_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        if key_field(&self.table.schema).is_none() {
+            return Err(PersistError::SchemaMismatch {
+                backend: NAME,
+                detail: format!(
+                    "upsert into {} needs a #[soa(key)] field",
+                    ident(&self.table.name)
+                ),
+            });
+        }
+        self.write(batches, Mode::Upsert, None).await.map(drop)
+    }
+
+    /// One write in one transaction. With `once`, the write id is checked and recorded in the
+    /// same transaction: when this table already holds `once` (or a later write of its writer),
+    /// nothing is written and the result is `false`.
+    pub(super) async fn write(
+        &self,
+        batches: Vec<RecordBatch>,
+        mode: Mode,
+        once: Option<WriteId>,
+    ) -> Result<bool, PersistError> {
+        let prepared = batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| self.prepare(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let _turn = self.table.writer.lock().await;
+        let table = self.table.clone();
+        self.table
+            .db
+            .run(move |conn| {
+                let _bookkeeping = (once.is_some() || !table.written.load(Ordering::Acquire))
+                    .then(|| table.db.bookkeeping());
+                let wrote = in_transaction(conn, |c| {
+                    if let Some(id) = &once
+                        && !claim(c, &table.name, id)?
+                    {
+                        return Ok(false);
+                    }
+                    if mode == Mode::Replace {
+                        c.execute(&format!("DELETE FROM {}", ident(&table.name)), [])
+                            .map_err(db_error)?;
+                    }
+                    if !table.written.load(Ordering::Acquire) {
+                        mark_written(c, &table)?;
+                    }
+                    for batch in prepared {
+                        insert(c, &table, batch, mode)?;
+                    }
+                    Ok(true)
+                })?;
+                table.written.store(true, Ordering::Release);
+                Ok(wrote)
+            })
+            .await
+    }
+
+    /// `batch` conformed to the struct, then in the form DuckDB is handed.
+    fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
+        to_target(conform::<T>(batch)?, &self.table.ingest_schema)
+    }
+}
+
+/// Records `id` as the last write of its writer to `table`, unless this or a later write of
+/// the writer is already recorded (then `false`). Runs inside the write's transaction, so the
+/// record commits with the rows or not at all, under the database's bookkeeping lock, so that
+/// no other write checks the same id before this one commits.
+fn claim(conn: &Connection, table: &str, id: &WriteId) -> Result<bool, PersistError> {
+    let stored: Option<u64> = conn
+        .query_row(
+            &format!(
+                "SELECT seq FROM {} WHERE table_name = ? AND writer = ?",
+                ident(WRITES_TABLE)
+            ),
+            duckdb::params![table, &id.writer],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_error)?;
+    if stored.is_some_and(|s| s >= id.seq) {
+        return Ok(false);
+    }
+    conn.execute(
+        &format!(
+            "INSERT INTO {} (table_name, writer, seq) VALUES (?, ?, ?) \
+             ON CONFLICT (table_name, writer) DO UPDATE SET seq = excluded.seq",
+            ident(WRITES_TABLE)
+        ),
+        duckdb::params![table, &id.writer, id.seq],
+    )
+    .map_err(bookkeeping_error)?;
+    Ok(true)
+}
+
+/// An error of a write to our own bookkeeping tables: a duplicate key there can only be a
+/// concurrent transaction's uncommitted row (DuckDB reports it as a constraint violation,
+/// even under `ON CONFLICT`), so it is a retryable conflict.
+fn bookkeeping_error(e: duckdb::Error) -> PersistError {
+    match db_error(e) {
+        PersistError::Constraint { backend, detail } => PersistError::Conflict { backend, detail },
+        other => other,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    Append,
+    Replace,
+    Upsert,
+}
+
+fn mark_written(conn: &Connection, table: &Table) -> Result<(), PersistError> {
+    let struct_name = table
+        .schema
+        .metadata()
+        .get(META_STRUCT)
+        .cloned()
+        .unwrap_or_default();
+    conn.execute(
+        &format!(
+            "INSERT INTO {} VALUES (?, ?) ON CONFLICT DO NOTHING",
+            ident(META_TABLE)
+        ),
+        [&table.name, &struct_name],
+    )
+    .map_err(bookkeeping_error)?;
+    Ok(())
+}
+
+const ORDINAL: &str = "__soa_ordinal";
+
+fn insert(
+    conn: &Connection,
+    table: &Table,
+    batch: RecordBatch,
+    mode: Mode,
+) -> Result<(), PersistError> {
+    let qtable = ident(&table.name);
+    let cols = &table.columns;
+    match (mode, table.options.ingest) {
+        (Mode::Upsert, _) => {
+            // Number the rows so that, of equal keys, the last one is kept.
+            let key = key_field(&table.schema).unwrap_or_default();
+            let mut fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new(ORDINAL, DataType::UInt64, false));
+            let mut columns = batch.columns().to_vec();
+            columns.push(
+                Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef,
+            );
+            let numbered = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+            let reg = Registered::new(numbered);
+            let sql = format!(
+                "INSERT OR REPLACE INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?) \
+                 QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC) = 1",
+                ident(key),
+                ident(ORDINAL)
+            );
+            conn.execute(&sql, [&reg]).map_err(db_error)?;
+        }
+        (_, Ingest::ArrowScan) => {
+            let reg = Registered::new(batch);
+            let sql = format!("INSERT INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?)");
+            conn.execute(&sql, [&reg]).map_err(db_error)?;
+        }
+        (_, Ingest::Appender) => {
+            let names: Vec<&str> = table
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            let mut appender = conn
+                .appender_with_columns(&table.name, &names)
+                .map_err(db_error)?;
+            appender.append_record_batch(batch).map_err(db_error)?;
+            appender.flush().map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
