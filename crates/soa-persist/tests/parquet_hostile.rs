@@ -4,6 +4,8 @@
 //! A hive folder whose value does not parse as its column's type is an error naming the value.
 //! DuckDB runs in the virtualenv of `scripts/setup.sh`, like tests/parquet_interop.rs.
 
+mod tools;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,25 +27,7 @@ pub struct Yearly {
 }
 
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var("SOA_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/soa-persist/venv")
-        });
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "no virtualenv at {}: scripts/setup.sh makes it",
-        venv.display()
-    );
-    eprintln!(
-        "SKIPPED DuckDB checks: no virtualenv at {} (run scripts/setup.sh)",
-        venv.display()
-    );
-    None
+    tools::venv_bin("python", "the DuckDB checks")
 }
 
 /// Runs `script` (Python, with the dataset folder as `sys.argv[1]`) and returns its stdout.

@@ -2,6 +2,8 @@
 //! values, and Parquet written by each of them loads here with identical values. Needs the
 //! virtualenv of `scripts/setup.sh` (the README's test command makes it).
 
+mod tools;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,26 +34,7 @@ fn interop_row(i: u64) -> ConfOrder {
 }
 
 fn python() -> Option<PathBuf> {
-    let venv = std::env::var("SOA_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/soa-persist/venv")
-        });
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return Some(python);
-    }
-    // In CI the set-up step must have made it: a missing venv is a failure, not a skip.
-    assert!(
-        std::env::var("CI").is_err(),
-        "no virtualenv at {}: scripts/setup.sh makes it",
-        venv.display()
-    );
-    eprintln!(
-        "SKIPPED: no virtualenv at {} (run scripts/setup.sh)",
-        venv.display()
-    );
-    None
+    tools::venv_bin("python", "the interop checks")
 }
 
 fn expected_summary(rows: &[ConfOrder]) -> serde_json::Value {

@@ -7,6 +7,8 @@
 //! silently overwritten. Without moto the tests print a skip line, or fail when
 //! `SOA_REQUIRE_TOOLS=1` (set by `scripts/test.sh`).
 
+mod tools;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -44,27 +46,7 @@ impl Moto {
     /// Starts a server, waits until it answers and creates the test bucket; `None` (after a
     /// skip line) when moto is not installed and tools are not required.
     fn start() -> Option<Self> {
-        let venv = std::env::var("SOA_VENV")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                    .join(".cache/soa-persist/venv")
-            });
-        let server = venv.join("bin/moto_server");
-        if !server.exists() {
-            let required =
-                std::env::var("SOA_REQUIRE_TOOLS").is_ok_and(|v| !v.is_empty() && v != "0");
-            assert!(
-                !required,
-                "no moto S3 server at {} (SOA_REQUIRE_TOOLS is set): run scripts/setup.sh",
-                server.display()
-            );
-            eprintln!(
-                "SKIPPED: no moto S3 server at {} (run scripts/setup.sh)",
-                server.display()
-            );
-            return None;
-        }
+        let server = tools::venv_bin("moto_server", "the S3 tests")?;
         // The free port can be taken between probing and binding: try a few.
         let mut last_error = String::new();
         for _ in 0..5 {

@@ -395,40 +395,28 @@ impl Log {
         Ok(snapshot)
     }
 
-    /// Without a usable pointer: the newest checkpoint listed, or the state before record 0.
+    /// Versions of the records and of the checkpoints listed in `_soa_log/`.
+    async fn listed(&self) -> Result<(Vec<u64>, Vec<u64>), PersistError> {
+        let (mut records, mut checkpoints) = (Vec::new(), Vec::new());
+        for entry in self.storage.list(LOG_DIR).await? {
+            match parse_log_name(&entry.path) {
+                Some(LogFile::Record(v)) => records.push(v),
+                Some(LogFile::Checkpoint(v)) => checkpoints.push(v),
+                None => {}
+            }
+        }
+        Ok((records, checkpoints))
+    }
+
+    /// Without a usable pointer: the newest checkpoint listed, or the state of record 0.
     async fn start_from_listing(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
-        let names: Vec<LogFile> = self
-            .storage
-            .list(LOG_DIR)
-            .await?
-            .iter()
-            .filter_map(|e| parse_log_name(&e.path))
-            .collect();
-        let newest_checkpoint = names
-            .iter()
-            .filter_map(|n| match n {
-                LogFile::Checkpoint(v) => Some(*v),
-                LogFile::Record(_) => None,
-            })
-            .max();
-        if let Some(v) = newest_checkpoint {
+        let (records, checkpoints) = self.listed().await?;
+        if let Some(&v) = checkpoints.iter().max() {
             return Ok(Some(Arc::new(self.read_checkpoint(v).await?)));
         }
-        let first = names
-            .iter()
-            .filter_map(|n| match n {
-                LogFile::Record(v) => Some(*v),
-                LogFile::Checkpoint(_) => None,
-            })
-            .min();
-        match first {
+        match records.iter().min() {
             None => Ok(None),
-            Some(0) => {
-                let bytes = self.storage.get(&record_path(0)).await?;
-                let mut state = Snapshot::default();
-                state.apply(parse_record(&record_path(0), 0, &bytes)?)?;
-                Ok(Some(Arc::new(state)))
-            }
+            Some(0) => Ok(Some(Arc::new(self.state_at(0).await?))),
             Some(v) => Err(corrupt(format!(
                 "{LOG_DIR}/ starts at version {v}: earlier records and any checkpoint are missing"
             ))),
@@ -438,20 +426,8 @@ impl Log {
     /// The state at `version` (from the newest checkpoint at or before it), if its records are
     /// still there.
     pub async fn state_at(&self, version: u64) -> Result<Snapshot, PersistError> {
-        let names: Vec<LogFile> = self
-            .storage
-            .list(LOG_DIR)
-            .await?
-            .iter()
-            .filter_map(|e| parse_log_name(&e.path))
-            .collect();
-        let start = names
-            .iter()
-            .filter_map(|n| match n {
-                LogFile::Checkpoint(v) if *v <= version => Some(*v),
-                _ => None,
-            })
-            .max();
+        let (_, checkpoints) = self.listed().await?;
+        let start = checkpoints.into_iter().filter(|v| *v <= version).max();
         let mut state = match start {
             Some(v) => self.read_checkpoint(v).await?,
             None => Snapshot::default(),
