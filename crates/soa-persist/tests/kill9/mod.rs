@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Kills per loop: `SOA_CRASH_KILLS`, or `default`.
 pub fn kills(default: usize) -> usize {
@@ -16,27 +16,15 @@ pub fn kills(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A xorshift generator seeded from the clock.
+/// A xorshift generator.
 pub struct Rng(u64);
 
 impl Rng {
-    pub fn from_clock() -> Self {
-        Self(Instant::now().elapsed().as_nanos() as u64 | 1)
-    }
-    /// Seeded from `SOA_CRASH_SEED` when set (to replay a failure), otherwise from the wall
-    /// clock and the process id; the seed is printed either way.
+    /// Seeded by `seed()`, printed with `label` so that a failure can be replayed.
     pub fn seeded(label: &str) -> Self {
-        let seed = std::env::var("SOA_CRASH_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                now ^ (u64::from(std::process::id()) << 32)
-            });
+        let seed = seed();
         eprintln!("{label}: SOA_CRASH_SEED={seed}");
-        Self(seed | 1)
+        Self::from_seed(seed)
     }
 
     pub fn below(&mut self, n: u64) -> u64 {

@@ -31,6 +31,9 @@ pub fn venv_bin(name: &str, what: &str) -> Option<PathBuf> {
         "no {} (for {what}): run scripts/setup.sh",
         path.display()
     );
-    eprintln!("SKIPPED {what}: no {} (run scripts/setup.sh)", path.display());
+    eprintln!(
+        "SKIPPED {what}: no {} (run scripts/setup.sh)",
+        path.display()
+    );
     None
 }
