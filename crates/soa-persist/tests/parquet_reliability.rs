@@ -371,3 +371,142 @@ async fn an_error_after_the_write_took_effect_is_retried_without_doubling() {
     eprintln!("fault-after-effect points tried: {points}");
     assert!(points > 20, "{points}");
 }
+
+/// A storage that, on request, makes one commit record's answer get lost (written, then an
+/// error), or removes a data file just before a commit checks it (a vacuum racing a slow write).
+#[derive(Debug)]
+struct Twist {
+    inner: soa_persist::backends::parquet::LocalStorage,
+    lose_record_answer: std::sync::atomic::AtomicBool,
+    vacuum_on_head: std::sync::atomic::AtomicBool,
+}
+
+impl soa_persist::backends::parquet::Storage for Twist {
+    fn put(
+        &self,
+        path: &str,
+        bytes: bytes::Bytes,
+    ) -> futures::future::BoxFuture<'_, Result<(), PersistError>> {
+        self.inner.put(path, bytes)
+    }
+    fn put_new(
+        &self,
+        path: &str,
+        bytes: bytes::Bytes,
+    ) -> futures::future::BoxFuture<'_, Result<bool, PersistError>> {
+        use futures::FutureExt;
+        use std::sync::atomic::Ordering;
+        let record = path.starts_with("_soa_log/") && path.ends_with(".json");
+        let lose = record && self.lose_record_answer.swap(false, Ordering::SeqCst);
+        let write = self.inner.put_new(path, bytes);
+        async move {
+            let won = write.await?;
+            if lose {
+                return Err(PersistError::Io {
+                    backend: "parquet",
+                    path: None,
+                    source: std::io::Error::new(std::io::ErrorKind::TimedOut, "answer lost"),
+                });
+            }
+            Ok(won)
+        }
+        .boxed()
+    }
+    fn get(
+        &self,
+        path: &str,
+    ) -> futures::future::BoxFuture<'_, Result<bytes::Bytes, PersistError>> {
+        self.inner.get(path)
+    }
+    fn head(
+        &self,
+        path: &str,
+    ) -> futures::future::BoxFuture<'_, Result<Option<u64>, PersistError>> {
+        use futures::FutureExt;
+        let vacuum = self
+            .vacuum_on_head
+            .load(std::sync::atomic::Ordering::SeqCst)
+            && path.ends_with(".parquet");
+        let path = path.to_string();
+        async move {
+            if vacuum {
+                self.inner.delete(&path).await?;
+            }
+            self.inner.head(&path).await
+        }
+        .boxed()
+    }
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> futures::future::BoxFuture<
+        '_,
+        Result<Vec<soa_persist::backends::parquet::Entry>, PersistError>,
+    > {
+        self.inner.list(prefix)
+    }
+    fn delete(&self, path: &str) -> futures::future::BoxFuture<'_, Result<(), PersistError>> {
+        self.inner.delete(path)
+    }
+    fn location(&self) -> String {
+        self.inner.location()
+    }
+}
+
+fn twisted(dir: &Path) -> (std::sync::Arc<Twist>, ParquetPersistence<ConfOrder>) {
+    let twist = std::sync::Arc::new(Twist {
+        inner: soa_persist::backends::parquet::LocalStorage::open(dir).unwrap(),
+        lose_record_answer: false.into(),
+        vacuum_on_head: false.into(),
+    });
+    let p = ParquetPersistence::<ConfOrder>::with_storage(twist.clone());
+    (twist, p)
+}
+
+#[tokio::test]
+async fn a_commit_whose_answer_was_lost_recognises_its_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (twist, p) = twisted(dir.path());
+    p.append(orders(0..10)).await.unwrap();
+    twist
+        .lose_record_answer
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    // A plain append, no write id: the record it wrote is recognised as its own.
+    p.append(orders(10..20)).await.unwrap();
+    assert!(
+        !twist
+            .lose_record_answer
+            .load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (0..20).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_commit_refuses_files_a_vacuum_removed_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (twist, p) = twisted(dir.path());
+    p.append(orders(0..10)).await.unwrap();
+    twist
+        .vacuum_on_head
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let err = p.append(orders(10..20)).await.unwrap_err();
+    assert!(
+        matches!(err, PersistError::Conflict { .. }) && err.is_retryable(),
+        "{err}"
+    );
+    twist
+        .vacuum_on_head
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (0..10).collect::<Vec<_>>()
+    );
+    p.append(orders(10..20)).await.unwrap();
+    assert_eq!(
+        ids(&p.load().await.unwrap().unwrap()),
+        (0..20).collect::<Vec<_>>()
+    );
+}
