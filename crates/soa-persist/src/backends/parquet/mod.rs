@@ -713,14 +713,10 @@ impl<T: SoA> ParquetPersistence<T> {
                     // An earlier attempt whose answer was lost committed this write.
                     return Ok(Next::Skip);
                 }
-                // A folder adopted meanwhile may list the files just written here: add each once.
-                let add = files
-                    .iter()
-                    .filter(|f| !current.files.iter().any(|c| c.path == f.path))
-                    .cloned()
-                    .collect();
+                // `write_files` created the log (adopting what was there) before writing, so
+                // no adopted state can already list these files.
                 Ok(Next::Commit(Record {
-                    add,
+                    add: files.clone(),
                     write: id.map(|id| log::WriteMark {
                         writer: id.writer.clone(),
                         seq: id.seq,
