@@ -21,54 +21,85 @@
 //! # Ok::<(), soa_persist::ConvertError>(())
 //! ```
 //!
+//! One persistence API over every backend ([`SoAPersistence`]):
+//!
+//! ```
+//! use soa_persist::prelude::*;
+//!
+//! #[derive(SoA, Clone, Debug, PartialEq)]
+//! struct Reading { sensor: u32, value: f64 }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let backend = ArrowPersistence::<Reading>::new();
+//! let rows: ReadingSoA = (0..10).map(|i| Reading { sensor: i % 3, value: i as f64 }).collect();
+//! backend.append(rows).await?;
+//! let hot = backend.query(&Reading::fields().value.gt(7.0)).await?;
+//! assert_eq!(hot.value, [8.0, 9.0]);
+//! assert_eq!(backend.count(&Reading::fields().sensor.eq(0u32)).await?, 4);
+//! # Ok::<(), PersistError>(()) }).unwrap();
+//! ```
+//!
 //! Layers, bottom up (each a trait, each a module or crate):
 //! 1. domain: your struct with `#[derive(SoA, SoAStore)]`, container [`Column`], [`Store`];
 //! 2. schema: [`ArrowSchemaGen`]; 3. conversion: [`ToArrow`] (copying and zero-copy);
 //! 4. query: [`Predicate`] built from `Order::fields()`;
-//! 5. persistence: [`SoAPersistence`] ([`persist`]) and its backends ([`backends`]);
-//! 6. store: [`PersistentStore`] ([`store`]), the domain API over any backend.
-
-// Lets the derives' `::soa_persist` paths resolve inside this crate too (conformance model).
-extern crate self as soa_persist;
+//! 5. persistence: [`SoAPersistence`] (from the `soa-persist-api` crate, which a third-party
+//!    backend depends on alone) and the backends in [`backends`];
+//! 6. store: [`PersistentStore`], the domain API over any backend.
 
 pub mod backends;
-pub mod conformance;
-pub mod persist;
-pub mod store;
 
-pub use backends::arrow::ArrowPersistence;
+pub use backends::memory::ArrowPersistence;
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
 #[cfg(feature = "parquet")]
-pub use backends::parquet::LiveFile;
-#[cfg(feature = "parquet")]
-pub use backends::parquet::{Compression, ParquetOptions, ParquetPersistence};
-pub use persist::{
-    BatchStream, ColumnStats, PersistError, RetryPolicy, Scan, SoAPersistence, Stats, WriteId,
-    retry,
+pub use backends::parquet::{
+    Compression, LiveFile, ParquetOptions, ParquetPersistence, RepairReport,
 };
-pub use soa_persist_core::query::{self, CmpOp, Expr, Predicate};
-pub use store::{FlushPolicy, PersistentStore};
 
+// The persistence API (the crate a third-party backend depends on).
+pub use soa_persist_api::{
+    BatchStream, ColumnStats, FlushPolicy, PersistError, PersistentStore, RetryPolicy, Scan,
+    SoAPersistence, Stats, WriteId, retry,
+};
+/// Test support for backends: the shared conformance suite and fault-injecting wrappers.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use soa_persist_api::testing::*;
+    #[cfg(feature = "parquet")]
+    pub use crate::backends::parquet::FaultyStorage;
+}
+
+// The domain, schema, conversion and query layers.
 pub use soa_persist_core::bridge::{
     BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, Seconds, SoAEnum, SoAField,
     Timestamp, TimestampUnit,
 };
-#[cfg(feature = "chrono")]
-pub use soa_persist_core::chrono;
 pub use soa_persist_core::column::{Column, RowView};
 pub use soa_persist_core::convert::{ArrowColumn, ToArrow};
 pub use soa_persist_core::error::{ConvertError, StoreError};
 pub use soa_persist_core::fields::Col;
-#[cfg(feature = "decimal")]
-pub use soa_persist_core::rust_decimal;
-pub use soa_persist_core::schema::{self, ArrowSchemaGen};
+pub use soa_persist_core::query::{CmpOp, Expr, Predicate};
+pub use soa_persist_core::schema::ArrowSchemaGen;
 pub use soa_persist_core::soa::{RowRef, SoA};
 pub use soa_persist_core::store::{Keyed, Store};
+pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
+
+pub use soa_persist_core::arrow;
+#[cfg(feature = "chrono")]
+pub use soa_persist_core::chrono;
+#[cfg(feature = "decimal")]
+pub use soa_persist_core::rust_decimal;
 #[cfg(feature = "uuid")]
 pub use soa_persist_core::uuid;
-pub use soa_persist_core::{arrow, bridge};
-pub use soa_persist_macros::{SoA, SoAEnum, SoAStore};
+
+/// The schema metadata every backend writes, for reading stored data with other tools.
+pub mod schema {
+    pub use soa_persist_core::schema::{
+        META_FINGERPRINT, META_KEY, META_PARTITION, META_STRUCT, fingerprint, key_field,
+        partition_fields,
+    };
+}
 
 /// Everything a user's code needs: `use soa_persist::prelude::*;`.
 pub mod prelude {
@@ -88,22 +119,5 @@ pub mod prelude {
 /// Paths used by the derive macros' generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use soa_persist_core::arrow;
-    pub use soa_persist_core::bridge::{
-        BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
-        enum_encode, enum_metadata,
-    };
-    pub use soa_persist_core::column::{
-        Column, RowView, SliceLen, apply_permutation, sort_permutation,
-    };
-    pub use soa_persist_core::convert::{
-        ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array,
-    };
-    pub use soa_persist_core::error::ConvertError;
-    pub use soa_persist_core::fields::Col;
-    pub use soa_persist_core::schema::{self, ArrowSchemaGen};
-    pub use soa_persist_core::soa::SoA;
-    pub use soa_persist_core::store::{Keyed, Store};
-
-    pub use crate::store::PersistentStore;
+    pub use soa_persist_api::__private::*;
 }

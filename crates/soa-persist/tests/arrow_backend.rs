@@ -1,7 +1,7 @@
 //! `ArrowPersistence` passes the shared conformance suite, plus its own guarantees: memory
 //! budget, coalescing of small appends, schema conformance and real-time stats.
 
-use soa_persist::conformance::{self, ConfOrder, ConfOrderSoA, orders};
+use soa_persist::testing::{conformance, ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -181,7 +181,7 @@ async fn flush_failure_keeps_rows_buffered() {
     let mut store =
         PersistentStore::with_persistence(Failing).with_flush_policy(FlushPolicy::Manual);
     store
-        .add_many((0..10).map(conformance::order))
+        .add_many((0..10).map(soa_persist::testing::order))
         .await
         .unwrap();
     let err = store.flush().await.unwrap_err();
@@ -189,7 +189,7 @@ async fn flush_failure_keeps_rows_buffered() {
     assert_eq!(store.buffered(), 10, "nothing lost");
     assert_eq!(store.get(&4).await.unwrap().map(|o| o.id), Some(4));
     assert!(
-        store.add(conformance::order(4)).await.is_err(),
+        store.add(soa_persist::testing::order(4)).await.is_err(),
         "key index still intact"
     );
     std::mem::forget(store); // would warn about 10 unflushed rows

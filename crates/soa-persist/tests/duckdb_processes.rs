@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use soa_persist::conformance::{ConfOrder, orders};
+use soa_persist::testing::{ConfOrder, orders};
 use soa_persist::prelude::*;
 use soa_persist::{DuckDBOptions, WriteId};
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use soa_persist::conformance::{ConfOrder, ConfOrderSoA, orders};
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
 use soa_persist::{DuckDBOptions, WriteId};
 

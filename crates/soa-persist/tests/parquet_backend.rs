@@ -5,8 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use soa_persist::backends::parquet::{FaultyStorage, LocalStorage, Storage};
-use soa_persist::conformance::{self, ConfOrder, ConfStatus, orders};
+use soa_persist::testing::FaultyStorage;
+use soa_persist::backends::parquet::{LocalStorage, Storage};
+use soa_persist::testing::{conformance, ConfOrder, ConfStatus, orders};
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
 
@@ -15,7 +16,7 @@ fn ids(rows: &ConfOrderSoA) -> Vec<u64> {
     ids.sort_unstable();
     ids
 }
-use soa_persist::conformance::ConfOrderSoA;
+use soa_persist::testing::ConfOrderSoA;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn local_folder_passes_the_conformance_suite() {

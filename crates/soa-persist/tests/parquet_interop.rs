@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use soa_persist::ParquetOptions;
-use soa_persist::conformance::{ConfOrder, ConfOrderSoA, ConfStatus};
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, ConfStatus};
 use soa_persist::prelude::*;
 
 const ROWS: u64 = 1000;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use soa_persist::backends::parquet::LocalStorage;
 use soa_persist::backends::parquet::fs::SimFs;
-use soa_persist::conformance::{ConfOrder, ConfStatus, orders};
+use soa_persist::testing::{ConfOrder, ConfStatus, orders};
 use soa_persist::prelude::*;
 
 const ROOT: &str = "/disk/ds";

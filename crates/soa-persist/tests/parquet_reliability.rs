@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use soa_persist::conformance::{ConfOrder, ConfOrderSoA, orders};
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
 use soa_persist::rust_decimal::Decimal;
 
@@ -284,7 +284,8 @@ async fn a_partition_value_too_long_for_a_folder_name_writes_nothing() {
 /// (`flush` again, `retry`): the rows are exactly the intended ones, never doubled or lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_after_the_write_took_effect_is_retried_without_doubling() {
-    use soa_persist::backends::parquet::{FaultyStorage, LocalStorage};
+    use soa_persist::testing::FaultyStorage;
+use soa_persist::backends::parquet::{LocalStorage};
     use std::sync::Arc;
 
     let mut points = 0;
@@ -301,7 +302,7 @@ async fn an_error_after_the_write_took_effect_is_retried_without_doubling() {
                     let mut store = PersistentStore::with_persistence(p.clone())
                         .with_flush_policy(FlushPolicy::Manual);
                     store
-                        .add_many((40..60).map(soa_persist::conformance::order))
+                        .add_many((40..60).map(soa_persist::testing::order))
                         .await
                         .unwrap();
                     let first = store.flush().await.map(|_| 0);

@@ -22,7 +22,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use soa_persist::backends::parquet::{ObjectStorage, Storage};
-use soa_persist::conformance::{self, ConfOrder, ConfOrderSoA, orders};
+use soa_persist::testing::{conformance, ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
 
 const BUCKET: &str = "soa";

@@ -1,6 +1,6 @@
 //! Backends of the persistence layer, one module each; the heavy ones sit behind cargo features.
 
-pub mod arrow;
+pub mod memory;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
 #[cfg(feature = "parquet")]

@@ -10,7 +10,7 @@ use soa_persist_core::arrow::compute::{CastOptions, cast_with_options};
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use super::pool::NAME;
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 /// The field as DuckDB is handed it: enum dictionaries as their names, nanosecond instants
 /// without a zone (stored as `TIMESTAMP_NS`); nested types likewise.

@@ -9,7 +9,7 @@ use soa_persist_core::schema::key_field;
 
 use super::error::db_error;
 use super::pool::NAME;
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 /// `"name"`, with embedded quotes doubled: any string is a safe identifier.
 pub(crate) fn ident(name: &str) -> String {

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::pool::NAME;
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 /// DuckDB's own words for a failure: its class and the text after the class, with the
 /// database path and anything quoted removed.

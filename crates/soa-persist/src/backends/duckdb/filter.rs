@@ -11,7 +11,7 @@ use soa_persist_core::query::{Expr, Literal};
 
 use super::ddl::{ident, sql_type};
 use super::pool::NAME;
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 /// A `WHERE` clause and its parameters, in order.
 #[derive(Debug, Default)]

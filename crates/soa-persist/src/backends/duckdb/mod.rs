@@ -37,7 +37,8 @@ use self::error::db_error;
 use self::filter::{Where, where_clause};
 use self::pool::{Db, NAME, OpenConfig};
 use self::write::Mode;
-use crate::persist::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId, collect};
+use soa_persist_api::exec::collect;
+use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 
 /// Records which tables were ever written, so that `load` can tell "never stored" (`None`)
 /// from "stored, now empty".

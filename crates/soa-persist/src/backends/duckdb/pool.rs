@@ -12,7 +12,7 @@ use duckdb::{AccessMode, Config, Connection};
 
 use super::error::{db_error, open_error};
 use super::scan::{ARROW_SCAN, ParallelArrowScan};
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 pub(crate) const NAME: &str = "duckdb";
 /// Idle connections kept for reuse; more are cloned on demand and dropped when returned.

@@ -19,7 +19,7 @@ use super::error::db_error;
 use super::filter::{Where, where_clause};
 use super::pool::NAME;
 use super::{DuckDBPersistence, META_TABLE, SqlValue};
-use crate::persist::{BatchStream, PersistError, Stats};
+use soa_persist_api::{BatchStream, PersistError, Stats};
 
 impl<T: SoA> DuckDBPersistence<T> {
     /// Runs SQL and returns its result as Arrow batches.

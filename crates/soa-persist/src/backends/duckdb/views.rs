@@ -7,7 +7,7 @@ use super::DuckDBPersistence;
 use super::ddl::{ident, sql_type, string_literal};
 use super::error::db_error;
 use super::pool::NAME;
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 impl<T: SoA> DuckDBPersistence<T> {
     /// Makes the files of a Parquet dataset queryable as the view `view` (its current

@@ -17,7 +17,8 @@ use super::error::db_error;
 use super::pool::{NAME, in_transaction};
 use super::scan::{ARROW_SCAN, Registered};
 use super::{DuckDBPersistence, Ingest, META_TABLE, Table, WRITES_TABLE};
-use crate::persist::{PersistError, WriteId, conform};
+use soa_persist_api::exec::conform;
+use soa_persist_api::{PersistError, WriteId};
 
 impl<T: SoA> DuckDBPersistence<T> {
     /// Inserts `rows`, replacing stored rows with the same key (the last of equal keys in

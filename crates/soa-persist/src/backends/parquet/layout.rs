@@ -10,7 +10,7 @@ use soa_persist_core::arrow::array::{
 use soa_persist_core::arrow::compute::{CastOptions, cast, cast_with_options, take_record_batch};
 use soa_persist_core::arrow::datatypes::{DataType, Field};
 
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 /// Partition column names and values (`None`: null), in the struct's partition order.
 pub type PartitionValues = Vec<(String, Option<String>)>;

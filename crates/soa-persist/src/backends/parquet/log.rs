@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layout::{PartitionValues, parse_partition_path};
 use super::storage::{Entry, NAME, Storage};
-use crate::persist::{PersistError, WriteId};
+use soa_persist_api::{PersistError, WriteId};
 
 pub const LOG_DIR: &str = "_soa_log";
 const LAST_CHECKPOINT: &str = "_soa_log/_last_checkpoint";

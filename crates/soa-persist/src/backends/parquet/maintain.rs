@@ -13,7 +13,7 @@ use soa_persist_core::soa::SoA;
 use super::layout::{self, unescape};
 use super::log::{self, FileEntry, LOG_DIR, Next, Record, old_enough, our_file_name};
 use super::{NAME, ParquetPersistence};
-use crate::persist::{PersistError, Scan};
+use soa_persist_api::{PersistError, Scan};
 
 /// What `repair` found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

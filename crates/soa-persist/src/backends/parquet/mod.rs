@@ -7,6 +7,8 @@
 //! Reads: partition pruning from folder values, row-group pruning from statistics, projection
 //! pushdown, then exact filtering; `scan` streams file by file.
 
+#[cfg(any(test, feature = "testing"))]
+mod faulty;
 pub mod fs;
 mod layout;
 mod log;
@@ -36,10 +38,11 @@ use soa_persist_core::soa::SoA;
 use self::layout::{partition_column, partition_dir, split_by_partition};
 use self::log::{Committed, FileEntry, Log, Next, Record, Snapshot};
 use self::prune::{ColumnRange, may_match, prunable};
-pub use self::storage::{Entry, FaultyStorage, LocalStorage, ObjectStorage, Storage};
-use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId, conform,
-};
+#[cfg(any(test, feature = "testing"))]
+pub use self::faulty::FaultyStorage;
+pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
+use soa_persist_api::exec::conform;
+use soa_persist_api::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId};
 pub use maintain::RepairReport;
 use storage::NAME;
 

@@ -2,13 +2,10 @@
 //! local disk (std::fs, with the fsyncs that make a commit survive power loss) and for any
 //! `object_store` store (memory://, S3, GCS, Azure). The dataset logic above is the same for
 //! both. `LocalStorage` goes through an `Fs` (`fs.rs`) so power loss can be simulated.
-//! `FaultyStorage` wraps either and fails the k-th operation (before or after it took effect),
-//! for failure-path tests.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::path::{Component, Path as FsPath, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -19,7 +16,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::fs::{FileKind, Fs, RealFs};
-use crate::persist::PersistError;
+use soa_persist_api::PersistError;
 
 pub(crate) const NAME: &str = "parquet";
 
@@ -52,7 +49,7 @@ pub trait Storage: Send + Sync + Debug + 'static {
     }
 }
 
-fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PersistError {
+pub(super) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PersistError {
     PersistError::Io {
         backend: NAME,
         path: Some(path.into()),
@@ -644,136 +641,10 @@ impl Storage for ObjectStorage {
     }
 }
 
-/// Fails the k-th operation (1-based, counting every call) with a retryable I/O error, in one
-/// of two ways: `fail_at(k)` fails it before it reaches `inner` (nothing happened);
-/// `fail_after_effect_at(k)` lets it take effect on `inner` and then reports an error, as a
-/// timeout after the server applied a PUT or a failed fsync after a link does. Every other
-/// operation goes through to `inner`. `k = 0` never fails.
-#[derive(Debug)]
-pub struct FaultyStorage<S> {
-    inner: S,
-    calls: AtomicUsize,
-    fail_at: AtomicUsize,
-    after_effect: AtomicBool,
-}
-
-enum Fault {
-    None,
-    Before(PersistError),
-    After(PersistError),
-}
-
-impl<S: Storage> FaultyStorage<S> {
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            calls: AtomicUsize::new(0),
-            fail_at: AtomicUsize::new(0),
-            after_effect: AtomicBool::new(false),
-        }
-    }
-
-    /// Makes the `k`-th operation from now fail without effect (0: none); restarts the count.
-    pub fn fail_at(&self, k: usize) {
-        self.set(k, false);
-    }
-
-    /// Makes the `k`-th operation from now take effect and then fail (0: none); restarts the
-    /// count.
-    pub fn fail_after_effect_at(&self, k: usize) {
-        self.set(k, true);
-    }
-
-    fn set(&self, k: usize, after_effect: bool) {
-        self.fail_at.store(0, Ordering::SeqCst);
-        self.calls.store(0, Ordering::SeqCst);
-        self.after_effect.store(after_effect, Ordering::SeqCst);
-        self.fail_at.store(k, Ordering::SeqCst);
-    }
-
-    /// Operations since the last `fail_at` or `fail_after_effect_at`.
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    /// The storage underneath.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    fn check(&self, op: &str, path: &str) -> Fault {
-        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if n != self.fail_at.load(Ordering::SeqCst) {
-            return Fault::None;
-        }
-        let after = self.after_effect.load(Ordering::SeqCst);
-        let message = if after {
-            format!("injected failure after effect of {op} #{n}")
-        } else {
-            format!("injected failure of {op} #{n}")
-        };
-        let e = io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::Interrupted, message),
-        );
-        if after {
-            Fault::After(e)
-        } else {
-            Fault::Before(e)
-        }
-    }
-
-    fn run<'a, R: Send + 'a>(
-        &'a self,
-        op: &str,
-        path: &str,
-        call: impl FnOnce() -> BoxFuture<'a, Result<R, PersistError>>,
-    ) -> BoxFuture<'a, Result<R, PersistError>> {
-        match self.check(op, path) {
-            Fault::None => call(),
-            Fault::Before(e) => async move { Err(e) }.boxed(),
-            Fault::After(e) => {
-                let effect = call();
-                async move {
-                    effect.await?;
-                    Err(e)
-                }
-                .boxed()
-            }
-        }
-    }
-}
-
-impl<S: Storage> Storage for FaultyStorage<S> {
-    fn put(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), PersistError>> {
-        self.run("put", path, || self.inner.put(path, bytes))
-    }
-    fn put_new(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<bool, PersistError>> {
-        self.run("put_new", path, || self.inner.put_new(path, bytes))
-    }
-    fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>> {
-        self.run("get", path, || self.inner.get(path))
-    }
-    fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
-        self.run("head", path, || self.inner.head(path))
-    }
-    fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<Entry>, PersistError>> {
-        self.run("list", prefix, || self.inner.list(prefix))
-    }
-    fn delete(&self, path: &str) -> BoxFuture<'_, Result<(), PersistError>> {
-        self.run("delete", path, || self.inner.delete(path))
-    }
-    fn location(&self) -> String {
-        self.inner.location()
-    }
-    fn local_root(&self) -> Option<PathBuf> {
-        self.inner.local_root()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backends::parquet::FaultyStorage;
     use crate::backends::parquet::fs::SimFs;
     use object_store::memory::InMemory;
     use object_store::{

@@ -14,9 +14,8 @@ use soa_persist_core::arrow::compute::{concat_batches, filter_record_batch, not}
 use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::soa::SoA;
 
-use crate::persist::{
-    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId, conform,
-};
+use soa_persist_api::exec::conform;
+use soa_persist_api::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId};
 
 const NAME: &str = "arrow";
 

@@ -25,7 +25,10 @@ use soa_persist_core::store::{Keyed, Store};
 
 use soa_persist_core::arrow::array::RecordBatch;
 
-use crate::persist::{PersistError, SoAPersistence, Stats, WriteId};
+use crate::error::PersistError;
+use crate::persistence::SoAPersistence;
+use crate::scan::WriteId;
+use crate::stats::Stats;
 
 /// When a `PersistentStore` flushes its write buffer by itself (it always does on `flush`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +176,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         let mut rows = self.backend.query_rows(&keep).await?;
         self.drop_in_doubt_copies(&mut rows);
         let mut buffered = self.buffer.clone();
-        crate::persist::retain_rows::<T>(&mut buffered, &keep);
+        crate::exec::retain_rows::<T>(&mut buffered, &keep);
         rows.append(&mut buffered);
         Ok(rows)
     }
@@ -329,12 +332,12 @@ where
 
 impl<T: Keyed, P: SoAPersistence<T>> Drop for PersistentStore<T, P> {
     fn drop(&mut self) {
-        // Never silent: rows that were added but never flushed are reported.
+        // A library must not print; the loss is reported through `tracing` (a `warn` event).
         if !self.buffer.is_empty() {
-            eprintln!(
-                "soa-persist: a PersistentStore<{}> was dropped with {} unflushed rows; they are lost (call flush() or close() first)",
-                T::STRUCT_NAME,
-                self.buffer.len()
+            tracing::warn!(
+                rows = self.buffer.len(),
+                struct_name = T::STRUCT_NAME,
+                "a PersistentStore was dropped with unflushed rows; they are lost (call flush() or close() first)"
             );
         }
     }
