@@ -8,6 +8,7 @@
 #   S3-protocol store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/toolchain.sh
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is required (https://rustup.rs)" >&2

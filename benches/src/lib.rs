@@ -14,7 +14,7 @@ pub enum Status {
     Cancelled,
 }
 
-/// The PRODUCT.md order.
+/// The order of the README and the quickstart: a key, a partition column, a timestamp, an optional note.
 #[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
 pub struct Order {
     #[soa(key)]

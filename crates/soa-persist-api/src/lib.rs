@@ -16,6 +16,7 @@ pub mod exec;
 mod persistence;
 mod persistent_store;
 mod scan;
+pub mod sql;
 mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;

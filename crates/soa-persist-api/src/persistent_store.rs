@@ -101,7 +101,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
 
     /// Adds a row to the write buffer (flushing when the policy says so). A key already in the
     /// buffer is refused; keys already flushed are checked by backends that enforce keys
-    /// (DuckDB, ClickHouse) at flush time. A value that can never be stored (a decimal with more
+    /// (DuckDB) at flush time. A value that can never be stored (a decimal with more
     /// digits than its precision, an instant outside its unit's range) is refused here with a
     /// `ConvertError` naming the field, rather than failing the flush later.
     pub async fn add(&mut self, row: T) -> Result<(), PersistError> {

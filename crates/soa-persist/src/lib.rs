@@ -49,9 +49,9 @@
 
 pub mod backends;
 
-pub use backends::memory::ArrowPersistence;
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
+pub use backends::memory::ArrowPersistence;
 #[cfg(feature = "parquet")]
 pub use backends::parquet::{
     Compression, LiveFile, ParquetOptions, ParquetPersistence, RepairReport,
@@ -65,9 +65,9 @@ pub use soa_persist_api::{
 /// Test support for backends: the shared conformance suite and fault-injecting wrappers.
 #[cfg(feature = "testing")]
 pub mod testing {
-    pub use soa_persist_api::testing::*;
     #[cfg(feature = "parquet")]
     pub use crate::backends::parquet::FaultyStorage;
+    pub use soa_persist_api::testing::*;
 }
 
 // The domain, schema, conversion and query layers.

@@ -84,6 +84,47 @@ pub fn enum_metadata<E: SoAEnum>() -> HashMap<String, String> {
     HashMap::from([(ENUM_VARIANTS_META.to_string(), json)])
 }
 
+/// The variant names in a list written by [`enum_metadata`] (the value of its
+/// `ENUM_VARIANTS_META` entry), or `None` when the text is not in that form.
+pub fn enum_variants(list: &str) -> Option<Vec<String>> {
+    let mut chars = list
+        .trim()
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .chars()
+        .peekable();
+    let mut out = Vec::new();
+    loop {
+        match chars.next() {
+            None => return Some(out),
+            Some('"') => out.push(read_string(&mut chars)?),
+            Some(',') if !out.is_empty() => {}
+            Some(c) if c.is_whitespace() => {}
+            Some(_) => return None,
+        }
+    }
+}
+
+/// One JSON string body after its opening quote, with the escapes `enum_metadata` writes.
+fn read_string(chars: &mut impl Iterator<Item = char>) -> Option<String> {
+    let mut s = String::new();
+    loop {
+        match chars.next()? {
+            '"' => return Some(s),
+            '\\' => match chars.next()? {
+                '"' => s.push('"'),
+                '\\' => s.push('\\'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    s.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                _ => return None,
+            },
+            c => s.push(c),
+        }
+    }
+}
+
 pub fn enum_encode<E: SoAEnum>(values: &[E]) -> Result<ArrayRef, ConvertError> {
     match E::VARIANTS.len() {
         0..=128 => dictionary::<Int8Type, E>(values),
@@ -172,4 +213,35 @@ pub fn enum_decode<E: SoAEnum>(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Odd {
+        A,
+    }
+
+    impl SoAEnum for Odd {
+        const VARIANTS: &'static [&'static str] = &["plain", "q\"uote", "back\\slash", "tab\t"];
+        fn variant_index(&self) -> usize {
+            0
+        }
+        fn from_variant_index(_: usize) -> Option<Self> {
+            Some(Odd::A)
+        }
+    }
+
+    #[test]
+    fn variant_lists_read_back_what_was_written() {
+        let meta = enum_metadata::<Odd>();
+        let names: Vec<String> = Odd::VARIANTS.iter().map(|s| s.to_string()).collect();
+        assert_eq!(enum_variants(&meta[ENUM_VARIANTS_META]), Some(names));
+        assert_eq!(enum_variants("[]"), Some(vec![]));
+        assert_eq!(enum_variants("[\"a\" \"b\"]"), None, "missing comma");
+        assert_eq!(enum_variants("[,\"a\"]"), None, "leading comma");
+        assert_eq!(enum_variants("a,b"), None);
+    }
 }

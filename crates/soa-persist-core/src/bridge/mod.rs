@@ -26,6 +26,7 @@ use crate::error::ConvertError;
 
 pub use enums::{
     ENUM_VARIANTS_META, SoAEnum, enum_data_type, enum_decode, enum_encode, enum_metadata,
+    enum_variants,
 };
 pub use temporal::{Micros, Millis, Nanos, Seconds, Timestamp, TimestampUnit};
 

@@ -9,8 +9,8 @@
 
 mod cast;
 mod ddl;
+mod dialect;
 mod error;
-mod filter;
 mod pool;
 mod read;
 mod scan;
@@ -33,8 +33,8 @@ pub use duckdb::types::Value as SqlValue;
 
 use self::cast::ingest_field;
 use self::ddl::ident;
+use self::dialect::{Where, where_clause};
 use self::error::db_error;
-use self::filter::{Where, where_clause};
 use self::pool::{Db, NAME, OpenConfig};
 use self::write::Mode;
 use soa_persist_api::exec::collect;
@@ -179,7 +179,7 @@ impl<T: SoA> DuckDBPersistence<T> {
     fn on(db: Arc<Db>, options: DuckDBOptions) -> Result<Self, PersistError> {
         let schema = T::arrow_schema();
         let name = options.table.clone().unwrap_or_else(|| {
-            ddl::snake_case(
+            soa_persist_api::sql::default_table_name(
                 schema
                     .metadata()
                     .get(META_STRUCT)

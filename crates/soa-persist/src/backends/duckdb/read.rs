@@ -15,8 +15,8 @@ use soa_persist_core::soa::SoA;
 
 use super::cast::{by_name, to_target};
 use super::ddl::{ident, string_literal};
+use super::dialect::{Where, where_clause};
 use super::error::db_error;
-use super::filter::{Where, where_clause};
 use super::pool::NAME;
 use super::{DuckDBPersistence, META_TABLE, SqlValue};
 use soa_persist_api::{BatchStream, PersistError, Stats};

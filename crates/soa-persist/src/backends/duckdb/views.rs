@@ -4,7 +4,8 @@ use soa_persist_core::arrow::datatypes::Schema;
 use soa_persist_core::soa::SoA;
 
 use super::DuckDBPersistence;
-use super::ddl::{ident, sql_type, string_literal};
+use super::ddl::{ident, string_literal};
+use super::dialect::sql_type;
 use super::error::db_error;
 use super::pool::NAME;
 use soa_persist_api::PersistError;

@@ -35,15 +35,17 @@ use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
 
+#[cfg(any(test, feature = "testing"))]
+pub use self::faulty::FaultyStorage;
 use self::layout::{partition_column, partition_dir, split_by_partition};
 use self::log::{Committed, FileEntry, Log, Next, Record, Snapshot};
 use self::prune::{ColumnRange, may_match, prunable};
-#[cfg(any(test, feature = "testing"))]
-pub use self::faulty::FaultyStorage;
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
-use soa_persist_api::exec::conform;
-use soa_persist_api::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId};
 pub use maintain::RepairReport;
+use soa_persist_api::exec::conform;
+use soa_persist_api::{
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId,
+};
 use storage::NAME;
 
 /// Parquet compression codec.
