@@ -22,6 +22,10 @@ step "lint"
 # --release: the same profile as the tests, so DuckDB's C++ build (its build script) is shared.
 cargo clippy --release --workspace --all-targets --all-features -- -D warnings
 
+step "docs"
+# Broken links and malformed docs fail the run (--release: shares the build scripts above).
+RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --exclude soa-persist-benches --all-features
+
 step "tests"
 # Default features (Arrow + Parquet backends, chrono, decimal, uuid) plus the embedded DuckDB
 # backend and S3 (tests/parquet_s3.rs runs against moto's server on loopback). GCS, Azure and

@@ -1,6 +1,6 @@
 //! Core of soa-persist: the layers every backend builds on.
 //!
-//! - [`column`]: the struct-of-arrays container operations (`Column`).
+//! - [`column`](mod@column): the struct-of-arrays container operations (`Column`).
 //! - [`bridge`]: how each Rust field type maps to Arrow (`SoAField`, `BaseField`).
 //! - [`schema`]: `ArrowSchemaGen`, the compile-time schema and its metadata.
 //! - [`convert`]: `ToArrow`, container <-> `RecordBatch`, copying and zero-copy.

@@ -194,3 +194,55 @@ async fn flush_failure_keeps_rows_buffered() {
     );
     std::mem::forget(store); // would warn about 10 unflushed rows
 }
+
+/// Records the `warn` events emitted while it is the default subscriber.
+struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={value:?} ", field.name()));
+            }
+        }
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut text = Text(String::new());
+            event.record(&mut text);
+            self.0.lock().unwrap().push(text.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// The README: dropping a store with unflushed rows reports their count (a `tracing` warning);
+/// a flushed store drops silently.
+#[tokio::test]
+async fn dropping_a_store_with_unflushed_rows_warns() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut store = PersistentStore::with_persistence(ArrowPersistence::<ConfOrder>::new())
+        .with_flush_policy(FlushPolicy::Manual);
+    store
+        .add_many((0..10).map(soa_persist::testing::order))
+        .await
+        .unwrap();
+    tracing::subscriber::with_default(Warnings(seen.clone()), || drop(store));
+    let warnings = seen.lock().unwrap().clone();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("rows=10"), "{warnings:?}");
+
+    let mut store = PersistentStore::with_persistence(ArrowPersistence::<ConfOrder>::new());
+    store.add(soa_persist::testing::order(1)).await.unwrap();
+    store.flush().await.unwrap();
+    tracing::subscriber::with_default(Warnings(seen.clone()), || drop(store));
+    assert_eq!(seen.lock().unwrap().len(), 1, "flushed: no new warning");
+}
