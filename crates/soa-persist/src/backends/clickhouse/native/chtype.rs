@@ -1,0 +1,425 @@
+//! ClickHouse data types as a tree (`ChType`): parsed from the type strings a Native block
+//! carries for each column, and printed back in ClickHouse's own spelling for block headers and
+//! DDL. Only the types this codec reads or writes are modelled; any other type string is an
+//! error that quotes it.
+
+use std::fmt;
+
+/// A ClickHouse column type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChType {
+    Bool,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    String,
+    FixedString(usize),
+    Uuid,
+    /// `Decimal(P, S)`; stored in 4, 8 or 16 bytes for P up to 9, 18 or 38.
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
+    /// Days since 1970-01-01 as UInt16.
+    Date,
+    /// Days since 1970-01-01 as Int32.
+    Date32,
+    /// Seconds since the epoch as UInt32.
+    DateTime {
+        tz: Option<String>,
+    },
+    /// Ticks of 10^-precision seconds since the epoch as Int64.
+    DateTime64 {
+        precision: u8,
+        tz: Option<String>,
+    },
+    /// Names and their Int8 values, in declaration order.
+    Enum8(Vec<(String, i8)>),
+    /// Names and their Int16 values, in declaration order.
+    Enum16(Vec<(String, i16)>),
+    Nullable(Box<ChType>),
+    Array(Box<ChType>),
+    /// Elements in order; named (`Tuple(a String)`) where the server supports names.
+    Tuple(Vec<(Option<String>, ChType)>),
+    LowCardinality(Box<ChType>),
+    /// The type of a bare `NULL` (`Nullable(Nothing)`).
+    Nothing,
+}
+
+impl ChType {
+    /// Parses a type string as ClickHouse prints it (`Nullable(DateTime64(6, 'UTC'))`).
+    pub fn parse(text: &str) -> Result<ChType, String> {
+        let mut p = Parser {
+            s: text.as_bytes(),
+            pos: 0,
+        };
+        let t = p.ty().map_err(|e| format!("type `{text}`: {e}"))?;
+        p.ws();
+        if p.pos != p.s.len() {
+            return Err(format!("type `{text}`: unexpected text at byte {}", p.pos));
+        }
+        Ok(t)
+    }
+
+    /// Bytes per value of a fixed-width type (None for variable-width and composite types).
+    pub fn fixed_width(&self) -> Option<usize> {
+        Some(match self {
+            Self::Bool | Self::UInt8 | Self::Int8 | Self::Enum8(_) => 1,
+            Self::UInt16 | Self::Int16 | Self::Date | Self::Enum16(_) => 2,
+            Self::UInt32 | Self::Int32 | Self::Float32 | Self::Date32 | Self::DateTime { .. } => 4,
+            Self::UInt64 | Self::Int64 | Self::Float64 | Self::DateTime64 { .. } => 8,
+            Self::Uuid => 16,
+            Self::FixedString(n) => *n,
+            Self::Decimal { precision, .. } => decimal_width(*precision)?,
+            Self::Nothing => 1,
+            _ => return None,
+        })
+    }
+}
+
+/// Storage bytes of `Decimal(precision, _)`; `None` beyond 38 digits (Decimal256 is not supported).
+pub fn decimal_width(precision: u8) -> Option<usize> {
+    match precision {
+        1..=9 => Some(4),
+        10..=18 => Some(8),
+        19..=38 => Some(16),
+        _ => None,
+    }
+}
+
+/// A string literal in ClickHouse's quoting (`'it\'s'`).
+pub fn quote_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// An identifier in backquotes, as ClickHouse prints names that need quoting.
+pub fn quote_identifier(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('`');
+    for c in name.chars() {
+        match c {
+            '`' => out.push_str("\\`"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('`');
+    out
+}
+
+fn write_enum<V: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    items: &[(String, V)],
+) -> fmt::Result {
+    write!(f, "{name}(")?;
+    for (i, (n, v)) in items.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        write!(f, "{sep}{} = {v}", quote_string(n))?;
+    }
+    f.write_str(")")
+}
+
+fn tz_suffix(tz: &Option<String>) -> String {
+    tz.as_deref().map(quote_string).unwrap_or_default()
+}
+
+impl fmt::Display for ChType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bool => f.write_str("Bool"),
+            Self::UInt8 => f.write_str("UInt8"),
+            Self::UInt16 => f.write_str("UInt16"),
+            Self::UInt32 => f.write_str("UInt32"),
+            Self::UInt64 => f.write_str("UInt64"),
+            Self::Int8 => f.write_str("Int8"),
+            Self::Int16 => f.write_str("Int16"),
+            Self::Int32 => f.write_str("Int32"),
+            Self::Int64 => f.write_str("Int64"),
+            Self::Float32 => f.write_str("Float32"),
+            Self::Float64 => f.write_str("Float64"),
+            Self::String => f.write_str("String"),
+            Self::FixedString(n) => write!(f, "FixedString({n})"),
+            Self::Uuid => f.write_str("UUID"),
+            Self::Decimal { precision, scale } => write!(f, "Decimal({precision}, {scale})"),
+            Self::Date => f.write_str("Date"),
+            Self::Date32 => f.write_str("Date32"),
+            Self::DateTime { tz: None } => f.write_str("DateTime"),
+            Self::DateTime { tz } => write!(f, "DateTime({})", tz_suffix(tz)),
+            Self::DateTime64 {
+                precision,
+                tz: None,
+            } => write!(f, "DateTime64({precision})"),
+            Self::DateTime64 { precision, tz } => {
+                write!(f, "DateTime64({precision}, {})", tz_suffix(tz))
+            }
+            Self::Enum8(items) => write_enum(f, "Enum8", items),
+            Self::Enum16(items) => write_enum(f, "Enum16", items),
+            Self::Nullable(t) => write!(f, "Nullable({t})"),
+            Self::Array(t) => write!(f, "Array({t})"),
+            Self::LowCardinality(t) => write!(f, "LowCardinality({t})"),
+            Self::Tuple(items) => {
+                f.write_str("Tuple(")?;
+                for (i, (name, t)) in items.iter().enumerate() {
+                    f.write_str(if i == 0 { "" } else { ", " })?;
+                    if let Some(name) = name {
+                        write!(f, "{} ", quote_identifier(name))?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                f.write_str(")")
+            }
+            Self::Nothing => f.write_str("Nothing"),
+        }
+    }
+}
+
+/// A recursive-descent parser over one type string.
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while self.s.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.pos += usize::from(hit);
+        hit
+    }
+
+    fn expect(&mut self, c: u8) -> Result<(), String> {
+        if self.eat(c) {
+            Ok(())
+        } else {
+            Err(format!("expected `{}` at byte {}", c as char, self.pos))
+        }
+    }
+
+    fn word(&mut self) -> String {
+        self.ws();
+        let start = self.pos;
+        while self
+            .s
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            self.pos += 1;
+        }
+        String::from_utf8_lossy(&self.s[start..self.pos]).into_owned()
+    }
+
+    fn number(&mut self) -> Result<i64, String> {
+        self.ws();
+        let neg = self.eat(b'-');
+        let digits = self.word();
+        let v: i64 = digits
+            .parse()
+            .map_err(|_| format!("expected a number, found `{digits}`"))?;
+        Ok(if neg { -v } else { v })
+    }
+
+    /// A quoted string (`'...'`, backslash escapes) or identifier (backquotes or double quotes).
+    fn quoted(&mut self, quote: u8) -> Result<String, String> {
+        self.expect(quote)?;
+        let mut out = Vec::new();
+        loop {
+            let c = *self.s.get(self.pos).ok_or("unterminated quoted text")?;
+            self.pos += 1;
+            match c {
+                b'\\' => {
+                    let e = *self.s.get(self.pos).ok_or("unterminated escape")?;
+                    self.pos += 1;
+                    out.push(match e {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'0' => 0,
+                        b'b' => 8,
+                        b'f' => 12,
+                        e => e,
+                    });
+                }
+                c if c == quote => return String::from_utf8(out).map_err(|e| e.to_string()),
+                c => out.push(c),
+            }
+        }
+    }
+
+    fn ty(&mut self) -> Result<ChType, String> {
+        let name = self.word();
+        if name.is_empty() {
+            return Err(format!("expected a type name at byte {}", self.pos));
+        }
+        let simple = match name.as_str() {
+            "Bool" | "Boolean" => Some(ChType::Bool),
+            "UInt8" => Some(ChType::UInt8),
+            "UInt16" => Some(ChType::UInt16),
+            "UInt32" => Some(ChType::UInt32),
+            "UInt64" => Some(ChType::UInt64),
+            "Int8" => Some(ChType::Int8),
+            "Int16" => Some(ChType::Int16),
+            "Int32" => Some(ChType::Int32),
+            "Int64" => Some(ChType::Int64),
+            "Float32" => Some(ChType::Float32),
+            "Float64" => Some(ChType::Float64),
+            "String" => Some(ChType::String),
+            "UUID" => Some(ChType::Uuid),
+            "Date" => Some(ChType::Date),
+            "Date32" => Some(ChType::Date32),
+            "Nothing" => Some(ChType::Nothing),
+            _ => None,
+        };
+        if let Some(t) = simple {
+            return Ok(t);
+        }
+        let has_args = self.eat(b'(');
+        let t = match (name.as_str(), has_args) {
+            ("DateTime" | "DateTime32", false) => ChType::DateTime { tz: None },
+            ("DateTime" | "DateTime32", true) => ChType::DateTime {
+                tz: Some(self.quoted(b'\'')?),
+            },
+            ("DateTime64", true) => self.datetime64()?,
+            ("FixedString", true) => ChType::FixedString(self.size()?),
+            ("Decimal", true) => self.decimal()?,
+            ("Decimal32" | "Decimal64" | "Decimal128", true) => {
+                let precision = match name.as_str() {
+                    "Decimal32" => 9,
+                    "Decimal64" => 18,
+                    _ => 38,
+                };
+                let scale = self.size()?;
+                decimal(precision, scale as i64)?
+            }
+            ("Enum8", true) => ChType::Enum8(self.enum_items()?),
+            ("Enum16", true) => ChType::Enum16(self.enum_items()?),
+            ("Nullable", true) => ChType::Nullable(Box::new(self.ty()?)),
+            ("Array", true) => ChType::Array(Box::new(self.ty()?)),
+            ("LowCardinality", true) => ChType::LowCardinality(Box::new(self.ty()?)),
+            ("Tuple", true) => ChType::Tuple(self.tuple_items()?),
+            _ => return Err(format!("unsupported ClickHouse type `{name}`")),
+        };
+        if has_args && !matches!(t, ChType::Enum8(_) | ChType::Enum16(_) | ChType::Tuple(_)) {
+            self.expect(b')')?;
+        }
+        Ok(t)
+    }
+
+    fn size(&mut self) -> Result<usize, String> {
+        let n = self.number()?;
+        usize::try_from(n).map_err(|_| format!("bad size {n}"))
+    }
+
+    fn datetime64(&mut self) -> Result<ChType, String> {
+        let precision = self.number()?;
+        if !(0..=9).contains(&precision) {
+            return Err(format!("DateTime64 precision {precision} is not in 0..=9"));
+        }
+        let tz = if self.eat(b',') {
+            Some(self.quoted(b'\'')?)
+        } else {
+            None
+        };
+        Ok(ChType::DateTime64 {
+            precision: precision as u8,
+            tz,
+        })
+    }
+
+    fn decimal(&mut self) -> Result<ChType, String> {
+        let precision = self.number()?;
+        let scale = if self.eat(b',') { self.number()? } else { 0 };
+        decimal(precision, scale)
+    }
+
+    fn enum_items<V: TryFrom<i64>>(&mut self) -> Result<Vec<(String, V)>, String> {
+        let mut items = Vec::new();
+        loop {
+            let name = self.quoted(b'\'')?;
+            self.expect(b'=')?;
+            let v = self.number()?;
+            let v = V::try_from(v).map_err(|_| format!("enum value {v} out of range"))?;
+            items.push((name, v));
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.expect(b')')?;
+        Ok(items)
+    }
+
+    fn tuple_items(&mut self) -> Result<Vec<(Option<String>, ChType)>, String> {
+        let mut items = Vec::new();
+        loop {
+            items.push(self.tuple_item()?);
+            if !self.eat(b',') {
+                break;
+            }
+        }
+        self.expect(b')')?;
+        Ok(items)
+    }
+
+    /// `T`, `name T`, or a quoted name then `T`.
+    fn tuple_item(&mut self) -> Result<(Option<String>, ChType), String> {
+        if let Some(q @ (b'`' | b'"')) = self.peek() {
+            let name = self.quoted(q)?;
+            return Ok((Some(name), self.ty()?));
+        }
+        let save = self.pos;
+        let first = self.word();
+        match self.peek() {
+            Some(c) if c.is_ascii_alphabetic() => Ok((Some(first), self.ty()?)),
+            _ => {
+                self.pos = save;
+                Ok((None, self.ty()?))
+            }
+        }
+    }
+}
+
+fn decimal(precision: i64, scale: i64) -> Result<ChType, String> {
+    if !(1..=38).contains(&precision) || !(0..=precision).contains(&scale) {
+        return Err(format!(
+            "Decimal({precision}, {scale}) is not supported (precision 1..=38, scale 0..=precision)"
+        ));
+    }
+    Ok(ChType::Decimal {
+        precision: precision as u8,
+        scale: scale as u8,
+    })
+}
