@@ -17,6 +17,7 @@
 
 pub mod codec;
 pub mod model;
+pub mod tables;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

@@ -12,15 +12,15 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
 
 use super::NAME;
-use super::error::client_error;
+use super::error::{client_error, redact_url};
 use super::native::{BlockDecoder, BlockEncoder, ServerCaps, quote_identifier};
 use crate::persist::{BatchStream, PersistError};
 
 /// Default rows per inserted Native block.
 pub const DEFAULT_BLOCK_ROWS: usize = 65_536;
 
-/// Where and how to reach a server.
-#[derive(Clone, Debug)]
+/// Where and how to reach a server (its `Debug` hides the password).
+#[derive(Clone)]
 pub struct ClickHouseConfig {
     /// `http://host:8123` (HTTPS needs one of the client crate's TLS features).
     pub url: String,
@@ -34,6 +34,20 @@ pub struct ClickHouseConfig {
     pub block_rows: usize,
     /// Compress insert bodies with LZ4 (ClickHouse's `decompress=1` framing).
     pub lz4_inserts: bool,
+}
+
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("database", &self.database)
+            .field("settings", &self.settings)
+            .field("block_rows", &self.block_rows)
+            .field("lz4_inserts", &self.lz4_inserts)
+            .finish()
+    }
 }
 
 impl ClickHouseConfig {
@@ -278,7 +292,7 @@ async fn text(client: &clickhouse::Client, sql: &str, url: &str) -> Result<Strin
     let bytes = cursor.collect().await.map_err(|e| client_error(e, url))?;
     String::from_utf8(bytes.to_vec()).map_err(|_| PersistError::Corrupt {
         backend: NAME,
-        detail: format!("{url} answered text that is not UTF-8"),
+        detail: format!("{} answered text that is not UTF-8", redact_url(url)),
     })
 }
 

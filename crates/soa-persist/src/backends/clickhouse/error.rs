@@ -93,9 +93,22 @@ fn with_sources(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// `url` without credentials in it (`http://user:password@host` -> `http://host`), for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// An error of the official client, for a request to `url`.
 pub fn client_error(e: clickhouse::error::Error, url: &str) -> PersistError {
     use clickhouse::error::Error as E;
+    let url = &redact_url(url);
     match &e {
         E::BadResponse(text) if exception_code(text).is_some() => server_exception(text),
         // No exception text: only the HTTP status (`401 Unauthorized`, `503 Service Unavailable`).

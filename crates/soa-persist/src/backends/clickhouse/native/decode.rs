@@ -27,7 +27,10 @@ const MAX_EXCEPTION_BYTES: usize = 64 << 10;
 /// A streaming Native decoder (see the module docs).
 pub struct BlockDecoder {
     target: SchemaRef,
+    /// Input received; `buf[start..]` is not decoded yet.
     buf: Vec<u8>,
+    start: usize,
+    /// Undecoded length below which a parse is not retried (it doubles after each attempt).
     retry_at: usize,
     ended: bool,
     max_block_bytes: usize,
@@ -41,6 +44,7 @@ impl BlockDecoder {
         Self {
             target,
             buf: Vec::new(),
+            start: 0,
             retry_at: 0,
             ended: false,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
@@ -57,7 +61,16 @@ impl BlockDecoder {
 
     /// Appends the next chunk of input.
     pub fn push(&mut self, chunk: &[u8]) {
+        // Decoded bytes are dropped once they are half the buffer: amortized linear.
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(chunk);
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..]
     }
 
     /// Declares the end of input: the next `next_batch` calls decode what is left and fail if
@@ -75,12 +88,13 @@ impl BlockDecoder {
     /// `finish`, when the input is exhausted). Blocks of no rows are checked and skipped.
     pub fn next_batch(&mut self) -> Result<Option<RecordBatch>, PersistError> {
         loop {
-            if self.buf.is_empty() || (!self.ended && self.buf.len() < self.retry_at) {
+            let pending = self.pending().len();
+            if pending == 0 || (!self.ended && pending < self.retry_at) {
                 return Ok(None);
             }
-            match parse_block(&self.buf, &self.target) {
+            match parse_block(self.pending(), &self.target) {
                 Ok((batch, used)) => {
-                    self.buf.drain(..used);
+                    self.start += used;
                     self.retry_at = 0;
                     self.blocks += 1;
                     if batch.num_rows() > 0 {
@@ -99,7 +113,7 @@ impl BlockDecoder {
     fn failed(&mut self, e: WireError) -> Result<Option<RecordBatch>, PersistError> {
         let block = self.blocks + 1;
         if matches!(e, WireError::Incomplete) && !self.ended {
-            if self.buf.len() > self.max_block_bytes {
+            if self.pending().len() > self.max_block_bytes {
                 return Err(PersistError::Corrupt {
                     backend: NAME,
                     detail: format!(
@@ -108,16 +122,16 @@ impl BlockDecoder {
                     ),
                 });
             }
-            self.retry_at = self.buf.len().saturating_mul(2);
+            self.retry_at = self.pending().len().saturating_mul(2);
             return Ok(None);
         }
-        if let Some(at) = exception_start(&self.buf, self.ended) {
+        if let Some(at) = exception_start(self.pending(), self.ended) {
             if self.ended {
-                let text = String::from_utf8_lossy(&self.buf[at..]);
+                let text = String::from_utf8_lossy(&self.pending()[at..]);
                 return Err(server_exception(text.trim()));
             }
             // Wait for the rest of the text (the server closes the body after it).
-            self.retry_at = self.buf.len() + 1;
+            self.retry_at = self.pending().len() + 1;
             return Ok(None);
         }
         Err(match e {
@@ -125,7 +139,7 @@ impl BlockDecoder {
                 backend: NAME,
                 detail: format!(
                     "Native input ends inside block {block} ({} bytes left undecoded after {} rows)",
-                    self.buf.len(),
+                    self.pending().len(),
                     self.rows
                 ),
             },

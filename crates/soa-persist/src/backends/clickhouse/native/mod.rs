@@ -17,7 +17,7 @@
 //! only: no prefixes, no data. Checked against ClickHouse 18.16 and chdb (26.x)
 //! by `tests/clickhouse_native.rs`.
 //!
-//! - `chtype.rs`: the type tree, parsed from and printed as type strings;
+//! - `chtype.rs`, `parse.rs`: the type tree, printed as and parsed from type strings;
 //! - `types.rs`: which ClickHouse type stores each Arrow type (the mapping table), by server;
 //! - `encode.rs`, `encode_values.rs`: `BlockEncoder`, batches to blocks;
 //! - `decode.rs`, `read.rs`, `read_nested.rs`: `BlockDecoder`, a streaming decoder to batches;
@@ -27,6 +27,7 @@ mod chtype;
 mod decode;
 mod encode;
 mod encode_values;
+mod parse;
 mod read;
 mod read_nested;
 mod types;

@@ -90,14 +90,7 @@ pub(super) fn read_plain(
         }
         (C::Bool | C::UInt8, A::Boolean) => read_bool(r, rows, nulls),
         (C::Date32 | C::Int32, A::Date32) => raw(r, rows, 4, dt),
-        (C::Date, A::Date32) => {
-            let b = r.take_values(rows, 2)?;
-            let v: Vec<i32> = b
-                .chunks_exact(2)
-                .map(|c| i32::from(u16::from_le_bytes(le(c))))
-                .collect();
-            from_values(dt, rows, v)
-        }
+        (C::Date, A::Date32) => widen::<2, i32>(r, rows, dt, |c| i32::from(u16::from_le_bytes(c))),
         (C::Int64, A::Timestamp(_, _)) => raw(r, rows, 8, dt),
         (C::DateTime64 { precision, .. }, A::Timestamp(unit, _))
             if *precision == unit_precision(*unit) =>
@@ -105,25 +98,12 @@ pub(super) fn read_plain(
             raw(r, rows, 8, dt)
         }
         (C::DateTime { .. }, A::Timestamp(TimeUnit::Second, _)) => {
-            let b = r.take_values(rows, 4)?;
-            let v: Vec<i64> = b
-                .chunks_exact(4)
-                .map(|c| i64::from(u32::from_le_bytes(le(c))))
-                .collect();
-            from_values(dt, rows, v)
+            widen::<4, i64>(r, rows, dt, |c| i64::from(u32::from_le_bytes(c)))
         }
         (C::FixedString(n), A::FixedSizeBinary(m)) if usize::try_from(*m).ok() == Some(*n) => {
             raw(r, rows, *n, dt)
         }
-        (C::Uuid, A::FixedSizeBinary(16)) => {
-            let b = r.take_values(rows, 16)?;
-            let mut out: Vec<u8> = Vec::with_capacity(b.len());
-            for u in b.chunks_exact(16) {
-                out.extend(u[..8].iter().rev());
-                out.extend(u[8..].iter().rev());
-            }
-            from_values(dt, rows, out)
-        }
+        (C::Uuid, A::FixedSizeBinary(16)) => read_uuid(r, rows, dt),
         (
             C::Decimal { precision, scale },
             A::Decimal32(tp, ts) | A::Decimal64(tp, ts) | A::Decimal128(tp, ts),
@@ -139,18 +119,40 @@ pub(super) fn read_plain(
         }
         (C::Enum8(items), _) => {
             let b = r.take_values(rows, 1)?;
-            let v = b.iter().map(|&x| i64::from(x as i8));
-            read_enum(items, v, target, nulls)
+            read_enum(items, b.iter().map(|&x| i64::from(x as i8)), target, nulls)
         }
         (C::Enum16(items), _) => {
             let b = r.take_values(rows, 2)?;
-            let v = b
+            let values = b
                 .chunks_exact(2)
                 .map(|c| i64::from(i16::from_le_bytes(le(c))));
-            read_enum(items, v, target, nulls)
+            read_enum(items, values, target, nulls)
         }
         _ => Err(no_reading(ty, dt)),
     }
+}
+
+/// `N`-byte values converted one by one (a narrower unsigned type into Arrow's wider one).
+fn widen<const N: usize, T: ArrowNativeType>(
+    r: &mut Reader<'_>,
+    rows: usize,
+    dt: &DataType,
+    f: impl Fn([u8; N]) -> T,
+) -> WireResult<ArrayRef> {
+    let b = r.take_values(rows, N)?;
+    let values: Vec<T> = b.chunks_exact(N).map(|c| f(le(c))).collect();
+    from_values(dt, rows, values)
+}
+
+/// ClickHouse's two little-endian halves, high first, to RFC byte order.
+fn read_uuid(r: &mut Reader<'_>, rows: usize, dt: &DataType) -> WireResult<ArrayRef> {
+    let b = r.take_values(rows, 16)?;
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    for u in b.chunks_exact(16) {
+        out.extend(u[..8].iter().rev());
+        out.extend(u[8..].iter().rev());
+    }
+    from_values(dt, rows, out)
 }
 
 fn read_bool(r: &mut Reader<'_>, rows: usize, nulls: Option<&NullBuffer>) -> WireResult<ArrayRef> {
@@ -291,35 +293,27 @@ fn read_enum<V: Copy + Into<i64>>(
     target: &Field,
     nulls: Option<&NullBuffer>,
 ) -> WireResult<ArrayRef> {
-    let enum_type = || {
-        format!(
-            "{}",
-            ChType::Enum16(
-                items
-                    .iter()
-                    .map(|(n, v)| (n.clone(), (*v).into() as i16))
-                    .collect()
-            )
-        )
-    };
     match target.data_type() {
         DataType::Utf8 => {}
         DataType::Dictionary(_, v) if **v == DataType::Utf8 => {}
         other => {
-            return Err(WireError::Mismatch(format!(
-                "ClickHouse {} can't be read as Arrow {other}",
-                enum_type()
-            )));
+            let names: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
+            return mismatch(format!(
+                "a ClickHouse enum ({}) can't be read as Arrow {other}",
+                names.join(", ")
+            ));
         }
     }
     let names: Vec<String> = match enum_variants(target).map_err(WireError::Mismatch)? {
         Some(variants) => variants,
         None => items.iter().map(|(n, _)| n.clone()).collect(),
     };
-    let position = |v: i64| {
-        let name = &items.iter().find(|(_, iv)| (*iv).into() == v)?.0;
-        names.iter().position(|n| n == name)
-    };
+    // Each enum value's position in `names`, resolved once (not once per row).
+    let lut: std::collections::HashMap<i64, Option<usize>> = items
+        .iter()
+        .map(|(n, v)| ((*v).into(), names.iter().position(|x| x == n)))
+        .collect();
+    let position = |v: i64| lut.get(&v).copied().flatten();
     let mut positions = Vec::new();
     for (row, v) in values.enumerate() {
         if !valid(nulls, row) {

@@ -219,22 +219,15 @@ fn map_type(
     notes: &mut Vec<String>,
 ) -> Result<ChType, String> {
     let dt = field.data_type();
+    if let Some(t) = number(dt) {
+        return Ok(t);
+    }
     Ok(match dt {
         DataType::Boolean if caps.bool_type => ChType::Bool,
         DataType::Boolean => {
             notes.push("Boolean as UInt8 0/1".into());
             ChType::UInt8
         }
-        DataType::Int8 => ChType::Int8,
-        DataType::Int16 => ChType::Int16,
-        DataType::Int32 => ChType::Int32,
-        DataType::Int64 => ChType::Int64,
-        DataType::UInt8 => ChType::UInt8,
-        DataType::UInt16 => ChType::UInt16,
-        DataType::UInt32 => ChType::UInt32,
-        DataType::UInt64 => ChType::UInt64,
-        DataType::Float32 => ChType::Float32,
-        DataType::Float64 => ChType::Float64,
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
             if low_card && caps.low_cardinality =>
         {
@@ -263,21 +256,7 @@ fn map_type(
             notes.push("Date32 as Int32 days since 1970-01-01".into());
             ChType::Int32
         }
-        DataType::Timestamp(unit, tz) => {
-            let (precision, words) = unit_digits(*unit);
-            if caps.date_time64 {
-                ChType::DateTime64 {
-                    precision,
-                    tz: tz.as_deref().map(str::to_string),
-                }
-            } else {
-                let zone = tz.as_deref().unwrap_or("no time zone");
-                notes.push(format!(
-                    "Timestamp({unit:?}, {zone}) as Int64 {words} since 1970-01-01 00:00:00 UTC"
-                ));
-                ChType::Int64
-            }
-        }
+        DataType::Timestamp(unit, tz) => timestamp(*unit, tz.as_deref(), caps, notes),
         DataType::Dictionary(_, value)
             if matches!(**value, DataType::Utf8 | DataType::LargeUtf8) =>
         {
@@ -299,6 +278,44 @@ fn map_type(
         }
         other => return Err(format!("Arrow type {other} has no ClickHouse mapping")),
     })
+}
+
+/// Integers and floats: the ClickHouse type of the same width and sign.
+fn number(dt: &DataType) -> Option<ChType> {
+    Some(match dt {
+        DataType::Int8 => ChType::Int8,
+        DataType::Int16 => ChType::Int16,
+        DataType::Int32 => ChType::Int32,
+        DataType::Int64 => ChType::Int64,
+        DataType::UInt8 => ChType::UInt8,
+        DataType::UInt16 => ChType::UInt16,
+        DataType::UInt32 => ChType::UInt32,
+        DataType::UInt64 => ChType::UInt64,
+        DataType::Float32 => ChType::Float32,
+        DataType::Float64 => ChType::Float64,
+        _ => return None,
+    })
+}
+
+/// `DateTime64` at the unit's precision, or Int64 ticks of the unit (noted) without it.
+fn timestamp(
+    unit: TimeUnit,
+    tz: Option<&str>,
+    caps: &ServerCaps,
+    notes: &mut Vec<String>,
+) -> ChType {
+    let (precision, words) = unit_digits(unit);
+    if caps.date_time64 {
+        return ChType::DateTime64 {
+            precision,
+            tz: tz.map(str::to_string),
+        };
+    }
+    let zone = tz.unwrap_or("no time zone");
+    notes.push(format!(
+        "Timestamp({unit:?}, {zone}) as Int64 {words} since 1970-01-01 00:00:00 UTC"
+    ));
+    ChType::Int64
 }
 
 fn is_uuid(field: &Field) -> bool {
