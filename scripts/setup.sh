@@ -5,7 +5,10 @@
 # - a Python virtualenv (outside the clone, so it is reused) with pyarrow, polars, duckdb and
 #   pyspark, used to cross-check Parquet files with the tools people read them with, and moto's
 #   S3 server (moto[server] 5.2), which tests/parquet_s3.rs starts on loopback as a real
-#   S3-protocol store.
+#   S3-protocol store;
+# - ClickHouse: Debian's clickhouse-server (when none is on the machine), which the ClickHouse
+#   tests start on loopback, and chdb (ClickHouse in process) in the virtualenv, which
+#   cross-checks the Native format for the types an old server lacks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
@@ -16,6 +19,11 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 echo "toolchain: $(cargo --version)"
+
+if ! command -v clickhouse-server >/dev/null && [ ! -x /usr/sbin/clickhouse-server ]; then
+  echo "installing clickhouse-server"
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq clickhouse-server >/dev/null; fi
+fi
 
 if ! command -v java >/dev/null; then
   echo "installing a Java runtime for Spark"
@@ -40,3 +48,9 @@ if ! "$VENV/bin/python" -c "$MOTO_CHECK" 2>/dev/null; then
 fi
 "$VENV/bin/python" -c "$MOTO_CHECK; print('s3 server: moto', moto.__version__)"
 test -x "$VENV/bin/moto_server"
+
+# chdb: ClickHouse in process, for tests/clickhouse_chdb.rs.
+if ! "$VENV/bin/python" -c "import chdb" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check chdb
+fi
+"$VENV/bin/python" -c "import chdb; print('clickhouse in process: chdb', chdb.__version__)"

@@ -1,0 +1,327 @@
+//! The transport: a thin layer over the official `clickhouse` crate (HTTP, connection pooling,
+//! credentials, LZ4 request bodies). It probes the server once at `connect` (`ServerCaps`),
+//! runs statements, streams batches into a table as Native blocks (one block in memory at a
+//! time) and streams query results back as batches of a target schema (about two blocks in
+//! memory). Every failure is a `PersistError` (see `error.rs`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::datatypes::SchemaRef;
+
+use super::NAME;
+use super::error::{client_error, redact_url};
+use super::native::{BlockDecoder, BlockEncoder, ServerCaps, quote_identifier};
+use soa_persist_api::{BatchStream, PersistError};
+
+/// Default rows per inserted Native block.
+pub const DEFAULT_BLOCK_ROWS: usize = 65_536;
+
+/// Where and how to reach a server (its `Debug` hides the password).
+#[derive(Clone)]
+pub struct ClickHouseConfig {
+    /// `http://host:8123` (HTTPS needs one of the client crate's TLS features).
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// The database statements run in (the server's default when `None`).
+    pub database: Option<String>,
+    /// Server settings sent with every request.
+    pub settings: Vec<(String, String)>,
+    /// Rows per Native block an insert sends (larger batches are split).
+    pub block_rows: usize,
+    /// Compress insert bodies with LZ4 (ClickHouse's `decompress=1` framing).
+    pub lz4_inserts: bool,
+}
+
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<hidden>"))
+            .field("database", &self.database)
+            .field("settings", &self.settings)
+            .field("block_rows", &self.block_rows)
+            .field("lz4_inserts", &self.lz4_inserts)
+            .finish()
+    }
+}
+
+impl ClickHouseConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            user: None,
+            password: None,
+            database: None,
+            settings: Vec::new(),
+            block_rows: DEFAULT_BLOCK_ROWS,
+            lz4_inserts: true,
+        }
+    }
+
+    pub fn with_user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self.password = Some(password.into());
+        self
+    }
+
+    pub fn with_database(mut self, database: impl Into<String>) -> Self {
+        self.database = Some(database.into());
+        self
+    }
+
+    pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_block_rows(mut self, rows: usize) -> Self {
+        self.block_rows = rows.max(1);
+        self
+    }
+}
+
+/// A connection to one server (cheap to clone: clones share the connection pool).
+#[derive(Clone, Debug)]
+pub struct ClickHouseClient {
+    /// Without a database, for the probe and `with_database`.
+    base: clickhouse::Client,
+    client: clickhouse::Client,
+    config: Arc<ClickHouseConfig>,
+    caps: ServerCaps,
+}
+
+/// One query answers every question the type mapping asks (18.16 has all these tables).
+const PROBE: &str = "SELECT version(), \
+    (SELECT groupArray(name) FROM system.data_type_families WHERE alias_to = ''), \
+    (SELECT count() FROM system.formats WHERE name = 'RowBinaryWithNamesAndTypes'), \
+    (SELECT groupArray(value) FROM system.settings WHERE name = 'allow_experimental_low_cardinality_type') \
+    FORMAT TabSeparated";
+
+impl ClickHouseClient {
+    /// Connects and probes the server; a server that is down is a retryable error naming the
+    /// URL, refused credentials a non-retryable one.
+    pub async fn connect(config: ClickHouseConfig) -> Result<Self, PersistError> {
+        let mut base = clickhouse::Client::default().with_url(&config.url);
+        if let Some(user) = &config.user {
+            base = base.with_user(user);
+        }
+        if let Some(password) = &config.password {
+            base = base.with_password(password);
+        }
+        for (name, value) in &config.settings {
+            base = base.with_setting(name, value);
+        }
+        base = base.with_compression(if config.lz4_inserts {
+            clickhouse::Compression::Lz4
+        } else {
+            clickhouse::Compression::None
+        });
+        let answer = text(&base, PROBE, &config.url).await?;
+        let caps = parse_probe(&answer)?;
+        let base = base.with_validation(caps.row_binary_with_types);
+        let client = match &config.database {
+            Some(db) => base.clone().with_database(db),
+            None => base.clone(),
+        };
+        Ok(Self {
+            base,
+            client,
+            config: Arc::new(config),
+            caps,
+        })
+    }
+
+    /// The same server and credentials, statements running in `database`.
+    pub fn with_database(&self, database: &str) -> Self {
+        let mut config = (*self.config).clone();
+        config.database = Some(database.to_string());
+        Self {
+            base: self.base.clone(),
+            client: self.base.clone().with_database(database),
+            config: Arc::new(config),
+            caps: self.caps.clone(),
+        }
+    }
+
+    /// What the server offers (probed once at `connect`).
+    pub fn caps(&self) -> &ServerCaps {
+        &self.caps
+    }
+
+    pub fn config(&self) -> &ClickHouseConfig {
+        &self.config
+    }
+
+    pub fn url(&self) -> &str {
+        &self.config.url
+    }
+
+    /// The official client underneath (row validation switched off where the server lacks
+    /// `RowBinaryWithNamesAndTypes`).
+    pub fn raw(&self) -> &clickhouse::Client {
+        &self.client
+    }
+
+    /// Runs a statement that returns nothing (DDL, `INSERT ... SELECT`, `ALTER`). The SQL is
+    /// sent as it is: no `?` placeholders.
+    pub async fn execute(&self, sql: &str) -> Result<(), PersistError> {
+        self.client
+            .query_raw(sql)
+            .execute()
+            .await
+            .map_err(|e| client_error(e, self.url()))
+    }
+
+    /// The whole answer of a small query as text (add `FORMAT TabSeparated` or any text format;
+    /// the server's default otherwise).
+    pub async fn query_text(&self, sql: &str) -> Result<String, PersistError> {
+        text(&self.client, sql, self.url()).await
+    }
+
+    /// The result of `sql` (without a `FORMAT` clause) as batches of `target`'s schema, read
+    /// as Native and decoded while it streams.
+    pub fn query_batches(&self, sql: &str, target: SchemaRef) -> BatchStream {
+        let url = self.config.url.clone();
+        let cursor = match self.client.query_raw(sql).fetch_bytes("Native") {
+            Ok(c) => c,
+            Err(e) => {
+                let e = client_error(e, &url);
+                return Box::pin(futures::stream::once(async move { Err(e) }));
+            }
+        };
+        let state = (cursor, BlockDecoder::new(target), false);
+        Box::pin(futures::stream::try_unfold(
+            state,
+            move |(mut cursor, mut decoder, mut ended)| {
+                let url = url.clone();
+                async move {
+                    loop {
+                        if let Some(batch) = decoder.next_batch()? {
+                            return Ok(Some((batch, (cursor, decoder, ended))));
+                        }
+                        if ended {
+                            return Ok(None);
+                        }
+                        match cursor.next().await.map_err(|e| client_error(e, &url))? {
+                            Some(chunk) => decoder.push(&chunk),
+                            None => {
+                                decoder.finish();
+                                ended = true;
+                            }
+                        }
+                    }
+                }
+            },
+        ))
+    }
+
+    /// Inserts `batches` into `table` (an already quoted name, `db`.`t` or `t`) as Native
+    /// blocks of at most `block_rows` rows, encoded one at a time as the stream yields them;
+    /// returns the rows sent. Columns are named in the statement, so the table may have more
+    /// (they get their defaults). Nothing is sent for no rows. A failure part-way leaves the
+    /// blocks the server already took: an insert is atomic only as one block.
+    pub async fn insert_batches<S>(
+        &self,
+        table: &str,
+        encoder: &BlockEncoder,
+        batches: S,
+    ) -> Result<u64, PersistError>
+    where
+        S: Stream<Item = Result<RecordBatch, PersistError>>,
+    {
+        let columns: Vec<String> = encoder
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| quote_identifier(f.name()))
+            .collect();
+        let sql = format!("INSERT INTO {table} ({}) FORMAT Native", columns.join(", "));
+        let mut insert = None;
+        let mut rows = 0u64;
+        let mut last_size = 0;
+        let mut batches = std::pin::pin!(batches);
+        while let Some(batch) = batches.next().await {
+            let batch = batch?;
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let len = self.config.block_rows.min(batch.num_rows() - offset);
+                let mut block = Vec::with_capacity(last_size);
+                encoder.encode(&batch.slice(offset, len), &mut block)?;
+                last_size = block.len();
+                let insert =
+                    insert.get_or_insert_with(|| self.client.insert_formatted_with(sql.clone()));
+                insert
+                    .send(Bytes::from(block))
+                    .await
+                    .map_err(|e| client_error(e, self.url()))?;
+                offset += len;
+                rows += len as u64;
+            }
+        }
+        if let Some(insert) = insert {
+            insert
+                .end()
+                .await
+                .map_err(|e| client_error(e, self.url()))?;
+        }
+        Ok(rows)
+    }
+
+    /// `insert_batches` over batches already in memory.
+    pub async fn insert(
+        &self,
+        table: &str,
+        encoder: &BlockEncoder,
+        batches: &[RecordBatch],
+    ) -> Result<u64, PersistError> {
+        let stream = futures::stream::iter(batches.iter().cloned().map(Ok));
+        self.insert_batches(table, encoder, stream).await
+    }
+}
+
+async fn text(client: &clickhouse::Client, sql: &str, url: &str) -> Result<String, PersistError> {
+    let mut cursor = client
+        .query_raw(sql)
+        .fetch_bytes("TabSeparated")
+        .map_err(|e| client_error(e, url))?;
+    let bytes = cursor.collect().await.map_err(|e| client_error(e, url))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| PersistError::Corrupt {
+        backend: NAME,
+        detail: format!("{} answered text that is not UTF-8", redact_url(url)),
+    })
+}
+
+/// `['a','b']` as TabSeparated prints an array of plain names.
+fn names(array: &str) -> Vec<String> {
+    array
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn parse_probe(answer: &str) -> Result<ServerCaps, PersistError> {
+    let cells: Vec<&str> = answer.trim_end_matches('\n').split('\t').collect();
+    let [version, families, row_binary, low_card] = cells[..] else {
+        return Err(PersistError::Backend {
+            backend: NAME,
+            message: format!("unexpected answer to the server probe: {answer:?}"),
+            retryable: false,
+        });
+    };
+    let low_card = names(low_card);
+    ServerCaps::from_probe(
+        version,
+        &names(families),
+        row_binary.trim() != "0",
+        low_card.first().map(String::as_str),
+    )
+}
