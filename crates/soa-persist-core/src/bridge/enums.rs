@@ -101,12 +101,17 @@ pub fn enum_variants(list: &str) -> Option<Vec<String>> {
         .chars()
         .peekable();
     let mut out = Vec::new();
+    // A string comes first and after each comma; a comma only after a string.
+    let mut want_string = true;
     loop {
         match chars.next() {
-            None => return Some(out),
-            Some('"') => out.push(read_string(&mut chars)?),
-            Some(',') if !out.is_empty() => {}
+            None => return (out.is_empty() || !want_string).then_some(out),
             Some(c) if c.is_whitespace() => {}
+            Some('"') if want_string => {
+                out.push(read_string(&mut chars)?);
+                want_string = false;
+            }
+            Some(',') if !want_string => want_string = true,
             Some(_) => return None,
         }
     }
@@ -257,6 +262,12 @@ mod tests {
         assert_eq!(enum_variants("[]"), Some(vec![]));
         assert_eq!(enum_variants("[\"a\" \"b\"]"), None, "missing comma");
         assert_eq!(enum_variants("[,\"a\"]"), None, "leading comma");
+        assert_eq!(enum_variants("[\"a\",]"), None, "trailing comma");
+        assert_eq!(enum_variants("[\"a\",,\"b\"]"), None, "two commas");
+        assert_eq!(
+            enum_variants("[ \"a\" , \"b\" ]"),
+            Some(vec!["a".into(), "b".into()])
+        );
         assert_eq!(enum_variants("a,b"), None);
     }
 }
