@@ -8,7 +8,8 @@ use std::ops::Range;
 
 /// A growable column of values: `Vec<T>`, or a generated `XxxSoA` container.
 ///
-/// Methods that take an index return `None` when it is out of range instead of panicking.
+/// Methods that take an index return `None` (`Err` for `replace`) when it is out of range instead
+/// of panicking.
 pub trait Column: Default {
     /// The owned value of one row.
     type Item;
@@ -23,22 +24,37 @@ pub trait Column: Default {
     /// Moves the rows out, in order.
     type IntoIter: Iterator<Item = Self::Item>;
 
+    /// An empty column with room for `capacity` rows before it reallocates.
     fn with_capacity(capacity: usize) -> Self;
+    /// The number of rows.
     fn len(&self) -> usize;
+    /// Whether the column has no rows.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Makes room for at least `additional` more rows.
     fn reserve(&mut self, additional: usize);
+    /// Appends a row at the end.
     fn push(&mut self, value: Self::Item);
+    /// A borrowed view of row `index`; `None` when it is out of range.
     fn get(&self, index: usize) -> Option<Self::Ref<'_>>;
+    /// Row `index`, cloned into its owned form; `None` when it is out of range.
     fn get_cloned(&self, index: usize) -> Option<Self::Item> {
         self.get(index).map(|r| r.to_row())
     }
-    /// Puts `value` at `index` and returns the old value; `None` (and no change) when out of range.
+    /// Puts `value` at `index` and returns the old row as `Ok`; when `index` is out of range,
+    /// changes nothing and hands `value` back as `Err`.
     fn replace(&mut self, index: usize, value: Self::Item) -> Result<Self::Item, Self::Item>;
+    /// Removes and returns row `index`, moving the last row into its place (constant time,
+    /// order not kept); `None` when it is out of range.
     fn swap_remove(&mut self, index: usize) -> Option<Self::Item>;
+    /// Removes and returns row `index`, shifting the rows after it down (order kept); `None`
+    /// when it is out of range.
     fn remove(&mut self, index: usize) -> Option<Self::Item>;
+    /// Keeps the first `len` rows and drops the rest; no change when `len` is at least the
+    /// current length.
     fn truncate(&mut self, len: usize);
+    /// Removes every row.
     fn clear(&mut self);
     /// Swaps two rows; out-of-range indexes leave the column unchanged.
     fn swap(&mut self, a: usize, b: usize);
@@ -46,15 +62,20 @@ pub trait Column: Default {
     fn append(&mut self, other: &mut Self);
     /// Splits off the rows from `at` on (`at` is clamped to `len`).
     fn split_off(&mut self, at: usize) -> Self;
+    /// A borrowed view of the rows in `range`; `None` when the range is out of bounds or its
+    /// start is past its end.
     fn slice(&self, range: Range<usize>) -> Option<Self::Slice<'_>>;
     /// Keeps the rows whose entry in `keep` is true; rows past `keep.len()` are kept.
     fn retain_mask(&mut self, keep: &[bool]);
+    /// Consumes the column and yields its rows in order.
     fn into_items(self) -> Self::IntoIter;
 }
 
 /// A borrowed row (or value) that can be cloned into its owned form.
 pub trait RowView {
+    /// The owned form.
     type Owned;
+    /// Clones the borrowed row into its owned form.
     fn to_row(&self) -> Self::Owned;
 }
 
@@ -67,6 +88,7 @@ impl<T: Clone> RowView for &T {
 
 /// The number of rows in a borrowed range.
 pub trait SliceLen {
+    /// The number of rows in the range.
     fn slice_len(&self) -> usize;
 }
 
@@ -151,7 +173,8 @@ impl<T: Clone> Column for Vec<T> {
 /// Reorders `column` so that new row `i` is old row `perm[i]`, with one swap per moved row.
 ///
 /// `perm` must be a permutation of `0..column.len()` (as built by the generated sort methods);
-/// entries out of range are ignored rather than panicking.
+/// entries out of range are ignored rather than panicking. Called by the generated code.
+#[doc(hidden)]
 pub fn apply_permutation<C: Column>(column: &mut C, perm: &[usize]) {
     let mut done = vec![false; perm.len()];
     for start in 0..perm.len() {
@@ -173,6 +196,7 @@ pub fn apply_permutation<C: Column>(column: &mut C, perm: &[usize]) {
 
 /// The sorting permutation used by the generated `sort_*` methods: `perm[i]` is the old index
 /// of the row that ends up at `i`.
+#[doc(hidden)]
 pub fn sort_permutation<R>(
     rows: &[R],
     stable: bool,

@@ -27,10 +27,16 @@ pub trait ToArrow: Sized {
 /// One column of a container as one Arrow array: `Vec<T>` for plain fields, the nested
 /// struct's container for `#[soa(nested)]` fields (a `Struct` array).
 pub trait ArrowColumn: Column {
+    /// The Arrow field of a column called `name` with the field's `#[soa(...)]` settings.
     fn arrow_field(name: &str, opts: &FieldOptions) -> Field;
+    /// Copies the column into a new Arrow array; the column is unchanged.
     fn to_array(&self, opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
+    /// Moves the column into an Arrow array, without copying where the layouts agree.
     fn into_array(self, opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
+    /// Reads an Arrow array of the column's type or of an encoding it accepts losslessly.
     fn from_array(array: &ArrayRef, opts: &FieldOptions) -> Result<Self, ConvertError>;
+    /// Like `from_array`, but reuses the array's buffers instead of copying them when it held
+    /// the only reference to them.
     fn from_array_owned(array: ArrayRef, opts: &FieldOptions) -> Result<Self, ConvertError>;
     /// The column to use when a batch lacks it, if the field may be absent.
     fn missing(len: usize) -> Option<Self>;
@@ -58,6 +64,7 @@ impl<T: SoAField> ArrowColumn for Vec<T> {
 }
 
 /// Arrays of a batch (or struct array) to be taken by name by the generated decoder.
+#[doc(hidden)]
 pub struct ColumnSource {
     fields: Fields,
     arrays: Vec<Option<ArrayRef>>,
@@ -113,15 +120,19 @@ impl ColumnSource {
         })
     }
 
+    /// The number of rows every column taken from it must have.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the source has no rows.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Takes and decodes column `name`; fills a missing one from `C::missing` or `default`.
+    /// Errors with `MissingColumn` when neither can, and with `LengthMismatch` when the column
+    /// does not have `len()` rows.
     pub fn column<C: ArrowColumn>(
         &mut self,
         name: &str,
@@ -183,6 +194,7 @@ fn check_lengths(fields: &Fields, columns: &[ArrayRef], len: usize) -> Result<()
 }
 
 /// Assembles the generated encoder's arrays into a batch of `schema`.
+#[doc(hidden)]
 pub fn record_batch(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,
@@ -196,6 +208,7 @@ pub fn record_batch(
 }
 
 /// Assembles a nested container's arrays into a (non-null) struct array.
+#[doc(hidden)]
 pub fn struct_array(
     schema: SchemaRef,
     columns: Vec<ArrayRef>,

@@ -13,38 +13,64 @@ use arrow::error::ArrowError;
 pub enum ConvertError {
     /// The batch has no column of this name, and the field is neither `Option` nor `#[soa(default)]`.
     #[error("column `{field}` is missing (only Option and #[soa(default)] fields may be absent)")]
-    MissingColumn { field: String },
+    MissingColumn {
+        /// The column's dotted path.
+        field: String,
+    },
     /// The column's Arrow type can't be read losslessly into the field's Rust type.
     #[error("column `{field}`: expected Arrow type {expected}, found {found}")]
     TypeMismatch {
+        /// The column's dotted path.
         field: String,
+        /// The Arrow type the field's Rust type maps to.
         expected: DataType,
+        /// The Arrow type of the column that was read.
         found: DataType,
     },
     /// A null in a column whose field is not an `Option`.
     #[error("column `{field}`: null at row {row}, but the field is not an Option")]
-    UnexpectedNull { field: String, row: usize },
+    UnexpectedNull {
+        /// The column's dotted path.
+        field: String,
+        /// Index of the first null in the column, from 0 (for list items, among all of the
+        /// column's items).
+        row: usize,
+    },
     /// One value does not fit the target (out of range, inexact, unknown enum variant, ...).
     #[error("column `{field}`, row {row}: {detail}")]
     InvalidValue {
+        /// The column's dotted path.
         field: String,
+        /// Index of the value in the column, from 0 (for list items, among all of the column's
+        /// items; 0 when a single row is checked by `SoA::validate`).
         row: usize,
+        /// What is wrong with the value.
         detail: String,
     },
     /// A column is too large for its Arrow encoding (e.g. more than 2 GiB of string data).
     #[error("column `{field}`: {detail}")]
-    Capacity { field: String, detail: String },
+    Capacity {
+        /// The column's dotted path.
+        field: String,
+        /// Which limit the column exceeds.
+        detail: String,
+    },
     /// Columns of one batch disagree on their length.
     #[error("column `{field}` has {found} rows, expected {expected}")]
     LengthMismatch {
+        /// The column's dotted path.
         field: String,
+        /// The number of rows of the batch being read, or of the container being converted.
         expected: usize,
+        /// The number of rows of this column.
         found: usize,
     },
     /// Arrow rejected the arrays we built (a bug or a broken invariant, reported instead of a panic).
     #[error("column `{field}`: arrow error: {source}")]
     Arrow {
+        /// The column's dotted path.
         field: String,
+        /// The error Arrow returned.
         #[source]
         source: ArrowError,
     },
@@ -130,10 +156,20 @@ impl From<ArrowError> for ConvertError {
 pub enum StoreError {
     /// A row with this key is already in the store (or twice in the rows being added).
     #[error("duplicate key {key} in field `{field}`")]
-    DuplicateKey { field: &'static str, key: String },
+    DuplicateKey {
+        /// The key column's name.
+        field: &'static str,
+        /// The key, formatted with `{:?}`.
+        key: String,
+    },
     /// No row has this key.
     #[error("no row with key {key} in field `{field}`")]
-    NotFound { field: &'static str, key: String },
+    NotFound {
+        /// The key column's name.
+        field: &'static str,
+        /// The key, formatted with `{:?}`.
+        key: String,
+    },
     /// The rows could not be converted.
     #[error(transparent)]
     Convert(#[from] ConvertError),

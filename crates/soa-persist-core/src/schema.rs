@@ -41,7 +41,8 @@ pub trait ArrowSchemaGen {
     }
 }
 
-/// Builds a struct's schema with soa-persist's metadata.
+/// Builds a struct's schema with soa-persist's metadata. Called by the generated code.
+#[doc(hidden)]
 pub fn build_schema(
     struct_name: &str,
     fields: Vec<Field>,
@@ -62,7 +63,8 @@ pub fn build_schema(
     Schema::new_with_metadata(fields, meta)
 }
 
-/// FNV-1a over a canonical text of the fields (names, types with nested fields, nullability).
+/// The fingerprint of `fields` as stored under [`META_FINGERPRINT`]: 16 hex digits of an FNV-1a
+/// hash over a canonical text of the fields (names, types with nested fields, nullability).
 pub fn fingerprint(fields: &Fields) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for field in fields {
@@ -96,6 +98,8 @@ pub fn partition_fields(schema: &Schema) -> Vec<&str> {
 
 /// Per-type cache for generic structs, whose schema depends on the type parameters (a `static`
 /// inside a generic function is shared by every instantiation, so it can't be used there).
+/// Called by the generated code.
+#[doc(hidden)]
 pub fn cached_schema<T: 'static>(build: impl FnOnce() -> Schema) -> SchemaRef {
     static CACHE: OnceLock<RwLock<HashMap<TypeId, SchemaRef>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);

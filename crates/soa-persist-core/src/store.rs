@@ -23,7 +23,9 @@ pub trait Keyed: SoA {
     const KEY_FIELD: &'static str;
     /// The key column's typed handle (for predicates such as `key_column().eq(k)`).
     fn key_column() -> Col<Self, Self::Key>;
+    /// This row's key.
     fn key(&self) -> &Self::Key;
+    /// The key of row `index` of a container; `None` when `index` is out of range.
     fn key_at(rows: &Self::Container, index: usize) -> Option<&Self::Key>;
 }
 
@@ -68,10 +70,12 @@ fn duplicate<T: Keyed>(key: &T::Key) -> StoreError {
 }
 
 impl<T: Keyed> Store<T> {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty store whose columns have room for `capacity` rows.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             rows: T::Container::with_capacity(capacity),
@@ -93,10 +97,12 @@ impl<T: Keyed> Store<T> {
         Ok(Self { rows, index })
     }
 
+    /// The number of rows.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// Whether the store has no rows.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -111,7 +117,8 @@ impl<T: Keyed> Store<T> {
         Ok(())
     }
 
-    /// Adds all rows or none: a key already present, or repeated among `rows`, is an error.
+    /// Adds all rows or none and returns how many were added: a key already present, or
+    /// repeated among `rows`, is an error.
     pub fn add_many(&mut self, rows: impl IntoIterator<Item = T>) -> Result<usize, StoreError> {
         let rows: Vec<T> = rows.into_iter().collect();
         let mut seen = HashSet::with_capacity(rows.len());
@@ -130,6 +137,7 @@ impl<T: Keyed> Store<T> {
         Ok(n)
     }
 
+    /// Whether a row has this key.
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         T::Key: Borrow<Q>,
@@ -221,6 +229,7 @@ impl<T: Keyed> Store<T> {
         self.reindex();
     }
 
+    /// Removes every row.
     pub fn clear(&mut self) {
         self.rows.clear();
         self.index.clear();
@@ -231,6 +240,7 @@ impl<T: Keyed> Store<T> {
         &self.rows
     }
 
+    /// The columns, without the key index.
     pub fn into_soa(self) -> T::Container {
         self.rows
     }

@@ -18,8 +18,11 @@ use crate::error::ConvertError;
 pub trait SoAEnum: Clone + Send + Sync + 'static {
     /// Variant names in declaration order (after `#[soa(rename)]`).
     const VARIANTS: &'static [&'static str];
+    /// This variant's position in `VARIANTS`.
     fn variant_index(&self) -> usize;
+    /// The variant at this position in `VARIANTS`, if any.
     fn from_variant_index(index: usize) -> Option<Self>;
+    /// This variant's name from `VARIANTS` (empty if `variant_index` is out of its range).
     fn variant_name(&self) -> &'static str {
         Self::VARIANTS
             .get(self.variant_index())
@@ -36,6 +39,8 @@ pub trait SoAEnum: Clone + Send + Sync + 'static {
 }
 
 /// `Dictionary(key, Utf8)` with the narrowest signed key that indexes every variant.
+/// Called by the generated code.
+#[doc(hidden)]
 pub fn enum_data_type<E: SoAEnum>() -> DataType {
     let key = match E::VARIANTS.len() {
         0..=128 => DataType::Int8,
@@ -62,7 +67,9 @@ where
 /// that backends with an enum type (DuckDB `ENUM`, ClickHouse `Enum8`) can declare it.
 pub const ENUM_VARIANTS_META: &str = "soa.enum.variants";
 
-/// The field metadata of an enum column: its variant names.
+/// The field metadata of an enum column: its variant names under [`ENUM_VARIANTS_META`].
+/// Called by the generated code.
+#[doc(hidden)]
 pub fn enum_metadata<E: SoAEnum>() -> HashMap<String, String> {
     let mut json = String::from("[");
     for (i, name) in E::VARIANTS.iter().enumerate() {
@@ -84,8 +91,8 @@ pub fn enum_metadata<E: SoAEnum>() -> HashMap<String, String> {
     HashMap::from([(ENUM_VARIANTS_META.to_string(), json)])
 }
 
-/// The variant names in a list written by [`enum_metadata`] (the value of its
-/// `ENUM_VARIANTS_META` entry), or `None` when the text is not in that form.
+/// The variant names in the value of an enum column's [`ENUM_VARIANTS_META`] entry (a JSON
+/// array of strings), or `None` when the text is not in that form.
 pub fn enum_variants(list: &str) -> Option<Vec<String>> {
     let mut chars = list
         .trim()
@@ -94,12 +101,17 @@ pub fn enum_variants(list: &str) -> Option<Vec<String>> {
         .chars()
         .peekable();
     let mut out = Vec::new();
+    // A string comes first and after each comma; a comma only after a string.
+    let mut want_string = true;
     loop {
         match chars.next() {
-            None => return Some(out),
-            Some('"') => out.push(read_string(&mut chars)?),
-            Some(',') if !out.is_empty() => {}
+            None => return (out.is_empty() || !want_string).then_some(out),
             Some(c) if c.is_whitespace() => {}
+            Some('"') if want_string => {
+                out.push(read_string(&mut chars)?);
+                want_string = false;
+            }
+            Some(',') if !want_string => want_string = true,
             Some(_) => return None,
         }
     }
@@ -125,6 +137,9 @@ fn read_string(chars: &mut impl Iterator<Item = char>) -> Option<String> {
     }
 }
 
+/// Encodes enum values as `enum_data_type::<E>()`: each key is a variant's index, and the
+/// dictionary holds every variant name in declaration order. Called by the generated code.
+#[doc(hidden)]
 pub fn enum_encode<E: SoAEnum>(values: &[E]) -> Result<ArrayRef, ConvertError> {
     match E::VARIANTS.len() {
         0..=128 => dictionary::<Int8Type, E>(values),
@@ -145,6 +160,11 @@ fn lookup<E: SoAEnum>(row: usize, name: &str) -> Result<E, ConvertError> {
     })
 }
 
+/// Decodes a dictionary of strings (any key type) or a plain string column into variants by
+/// name. An unknown name or a key outside the dictionary is `InvalidValue`, any other column
+/// type a `TypeMismatch`; null slots get the first variant (the caller masks them). Called by
+/// the generated code.
+#[doc(hidden)]
 pub fn enum_decode<E: SoAEnum>(
     array: &ArrayRef,
     opts: &FieldOptions,
@@ -242,6 +262,12 @@ mod tests {
         assert_eq!(enum_variants("[]"), Some(vec![]));
         assert_eq!(enum_variants("[\"a\" \"b\"]"), None, "missing comma");
         assert_eq!(enum_variants("[,\"a\"]"), None, "leading comma");
+        assert_eq!(enum_variants("[\"a\",]"), None, "trailing comma");
+        assert_eq!(enum_variants("[\"a\",,\"b\"]"), None, "two commas");
+        assert_eq!(
+            enum_variants("[ \"a\" , \"b\" ]"),
+            Some(vec!["a".into(), "b".into()])
+        );
         assert_eq!(enum_variants("a,b"), None);
     }
 }

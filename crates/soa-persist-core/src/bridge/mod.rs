@@ -40,16 +40,19 @@ pub struct FieldOptions {
 }
 
 impl FieldOptions {
+    /// No settings: the same as `FieldOptions::default()`, usable in `const` items.
     pub const DEFAULT: Self = Self {
         timestamp_unit: None,
         decimal: None,
     };
 
+    /// Sets the timestamp unit, as `#[soa(timestamp = "...")]` does.
     pub const fn with_timestamp(mut self, unit: TimeUnit) -> Self {
         self.timestamp_unit = Some(unit);
         self
     }
 
+    /// Sets the decimal precision and scale, as `#[soa(decimal(p, s))]` does.
     pub const fn with_decimal(mut self, precision: u8, scale: i8) -> Self {
         self.decimal = Some((precision, scale));
         self
@@ -67,10 +70,14 @@ impl FieldOptions {
     note = "a struct with #[derive(SoA)] can be a field with #[soa(nested)]"
 )]
 pub trait SoAField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static {
+    /// The Arrow type of a column of this type with these settings.
     fn data_type(opts: &FieldOptions) -> DataType;
+    /// Whether the column may hold nulls: `true` for `Option<T>`, `false` otherwise.
     fn nullable() -> bool {
         false
     }
+    /// The Arrow field metadata of a column of this type (an enum's variant names, a UUID's
+    /// extension type); empty by default.
     fn metadata(_opts: &FieldOptions) -> HashMap<String, String> {
         HashMap::new()
     }
@@ -103,7 +110,9 @@ pub trait SoAField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static 
 
 /// A non-null field type. Null handling (`Option<T>`) is derived from this.
 pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static {
+    /// The Arrow type of a column of this type with these settings.
     fn data_type(opts: &FieldOptions) -> DataType;
+    /// The Arrow field metadata of a column of this type; empty by default.
     fn metadata(_opts: &FieldOptions) -> HashMap<String, String> {
         HashMap::new()
     }
@@ -113,7 +122,11 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
     fn validate(&self, _opts: &FieldOptions) -> Result<(), ConvertError> {
         Ok(())
     }
+    /// Copies `values` into a new Arrow array without nulls; a value the Arrow type can't hold
+    /// is an error.
     fn encode(values: &[Self], opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
+    /// Like `encode`, but takes the values, so a type whose layout is Arrow's can move the
+    /// buffer instead of copying it; the default calls `encode`.
     fn encode_owned(values: Vec<Self>, opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         Self::encode(&values, opts)
     }
@@ -130,6 +143,8 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
     /// Decodes every slot; null slots yield any value (they are masked by the caller), and
     /// garbage under a null must not cause an error.
     fn decode(array: &ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError>;
+    /// Like `decode`, but takes the array, so a type whose layout is Arrow's can reuse a buffer
+    /// no one else holds instead of copying it; the default calls `decode`.
     fn decode_owned(array: ArrayRef, opts: &FieldOptions) -> Result<Vec<Self>, ConvertError> {
         Self::decode(&array, opts)
     }
@@ -207,7 +222,7 @@ impl<T: BaseField> SoAField for Option<T> {
 impl<T: BaseField> ListItem for Option<T> {}
 
 /// Errors with `UnexpectedNull` at the first null of `array`.
-pub fn reject_nulls(array: &dyn Array) -> Result<(), ConvertError> {
+pub(crate) fn reject_nulls(array: &dyn Array) -> Result<(), ConvertError> {
     if let Some(nulls) = array.logical_nulls()
         && nulls.null_count() > 0
     {
@@ -221,7 +236,7 @@ pub fn reject_nulls(array: &dyn Array) -> Result<(), ConvertError> {
 }
 
 /// Returns `array` with the given validity (true = value present) as its null bitmap.
-pub fn with_validity(
+pub(crate) fn with_validity(
     array: ArrayRef,
     valid: impl Iterator<Item = bool>,
 ) -> Result<ArrayRef, ConvertError> {
@@ -237,7 +252,7 @@ pub fn with_validity(
     Ok(make_array(data))
 }
 
-/// Validity of slot `i` of `array` (true when there is no null bitmap).
+/// Validity of slot `i` under `nulls` (true when there is no null bitmap).
 pub(crate) fn valid_at(nulls: Option<&NullBuffer>, i: usize) -> bool {
     nulls.is_none_or(|n| n.is_valid(i))
 }

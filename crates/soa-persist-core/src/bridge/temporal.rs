@@ -24,11 +24,13 @@ use crate::error::ConvertError;
 pub trait TimestampUnit:
     Copy + Default + Send + Sync + std::fmt::Debug + Eq + Ord + std::hash::Hash + 'static
 {
+    /// The Arrow time unit.
     const UNIT: TimeUnit;
 }
 
 macro_rules! units {
-    ($($name:ident => $unit:expr),*) => {$(
+    ($($(#[$doc:meta])* $name:ident => $unit:expr),*) => {$(
+        $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name;
         impl TimestampUnit for $name {
@@ -36,8 +38,16 @@ macro_rules! units {
         }
     )*};
 }
-units!(Seconds => TimeUnit::Second, Millis => TimeUnit::Millisecond,
-       Micros => TimeUnit::Microsecond, Nanos => TimeUnit::Nanosecond);
+units!(
+    /// Seconds: `Timestamp<Seconds>` is Arrow `Timestamp(Second, "UTC")`.
+    Seconds => TimeUnit::Second,
+    /// Milliseconds: `Timestamp<Millis>` is Arrow `Timestamp(Millisecond, "UTC")`.
+    Millis => TimeUnit::Millisecond,
+    /// Microseconds, the default: `Timestamp<Micros>` is Arrow `Timestamp(Microsecond, "UTC")`.
+    Micros => TimeUnit::Microsecond,
+    /// Nanoseconds: `Timestamp<Nanos>` is Arrow `Timestamp(Nanosecond, "UTC")`.
+    Nanos => TimeUnit::Nanosecond
+);
 
 /// An instant as `i64` units since 1970-01-01T00:00:00Z; Arrow `Timestamp(U, "UTC")`.
 #[repr(transparent)]
@@ -48,12 +58,14 @@ pub struct Timestamp<U: TimestampUnit = Micros> {
 }
 
 impl<U: TimestampUnit> Timestamp<U> {
+    /// The instant `value` units after 1970-01-01T00:00:00Z (before it, when negative).
     pub const fn new(value: i64) -> Self {
         Self {
             value,
             unit: PhantomData,
         }
     }
+    /// The number of units since 1970-01-01T00:00:00Z.
     pub const fn value(self) -> i64 {
         self.value
     }
@@ -91,6 +103,7 @@ impl<U: TimestampUnit> Timestamp<U> {
     pub fn from_datetime(dt: chrono::DateTime<chrono::Utc>) -> Option<Self> {
         chrono_impl::to_unit(&dt, U::UNIT).map(Self::new)
     }
+    /// The instant as a chrono `DateTime<Utc>`; `None` when it is outside chrono's range.
     pub fn to_datetime(self) -> Option<chrono::DateTime<chrono::Utc>> {
         chrono_impl::from_unit(self.value, U::UNIT)
     }
