@@ -73,6 +73,7 @@ struct InDoubt {
 }
 
 impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
+    /// A store over `backend`, flushing by the default policy.
     pub fn with_persistence(backend: P) -> Self {
         Self {
             backend,
@@ -85,11 +86,13 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         }
     }
 
+    /// The same store with another flush policy.
     pub fn with_flush_policy(mut self, policy: FlushPolicy) -> Self {
         self.policy = policy;
         self
     }
 
+    /// The backend under the store.
     pub fn backend(&self) -> &P {
         &self.backend
     }
@@ -181,6 +184,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         Ok(rows)
     }
 
+    /// Number of rows matching `predicate`, buffered rows included.
     pub async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
         if self.in_doubt.is_some() {
             return Ok(self.query(predicate).await?.len() as u64);
@@ -260,6 +264,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         Ok(self.backend.clone())
     }
 
+    /// The backend's stats, with the rows still buffered in `buffered_rows`.
     pub async fn stats(&self) -> Result<Stats, PersistError> {
         let mut stats = self.backend.stats().await?;
         stats.buffered_rows = self.buffer.len() as u64;

@@ -15,8 +15,11 @@ pub type BatchStream = Pin<Box<dyn Stream<Item = Result<RecordBatch, PersistErro
 /// What `scan` reads: the rows matching `predicate`, only the `projection` columns (all when
 /// `None`), in batches of at most `batch_size` rows (the backend's own size when `None`).
 pub struct Scan<T> {
+    /// The rows to read (`Predicate::all()` for every row).
     pub predicate: Predicate<T>,
+    /// The top-level columns to read, in this order; `None` reads every column.
     pub projection: Option<Vec<String>>,
+    /// The most rows per batch; `None` lets the backend choose.
     pub batch_size: Option<usize>,
 }
 
@@ -57,6 +60,7 @@ impl<T> Scan<T> {
         self.projection = Some(columns.into_iter().map(Into::into).collect());
         self
     }
+    /// At most `rows` rows per batch (at least 1).
     pub fn batch_size(mut self, rows: usize) -> Self {
         self.batch_size = Some(rows.max(1));
         self
@@ -77,6 +81,7 @@ pub struct WriteId {
 }
 
 impl WriteId {
+    /// The write `seq` of `writer`.
     pub fn new(writer: impl Into<String>, seq: u64) -> Self {
         Self {
             writer: writer.into(),

@@ -5,8 +5,11 @@ use std::fmt;
 /// Size of one column in a backend.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ColumnStats {
+    /// The column name.
     pub name: String,
+    /// Bytes the column takes in memory (Arrow buffers) or, for a database, uncompressed.
     pub bytes_in_memory: u64,
+    /// Bytes the column takes on disk, where the backend stores it there.
     pub bytes_on_disk: Option<u64>,
     /// Uncompressed / compressed size, where the backend knows both.
     pub compression_ratio: Option<f64>,
@@ -15,15 +18,23 @@ pub struct ColumnStats {
 /// What a backend holds right now.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
+    /// The backend's name.
     pub backend: &'static str,
+    /// Rows stored.
     pub rows: u64,
+    /// Batches (in memory), or write units the backend keeps apart.
     pub batches: u64,
+    /// Data files, for file-based backends.
     pub files: Option<u64>,
+    /// Parquet row groups, for the Parquet backend.
     pub row_groups: Option<u64>,
+    /// Bytes in memory (Arrow buffers held by the backend).
     pub bytes_in_memory: u64,
+    /// Bytes on disk, for durable backends.
     pub bytes_on_disk: Option<u64>,
     /// Rows in a `PersistentStore`'s write buffer, not yet handed to the backend.
     pub buffered_rows: u64,
+    /// Per-column sizes.
     pub columns: Vec<ColumnStats>,
 }
 

@@ -19,7 +19,9 @@ pub use predicate::{WhereClause, resolve_field, where_clause};
 /// for SQL `NULL`), and the field of the column it is compared with.
 #[derive(Clone, Debug)]
 pub struct Param {
+    /// The literal, a one-row array (null for SQL `NULL`).
     pub value: ArrayRef,
+    /// The column the value is compared with (its name, type and metadata).
     pub column: FieldRef,
 }
 

@@ -13,7 +13,9 @@ use crate::PersistError;
 /// A `WHERE` clause (without the keyword) and its parameters, in placeholder order.
 #[derive(Debug, Default)]
 pub struct WhereClause {
+    /// The condition, with one placeholder per parameter.
     pub sql: String,
+    /// The parameters, in the order of their placeholders.
     pub params: Vec<Param>,
 }
 

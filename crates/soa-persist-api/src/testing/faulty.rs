@@ -58,6 +58,7 @@ impl<P> Clone for FaultyPersistence<P> {
 }
 
 impl<P> FaultyPersistence<P> {
+    /// Wraps `inner`; nothing fails until a fault is armed.
     pub fn new(inner: P) -> Self {
         Self {
             inner: Arc::new(inner),

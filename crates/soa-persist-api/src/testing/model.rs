@@ -6,12 +6,17 @@ use soa_persist_core::chrono::{DateTime, Utc};
 use soa_persist_core::column::Column;
 use soa_persist_macros::{SoA, SoAEnum, SoAStore};
 
+/// The model's partition column: an enum.
 #[derive(SoAEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[soa(crate = "crate")]
 pub enum ConfStatus {
+    /// Not shipped yet.
     Pending,
+    /// On its way.
     Shipped,
+    /// Arrived.
     Delivered,
+    /// Sent back.
     Returned,
 }
 
@@ -19,14 +24,21 @@ pub enum ConfStatus {
 #[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
 #[soa(crate = "crate")]
 pub struct ConfOrder {
+    /// The key.
     #[soa(key)]
     pub id: u64,
+    /// Text with quotes, SQL comment markers and unicode.
     pub customer: String,
+    /// A float, NaN for every 101st row.
     pub amount: f64,
+    /// The partition column.
     #[soa(partition)]
     pub status: ConfStatus,
+    /// An instant with microseconds.
     pub placed_at: DateTime<Utc>,
+    /// Null for every third row.
     pub note: Option<String>,
+    /// Null for every fifth row; negative values too.
     pub qty: Option<i32>,
 }
 
@@ -55,6 +67,7 @@ pub fn order(i: u64) -> ConfOrder {
     }
 }
 
+/// The rows `order(i)` for `i` in `ids`.
 pub fn orders(ids: std::ops::Range<u64>) -> ConfOrderSoA {
     ids.map(order).collect()
 }

@@ -41,6 +41,7 @@ where
     failed_flushes_lose_and_double_nothing(factory().await).await;
 }
 
+/// A fresh backend: `load` is `None`, counts and scans are empty.
 pub async fn empty_backend<P: SoAPersistence<ConfOrder>>(p: &P) {
     assert!(
         p.load().await.expect("load").is_none(),
@@ -141,6 +142,7 @@ pub fn predicate_cases() -> Vec<Case> {
     ]
 }
 
+/// Every predicate of [`predicate_cases`] returns the rows its reference selects.
 pub async fn predicates_match_reference<P: SoAPersistence<ConfOrder>>(p: &P) {
     let rows: Vec<ConfOrder> = (0..500).map(order).collect();
     p.save(rows.iter().cloned().collect()).await.expect("save");
@@ -159,6 +161,7 @@ pub async fn predicates_match_reference<P: SoAPersistence<ConfOrder>>(p: &P) {
     }
 }
 
+/// `scan` honours projection and batch size and streams every matching row once.
 pub async fn scan_projects_and_streams<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..1000)).await.expect("save");
     let scan = Scan::filter(ConfOrder::fields().status.eq(ConfStatus::Delivered))
@@ -192,6 +195,7 @@ pub async fn scan_projects_and_streams<P: SoAPersistence<ConfOrder>>(p: &P) {
     assert_eq!(seen, want, "scan returns exactly the matching rows");
 }
 
+/// `query_rows` keeps exactly the rows its closure accepts.
 pub async fn query_rows_filters_by_closure<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..200)).await.expect("save");
     let got = p
@@ -206,6 +210,7 @@ pub async fn query_rows_filters_by_closure<P: SoAPersistence<ConfOrder>>(p: &P) 
     assert_eq!(ids(&got), want);
 }
 
+/// `stats` counts the stored rows; `flush` succeeds.
 pub async fn stats_and_flush<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.append(orders(0..123)).await.expect("append");
     p.flush().await.expect("flush");

@@ -15,6 +15,7 @@ use crate::testing::model::{
 use crate::testing::{Fault, FaultyPersistence, Op};
 use crate::{FlushPolicy, PersistentStore, SoAPersistence, WriteId};
 
+/// `save` replaces everything and `load` returns what was saved.
 pub async fn save_replaces_and_load_returns<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..100)).await.expect("save");
     assert_same_rows(
@@ -33,6 +34,7 @@ pub async fn save_replaces_and_load_returns<P: SoAPersistence<ConfOrder>>(p: &P)
     assert!(empty.is_empty());
 }
 
+/// Appends add up, in every combination with `save`.
 pub async fn append_accumulates<P: SoAPersistence<ConfOrder>>(p: &P) {
     for part in [0..10, 10..11, 11..300] {
         p.append(orders(part)).await.expect("append");
@@ -46,6 +48,7 @@ pub async fn append_accumulates<P: SoAPersistence<ConfOrder>>(p: &P) {
     assert_eq!(p.count(&Predicate::all()).await.expect("count"), 300);
 }
 
+/// One append of 200k rows is stored whole.
 pub async fn large_append<P: SoAPersistence<ConfOrder>>(p: &P) {
     let n = 200_000;
     p.append(orders(0..n)).await.expect("large append");
@@ -54,6 +57,7 @@ pub async fn large_append<P: SoAPersistence<ConfOrder>>(p: &P) {
     assert_eq!(ids(&loaded), (0..n).collect::<Vec<_>>());
 }
 
+/// `delete` removes the matching rows (SQL null semantics) and returns how many.
 pub async fn delete_removes_exactly_the_matches<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.save(orders(0..400)).await.expect("save");
     let gone = ConfOrder::fields()
@@ -79,6 +83,7 @@ pub async fn delete_removes_exactly_the_matches<P: SoAPersistence<ConfOrder>>(p:
     assert_eq!(left, (0..50).filter(|i| i % 5 == 0).collect::<Vec<_>>());
 }
 
+/// `clear` leaves an empty (not absent) store.
 pub async fn clear_empties<P: SoAPersistence<ConfOrder>>(p: &P) {
     p.append(orders(0..20)).await.expect("append");
     p.clear().await.expect("clear");
