@@ -13,6 +13,8 @@
 pub mod bridge;
 pub mod column;
 pub mod convert;
+#[doc(hidden)]
+pub mod derive;
 pub mod error;
 pub mod fields;
 pub mod query;

@@ -99,6 +99,7 @@ pub mod __private {
     pub use soa_persist_core::convert::{
         ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array,
     };
+    pub use soa_persist_core::derive::*;
     pub use soa_persist_core::error::ConvertError;
     pub use soa_persist_core::fields::Col;
     pub use soa_persist_core::schema::{self, ArrowSchemaGen};
