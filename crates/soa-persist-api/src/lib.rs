@@ -35,6 +35,7 @@ pub use soa_persist_core::arrow;
 #[doc(hidden)]
 pub mod __private {
     pub use soa_persist_core::arrow;
+    pub use soa_persist_core::derive::*;
     pub use soa_persist_core::bridge::{
         BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
         enum_encode, enum_metadata,

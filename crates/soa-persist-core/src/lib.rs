@@ -5,7 +5,8 @@
 //! - [`schema`]: `ArrowSchemaGen`, the compile-time schema and its metadata.
 //! - [`convert`]: `ToArrow`, container <-> `RecordBatch`, copying and zero-copy.
 //! - [`soa`], [`fields`]: the derived struct's runtime traits and typed column handles.
-//! - [`query`]: typed predicates, an expression tree evaluated with Arrow kernels.
+//! - [`query`]: typed predicates, an expression tree evaluated with Arrow kernels; [`literal`]:
+//!   the values they compare with.
 //! - [`store`]: the in-memory domain store indexed by key.
 //!
 //! Users depend on the `soa-persist` facade crate, which re-exports all of this.
@@ -13,8 +14,11 @@
 pub mod bridge;
 pub mod column;
 pub mod convert;
+#[doc(hidden)]
+pub mod derive;
 pub mod error;
 pub mod fields;
+pub mod literal;
 pub mod query;
 pub mod schema;
 pub mod soa;

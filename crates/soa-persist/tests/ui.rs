@@ -1,5 +1,6 @@
-//! Compile-fail tests: every misuse of the derives is an error on the user's span that says
-//! what is supported (`tests/ui/*.stderr` hold the exact messages).
+//! Compile tests. Every misuse of the derives is an error on the user's span that says what is
+//! supported (`tests/ui/*.stderr` hold the exact messages); `tests/ui/pass_*.rs` must compile
+//! and run (they assert what the accepted code does).
 
 // trybuild compiles the crate again, with the features of this build, in a target folder of
 // its own: with `duckdb` on that would be a second DuckDB build. The test command runs this
@@ -8,5 +9,21 @@
 #[cfg_attr(feature = "duckdb", ignore = "run without the duckdb feature")]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/*.rs");
+    let mut cases: Vec<std::path::PathBuf> = std::fs::read_dir("tests/ui")
+        .expect("tests/ui")
+        .map(|e| e.expect("tests/ui entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    cases.sort();
+    for case in cases {
+        let pass = case
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("pass_"));
+        if pass {
+            t.pass(case);
+        } else {
+            t.compile_fail(case);
+        }
+    }
 }

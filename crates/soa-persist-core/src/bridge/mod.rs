@@ -166,6 +166,12 @@ pub trait BaseField: Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
 }
 
 /// Element types of `Vec<T>` list fields: every field type except `u8` (`Vec<u8>` is Binary).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a supported soa-persist list element type",
+    label = "unsupported list element type",
+    note = "a `Vec<T>` field is an Arrow List of `T`, for any supported field type `T` but `u8` (`Vec<u8>` is Binary)",
+    note = "supported: bool, i8..i64, u8..u64, f32, f64, String, Vec<u8>, [u8; N], Vec<T>, Option<T>, Timestamp<U>, chrono DateTime<Utc> / NaiveDateTime / NaiveDate, rust_decimal::Decimal, uuid::Uuid, and enums with #[derive(SoAEnum)]"
+)]
 pub trait ListItem: SoAField {}
 
 impl<T: BaseField> SoAField for T {

@@ -1,0 +1,9 @@
+use soa_persist::prelude::*;
+
+#[derive(SoA)]
+pub struct Order {
+    id: u64,
+    initials: Vec<char>,
+}
+
+fn main() {}
