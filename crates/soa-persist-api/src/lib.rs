@@ -35,7 +35,6 @@ pub use soa_persist_core::arrow;
 #[doc(hidden)]
 pub mod __private {
     pub use soa_persist_core::arrow;
-    pub use soa_persist_core::derive::*;
     pub use soa_persist_core::bridge::{
         BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
         enum_encode, enum_metadata,
@@ -46,6 +45,7 @@ pub mod __private {
     pub use soa_persist_core::convert::{
         ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array,
     };
+    pub use soa_persist_core::derive::*;
     pub use soa_persist_core::error::ConvertError;
     pub use soa_persist_core::fields::Col;
     pub use soa_persist_core::schema::{self, ArrowSchemaGen};

@@ -20,9 +20,11 @@ fn access(g: &Gen) -> TokenStream {
     let idents = g.idents();
     quote! {
         impl #impl_g #soa #ty_g #where_c {
+            /// An empty container.
             pub fn new() -> Self {
                 ::core::default::Default::default()
             }
+            /// An empty container with room for `capacity` rows in every column.
             pub fn with_capacity(capacity: usize) -> Self {
                 Self { #( #idents: #p::Column::with_capacity(capacity), )* }
             }
@@ -30,6 +32,7 @@ fn access(g: &Gen) -> TokenStream {
             pub fn len(&self) -> usize {
                 #p::Column::len(&self.#first)
             }
+            /// Whether there are no rows.
             pub fn is_empty(&self) -> bool {
                 self.len() == 0
             }
@@ -39,9 +42,11 @@ fn access(g: &Gen) -> TokenStream {
                 let n = self.len();
                 true #( && #p::Column::len(&self.#idents) == n )*
             }
+            /// Reserves room for `additional` more rows in every column.
             pub fn reserve(&mut self, additional: usize) {
                 #( #p::Column::reserve(&mut self.#idents, additional); )*
             }
+            /// Appends a row, one value to each column.
             pub fn push(&mut self, row: #row) {
                 let #ident { #( #idents, )* } = row;
                 #( #p::Column::push(&mut self.#idents, #idents); )*
@@ -100,9 +105,11 @@ fn edit(g: &Gen) -> TokenStream {
                 let mask: ::std::vec::Vec<bool> = self.iter().map(|r| keep(r)).collect();
                 #( #p::Column::retain_mask(&mut self.#idents, &mask); )*
             }
+            /// Keeps the first `len` rows.
             pub fn truncate(&mut self, len: usize) {
                 #( #p::Column::truncate(&mut self.#idents, len); )*
             }
+            /// Removes every row.
             pub fn clear(&mut self) {
                 #( #p::Column::clear(&mut self.#idents); )*
             }

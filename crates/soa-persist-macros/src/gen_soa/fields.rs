@@ -20,10 +20,14 @@ pub fn handles_type(g: &Gen) -> TokenStream {
         }
     });
     let doc = format!("Typed column handles of [`{ident}`], rooted at struct `__R`.");
+    let doc_handles = g
+        .names()
+        .into_iter()
+        .map(|n| format!("The handle of the `{n}` column."));
     quote! {
         #[doc = #doc]
         #vis struct #fields_ty <#(#decl_params,)* __R> #where_c {
-            #( pub #idents: #handles, )*
+            #( #[doc = #doc_handles] pub #idents: #handles, )*
         }
     }
 }

@@ -31,23 +31,27 @@ pub fn types(g: &Gen) -> TokenStream {
     let doc_soa = format!("Struct-of-arrays container of [`{ident}`]: one column per field.");
     let doc_ref = format!("A borrowed row of [`{soa}`].");
     let doc_slice = format!("A borrowed range of rows of [`{soa}`].");
+    let names = g.names();
+    let doc_cols = names.iter().map(|n| format!("The `{n}` column."));
+    let doc_refs = names.iter().map(|n| format!("The row's `{n}`."));
+    let doc_slices = names.iter().map(|n| format!("The range's `{n}` values."));
     quote! {
         #[doc = #doc_soa]
         #[derive(Clone, Debug, PartialEq)]
         #vis struct #soa #impl_g #where_c {
-            #( pub #idents: #cols, )*
+            #( #[doc = #doc_cols] pub #idents: #cols, )*
         }
 
         #[doc = #doc_ref]
         #[derive(Debug, PartialEq)]
         #vis struct #row_ref #ref_decl #where_c {
-            #( pub #idents: #ref_fields, )*
+            #( #[doc = #doc_refs] pub #idents: #ref_fields, )*
         }
 
         #[doc = #doc_slice]
         #[derive(Debug, PartialEq)]
         #vis struct #slice #ref_decl #where_c {
-            #( pub #idents: #slice_fields, )*
+            #( #[doc = #doc_slices] pub #idents: #slice_fields, )*
         }
 
         /// Moves the rows out of the container, in order.
