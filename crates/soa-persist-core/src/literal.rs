@@ -50,6 +50,7 @@ pub enum LiteralValue<V> {
     note = "integer columns take integers, float columns numbers, String columns text, enum columns their variants"
 )]
 pub trait IntoLiteral<V> {
+    /// The value as a literal of `V`, or the neighbour of `V`'s range it falls outside of.
     fn into_literal(self) -> LiteralValue<V>;
 }
 

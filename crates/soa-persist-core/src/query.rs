@@ -25,15 +25,22 @@ pub use crate::literal::{IntoLiteral, LiteralValue};
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `=`
     Eq,
+    /// `<>`
     Ne,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
 }
 
 impl CmpOp {
+    /// The operator in SQL.
     pub fn sql(self) -> &'static str {
         match self {
             Self::Eq => "=",
@@ -86,32 +93,54 @@ impl fmt::Debug for Literal {
 pub enum Expr {
     /// Every row (the empty predicate).
     True,
+    /// `column op value`.
     Compare {
+        /// The column's path (nested fields after their parent).
         column: Vec<&'static str>,
+        /// The comparison.
         op: CmpOp,
+        /// The value compared with.
         value: Literal,
     },
+    /// `column BETWEEN low AND high` (both ends included).
     Between {
+        /// The column's path.
         column: Vec<&'static str>,
+        /// The lower end.
         low: Literal,
+        /// The upper end.
         high: Literal,
     },
+    /// `column IN (values)`; an empty list matches nothing.
     In {
+        /// The column's path.
         column: Vec<&'static str>,
+        /// The values.
         values: Vec<Literal>,
     },
+    /// The column is null.
     IsNull(Vec<&'static str>),
+    /// The column is not null.
     IsNotNull(Vec<&'static str>),
+    /// The column's text starts with `prefix`.
     StartsWith {
+        /// The column's path.
         column: Vec<&'static str>,
+        /// The prefix.
         prefix: String,
     },
+    /// The column's text contains `needle` (no wildcards).
     Contains {
+        /// The column's path.
         column: Vec<&'static str>,
+        /// The text searched for.
         needle: String,
     },
+    /// Both hold.
     And(Box<Expr>, Box<Expr>),
+    /// Either holds.
     Or(Box<Expr>, Box<Expr>),
+    /// The inner predicate is false (null stays unknown).
     Not(Box<Expr>),
 }
 
@@ -209,19 +238,23 @@ impl<R> Predicate<R> {
         Self::from_expr(Expr::True)
     }
 
+    /// The expression tree, for backends that translate it.
     pub fn expr(&self) -> &Expr {
         &self.expr
     }
 
+    /// Rows matching both predicates.
     pub fn and(self, other: Self) -> Self {
         Self::from_expr(Expr::And(Box::new(self.expr), Box::new(other.expr)))
     }
 
+    /// Rows matching either predicate.
     pub fn or(self, other: Self) -> Self {
         Self::from_expr(Expr::Or(Box::new(self.expr), Box::new(other.expr)))
     }
 
     #[allow(clippy::should_implement_trait)]
+    /// Rows not matching (rows where the predicate is unknown stay excluded).
     pub fn not(self) -> Self {
         Self::from_expr(Expr::Not(Box::new(self.expr)))
     }
@@ -276,6 +309,7 @@ impl<R> std::ops::BitOr for Predicate<R> {
 
 /// The non-null value type a column of `Self` is compared with: `T` for `T` and `Option<T>`.
 pub trait Comparable: SoAField {
+    /// The non-null value type compared with (`T` for `Option<T>`).
     type Value: BaseField;
 }
 impl<T: BaseField> Comparable for T {
@@ -386,10 +420,12 @@ impl<R, V: Comparable> Col<R, V> {
         Predicate::from_expr(self.compare_value(op, value.into_literal()))
     }
 
+    /// Rows whose value equals `value`.
     pub fn eq(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Eq, value)
     }
 
+    /// Rows whose value differs from `value` (nulls excluded).
     pub fn ne(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Ne, value)
     }
@@ -421,10 +457,12 @@ impl<R, V: Comparable> Col<R, V> {
         Predicate::from_expr(expr)
     }
 
+    /// Rows where the value is null.
     pub fn is_null(self) -> Predicate<R> {
         Predicate::from_expr(Expr::IsNull(self.path().to_vec()))
     }
 
+    /// Rows where the value is not null.
     pub fn is_not_null(self) -> Predicate<R> {
         Predicate::from_expr(Expr::IsNotNull(self.path().to_vec()))
     }
@@ -434,15 +472,19 @@ impl<R, V: Comparable> Col<R, V>
 where
     V::Value: Ordered,
 {
+    /// Rows whose value is less than `value`.
     pub fn lt(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Lt, value)
     }
+    /// Rows whose value is at most `value`.
     pub fn le(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Le, value)
     }
+    /// Rows whose value is greater than `value`.
     pub fn gt(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Gt, value)
     }
+    /// Rows whose value is at least `value`.
     pub fn ge(self, value: impl IntoLiteral<V::Value>) -> Predicate<R> {
         self.compare(CmpOp::Ge, value)
     }
@@ -479,12 +521,14 @@ where
 }
 
 impl<R, V: Comparable<Value = String>> Col<R, V> {
+    /// Rows whose text starts with `prefix`.
     pub fn starts_with(self, prefix: impl Into<String>) -> Predicate<R> {
         Predicate::from_expr(Expr::StartsWith {
             column: self.path().to_vec(),
             prefix: prefix.into(),
         })
     }
+    /// Rows whose text contains `needle` (`%` and `_` are plain characters).
     pub fn contains(self, needle: impl Into<String>) -> Predicate<R> {
         Predicate::from_expr(Expr::Contains {
             column: self.path().to_vec(),
