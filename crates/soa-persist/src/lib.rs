@@ -49,6 +49,8 @@
 
 pub mod backends;
 
+#[cfg(feature = "clickhouse")]
+pub use backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
 pub use backends::memory::ArrowPersistence;

@@ -1,0 +1,184 @@
+//! `ClickHousePersistence` on a real `clickhouse-server`: the shared conformance suite (a
+//! fresh database per store), hostile table names and values (they go through quoting and
+//! literals and come back as data), an existing table whose column has another type (a schema
+//! mismatch naming it), a new optional field added to an existing table, a server that is down
+//! (retryable, the URL named), free SQL, and stats.
+
+mod clickhouse;
+mod tools;
+
+use clickhouse::{Server, fresh_database};
+use soa_persist::arrow::array::{Array, AsArray};
+use soa_persist::backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
+use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, conformance, order, orders};
+
+async fn store(server: &Server, table: Option<&str>) -> ClickHousePersistence<ConfOrder> {
+    let client = fresh_database(&server.client().await, "backend").await;
+    ClickHousePersistence::open(client, table)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}\n{}", server.log_tail()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn passes_the_conformance_suite() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    conformance::run_all(|| store(&server, None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_table_names_and_values_come_back_as_data() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let name = "t`'\\\"; DROP TABLE x; -- é";
+    let p = store(&server, Some(name)).await;
+    assert_eq!(p.table_name(), name);
+    let mut rows: Vec<ConfOrder> = (0..6).map(order).collect();
+    let hostile = [
+        "'); DROP TABLE t; --",
+        "back\\slash\\",
+        "nul\0byte",
+        "new\nline\r\ttab",
+        "quote's \"double\" `back`",
+        "unicode é 😀 \u{202e}",
+    ];
+    for (row, text) in rows.iter_mut().zip(hostile) {
+        row.customer = text.to_string();
+        row.note = Some(format!("{text}\\'"));
+    }
+    p.save(rows.iter().cloned().collect()).await.unwrap();
+    let f = ConfOrder::fields;
+    for row in &rows {
+        let got = p
+            .query(&f().customer.eq(row.customer.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(got.id, vec![row.id], "customer = {:?}", row.customer);
+        let note = row.note.clone().unwrap();
+        let got = p.query(&f().note.eq(note.as_str())).await.unwrap();
+        assert_eq!(got.note, vec![Some(note.clone())], "note = {note:?}");
+        let n = p
+            .count(&f().customer.starts_with(row.customer.as_str()))
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "starts_with {:?}", row.customer);
+        let n = p.count(&f().note.contains(note.as_str())).await.unwrap();
+        assert_eq!(n, 1, "contains {note:?}");
+    }
+    let back = p.load().await.unwrap().unwrap();
+    let mut customers = back.customer.clone();
+    customers.sort();
+    let mut want: Vec<String> = hostile.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(customers, want);
+    assert_eq!(p.delete(&f().customer.eq(hostile[0])).await.unwrap(), 1);
+    assert_eq!(p.count(&Predicate::all()).await.unwrap(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_column_of_another_type_is_a_mismatch_naming_it() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let client = fresh_database(&server.client().await, "mismatch").await;
+    client
+        .execute(
+            "CREATE TABLE conf_order (id UInt64, customer String, amount String) \
+             ENGINE = MergeTree ORDER BY id",
+        )
+        .await
+        .unwrap();
+    let err = ClickHousePersistence::<ConfOrder>::open(client, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PersistError::SchemaMismatch { .. }) && err.to_string().contains("`amount`"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_optional_field_is_added_to_an_existing_table() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let client = fresh_database(&server.client().await, "evolve").await;
+    client
+        .execute(
+            "CREATE TABLE conf_order (id UInt64, customer String, amount Float64, \
+             status Enum8('Pending' = 0, 'Shipped' = 1, 'Delivered' = 2, 'Returned' = 3), \
+             placed_at Int64, note Nullable(String)) ENGINE = MergeTree ORDER BY id",
+        )
+        .await
+        .unwrap();
+    client
+        .execute("INSERT INTO conf_order (id, customer, amount, status, placed_at) VALUES (1, 'a', 2.5, 'Shipped', 0)")
+        .await
+        .unwrap();
+    let p = ClickHousePersistence::<ConfOrder>::open(client, None)
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    let rows = p.query(&Predicate::all()).await.unwrap();
+    assert_eq!((rows.id.clone(), rows.qty.clone()), (vec![1], vec![None]));
+    p.append(orders(10..12)).await.unwrap();
+    assert_eq!(
+        p.count(&ConfOrder::fields().qty.is_not_null())
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_is_retryable_and_named() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let err = ClickHousePersistence::<ConfOrder>::connect(ClickHouseConfig::new(&url))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_retryable() && err.to_string().contains(&url),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_sql_and_stats() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let p = store(&server, None).await;
+    p.save(orders(0..1000)).await.unwrap();
+    let batches = p
+        .sql("SELECT status, count() AS n, sum(amount) AS total FROM conf_order GROUP BY status ORDER BY status")
+        .await
+        .unwrap();
+    let batch = &batches[0];
+    let schema = batch.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["status", "n", "total"]);
+    let status = batch.column(0).as_string::<i32>();
+    assert_eq!(status.value(0), "Pending");
+    let n = batch
+        .column(1)
+        .as_primitive::<soa_persist::arrow::datatypes::UInt64Type>();
+    assert_eq!(n.values().iter().sum::<u64>(), 1000);
+    assert_eq!(batch.num_rows(), 4);
+    assert!(!batch.column(2).is_empty());
+    let stats = p.stats().await.unwrap();
+    assert_eq!(stats.rows, 1000);
+    assert!(stats.bytes_on_disk.unwrap() > 0, "{stats}");
+    assert!(
+        stats
+            .columns
+            .iter()
+            .any(|c| c.name == "customer" && c.bytes_in_memory > 0)
+    );
+}
