@@ -123,7 +123,7 @@ async fn a_new_optional_field_is_added_to_an_existing_table() {
         .unwrap_or_else(|e| panic!("open: {e}"));
     let rows = p.query(&Predicate::all()).await.unwrap();
     assert_eq!((rows.id.clone(), rows.qty.clone()), (vec![1], vec![None]));
-    p.append(orders(10..12)).await.unwrap();
+    p.append(orders(11..13)).await.unwrap();
     assert_eq!(
         p.count(&ConfOrder::fields().qty.is_not_null())
             .await

@@ -135,23 +135,34 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.insert(batches).await
     }
 
-    /// Checks `_soa_writes`, inserts, then records the id. 18.16 has neither
-    /// `insert_deduplication_token` nor insert deduplication on a non-replicated MergeTree, so
-    /// the one unsafe moment is a failure after the rows were acknowledged and before the id
-    /// was: a retry then writes the rows again.
+    /// Checks `_soa_writes`, inserts, then records the id, in a task of its own: a caller
+    /// that stops waiting (a deadline) does not stop it between the rows and the record, and
+    /// its retry waits for it and finds the id. 18.16 has neither `insert_deduplication_token`
+    /// nor insert deduplication on a non-replicated MergeTree, so the one unsafe moment left is
+    /// a failure after the rows were acknowledged and before the id was: a retry then writes
+    /// the rows again.
     async fn append_batches_once(
         &self,
         batches: Vec<RecordBatch>,
         id: &WriteId,
     ) -> Result<bool, PersistError> {
-        let _once = self.table.once.lock().await;
-        let _turn = self.table.turns.read().await;
-        if self.applied_seq(&id.writer).await? >= id.seq {
-            return Ok(false);
-        }
-        self.insert(batches).await?;
-        self.record_write(id).await?;
-        Ok(true)
+        let this = self.clone();
+        let id = id.clone();
+        let task = tokio::spawn(async move {
+            let _once = this.table.once.lock().await;
+            let _turn = this.table.turns.read().await;
+            if this.applied_seq(&id.writer).await? >= id.seq {
+                return Ok(false);
+            }
+            this.insert(batches).await?;
+            this.record_write(&id).await?;
+            Ok(true)
+        });
+        task.await.map_err(|e| PersistError::Backend {
+            backend: NAME,
+            message: format!("the write task failed: {e}"),
+            retryable: false,
+        })?
     }
 
     async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {

@@ -132,8 +132,10 @@ impl<T: SoA> ClickHousePersistence<T> {
             &self.table.schema,
             &self.table.name,
         )?;
+        // A mutation deletes where its condition is not false, so an unknown (NULL) one is
+        // made false here: SQL semantics keep those rows, as `count` and `SELECT` do.
         let sql = format!(
-            "ALTER TABLE {} DELETE WHERE {filter}",
+            "ALTER TABLE {} DELETE WHERE ifNull({filter}, 0)",
             self.ident(&self.table.name)
         );
         self.table.client.execute(&sql).await?;
