@@ -2,12 +2,12 @@
 //! fresh database per store), hostile table names and values (they go through quoting and
 //! literals and come back as data), an existing table whose column has another type (a schema
 //! mismatch naming it), a new optional field added to an existing table, a server that is down
-//! (retryable, the URL named), free SQL, and stats.
+//! (retryable, the URL named), free SQL, and stats; the suite again over a two-shard cluster.
 
 mod clickhouse;
 mod tools;
 
-use clickhouse::{Server, fresh_database};
+use clickhouse::{CLUSTER, Cluster, Server, fresh_database, unique_name};
 use soa_persist::arrow::array::{Array, AsArray};
 use soa_persist::backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
 use soa_persist::prelude::*;
@@ -181,4 +181,46 @@ async fn free_sql_and_stats() {
             .iter()
             .any(|c| c.name == "customer" && c.bytes_in_memory > 0)
     );
+}
+
+/// A store over both shards of `cluster`, in a database made on each.
+async fn cluster_store(cluster: &Cluster) -> ClickHousePersistence<ConfOrder> {
+    let db = unique_name("cluster");
+    let mut shards = Vec::new();
+    for server in &cluster.shards {
+        let client = server.client().await;
+        client
+            .execute(&format!("CREATE DATABASE `{db}`"))
+            .await
+            .unwrap();
+        shards.push(client.with_database(&db));
+    }
+    ClickHousePersistence::cluster(shards, CLUSTER, None)
+        .await
+        .unwrap_or_else(|e| panic!("cluster: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_two_shard_cluster_passes_the_conformance_suite_and_uses_both_shards() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    conformance::run_all(|| cluster_store(&cluster)).await;
+    let p = cluster_store(&cluster).await;
+    p.save(orders(0..1000)).await.unwrap();
+    assert_eq!(p.count(&Predicate::all()).await.unwrap(), 1000);
+    let mut total = 0;
+    for shard in p.shards() {
+        let n: u64 = shard
+            .query_text("SELECT count() FROM conf_order_local")
+            .await
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(n > 0, "every shard holds rows");
+        total += n;
+    }
+    assert_eq!(total, 1000);
+    assert_eq!(p.stats().await.unwrap().rows, 1000);
 }

@@ -5,6 +5,7 @@
 use soa_persist_api::PersistError;
 use soa_persist_api::sql::{self, Dialect};
 use soa_persist_core::arrow::datatypes::Schema;
+use soa_persist_core::schema::key_field;
 
 use super::NAME;
 use super::client::ClickHouseClient;
@@ -122,4 +123,44 @@ pub(crate) async fn ensure_table(
         client.execute(&statement).await?;
     }
     Ok(())
+}
+
+/// The `Distributed` table `name` over `local` on every shard of `cluster`, created if
+/// missing (sharded by a hash of the key), otherwise given the struct's new optional columns.
+pub(crate) async fn ensure_distributed(
+    client: &ClickHouseClient,
+    cluster: &str,
+    name: &str,
+    local: &str,
+    schema: &Schema,
+) -> Result<(), PersistError> {
+    if !existing_columns(client, name).await?.is_empty() {
+        return ensure_table(client, name, schema).await;
+    }
+    client
+        .execute(&distributed_ddl(client, cluster, name, local, schema))
+        .await
+}
+
+/// `CREATE TABLE name AS local ENGINE = Distributed(cluster, db, local, sharding key)`.
+pub(crate) fn distributed_ddl(
+    client: &ClickHouseClient,
+    cluster: &str,
+    name: &str,
+    local: &str,
+    schema: &Schema,
+) -> String {
+    let d = ClickHouseDialect::new(client.caps());
+    let database = client.config().database.as_deref().unwrap_or("default");
+    let key = key_field(schema)
+        .map(|k| format!("sipHash64({})", d.quote_ident(k)))
+        .unwrap_or_else(|| "rand()".into());
+    format!(
+        "CREATE TABLE {} AS {} ENGINE = Distributed({}, {}, {}, {key})",
+        d.quote_ident(name),
+        d.quote_ident(local),
+        d.quote_ident(cluster),
+        d.quote_ident(database),
+        d.quote_ident(local),
+    )
 }

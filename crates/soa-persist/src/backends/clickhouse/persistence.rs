@@ -10,6 +10,9 @@
 //! | `flush` | nothing: an `INSERT` is durable once the server acknowledged it |
 //! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
 //!
+//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`,
+//! and reads and inserts go through the `Distributed` table `<table>`.
+//!
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
 
@@ -29,8 +32,16 @@ use super::{NAME, ddl};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 
 pub(crate) struct Table {
+    /// Where reads, inserts and the bookkeeping go (the first shard of a cluster).
     pub client: ClickHouseClient,
+    /// The table reads and inserts name (a `Distributed` table on a cluster).
     pub name: String,
+    /// The `MergeTree` table holding the parts, on every shard (`name` on one server).
+    pub local: String,
+    /// Each shard's server, for swaps, mutations and stats (the one server otherwise).
+    pub shards: Vec<ClickHouseClient>,
+    /// The cluster's name, when the rows are spread over shards.
+    pub cluster: Option<String>,
     pub schema: SchemaRef,
     pub encoder: BlockEncoder,
     /// Appends share it; a swap or a mutation takes it alone.
@@ -76,30 +87,64 @@ impl<T: SoA> ClickHousePersistence<T> {
     /// from the struct's schema if missing, otherwise checked against it (new optional fields
     /// are added; a column of another type is a `SchemaMismatch` naming it).
     pub async fn open(client: ClickHouseClient, table: Option<&str>) -> Result<Self, PersistError> {
-        let schema = T::arrow_schema();
-        let name = table.map(str::to_string).unwrap_or_else(|| {
-            soa_persist_api::sql::default_table_name(
-                schema
-                    .metadata()
-                    .get(META_STRUCT)
-                    .map(String::as_str)
-                    .unwrap_or("rows"),
-            )
-        });
-        if name.is_empty() || name.contains('\0') {
+        let name = table_name::<T>(table)?;
+        ddl::ensure_meta(&client).await?;
+        ddl::ensure_table(&client, &name, &T::arrow_schema()).await?;
+        let shards = vec![client.clone()];
+        Self::build(client, name.clone(), name, shards, None)
+    }
+
+    /// Rows spread over the shards of `cluster` (a name in the servers' `remote_servers`):
+    /// a `MergeTree` table `<table>_local` on each of `shards` (clients on the same database
+    /// name), and a `Distributed` table `<table>` on the first, sharded by a hash of the key
+    /// (at random without one). Inserts go through the `Distributed` table synchronously, so
+    /// rows are on their shards when an append returns; reads go through it too. `save`,
+    /// `clear` and `delete` act on every shard in turn: a reader during one of them can see
+    /// some shards before it and some after.
+    pub async fn cluster(
+        shards: Vec<ClickHouseClient>,
+        cluster: &str,
+        table: Option<&str>,
+    ) -> Result<Self, PersistError> {
+        let Some(first) = shards.first() else {
             return Err(PersistError::SchemaMismatch {
                 backend: NAME,
-                detail: format!("invalid table name {name:?}"),
+                detail: "a cluster needs at least one shard".into(),
             });
+        };
+        let name = table_name::<T>(table)?;
+        let local = format!("{name}_local");
+        let schema = T::arrow_schema();
+        for shard in &shards {
+            ddl::ensure_table(shard, &local, &schema).await?;
         }
+        let config = first
+            .config()
+            .clone()
+            .with_setting("insert_distributed_sync", "1");
+        let client = ClickHouseClient::connect(config).await?;
         ddl::ensure_meta(&client).await?;
-        ddl::ensure_table(&client, &name, &schema).await?;
+        ddl::ensure_distributed(&client, cluster, &name, &local, &schema).await?;
+        Self::build(client, name, local, shards, Some(cluster.to_string()))
+    }
+
+    fn build(
+        client: ClickHouseClient,
+        name: String,
+        local: String,
+        shards: Vec<ClickHouseClient>,
+        cluster: Option<String>,
+    ) -> Result<Self, PersistError> {
+        let schema = T::arrow_schema();
         let encoder =
             BlockEncoder::for_schema(schema.clone(), client.caps(), &TypeOptions::default())?;
         Ok(Self {
             table: Arc::new(Table {
                 client,
                 name,
+                local,
+                shards,
+                cluster,
                 schema,
                 encoder,
                 turns: tokio::sync::RwLock::new(()),
@@ -115,10 +160,36 @@ impl<T: SoA> ClickHousePersistence<T> {
         &self.table.name
     }
 
+    /// Each shard's server (the one server when not on a cluster).
+    pub fn shards(&self) -> &[ClickHouseClient] {
+        &self.table.shards
+    }
+
     /// The client underneath (same server, database and credentials).
     pub fn client(&self) -> &ClickHouseClient {
         &self.table.client
     }
+}
+
+/// `table`, or the struct's name in snake_case (`OrderLine` -> `order_line`).
+fn table_name<T: SoA>(table: Option<&str>) -> Result<String, PersistError> {
+    let schema = T::arrow_schema();
+    let name = table.map(str::to_string).unwrap_or_else(|| {
+        soa_persist_api::sql::default_table_name(
+            schema
+                .metadata()
+                .get(META_STRUCT)
+                .map(String::as_str)
+                .unwrap_or("rows"),
+        )
+    });
+    if name.is_empty() || name.contains('\0') {
+        return Err(PersistError::SchemaMismatch {
+            backend: NAME,
+            detail: format!("invalid table name {name:?}"),
+        });
+    }
+    Ok(name)
 }
 
 impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {

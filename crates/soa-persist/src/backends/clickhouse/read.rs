@@ -14,6 +14,7 @@ use soa_persist_core::query::Expr;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
+use super::client::ClickHouseClient;
 use super::ddl::{META_TABLE, unescape_tsv};
 use super::dialect::{string_literal, where_sql};
 use super::persistence::ClickHousePersistence;
@@ -128,9 +129,26 @@ impl<T: SoA> ClickHousePersistence<T> {
     /// Rows, parts and bytes on disk from `system.parts` (active parts), and each column's
     /// compressed and uncompressed bytes from `system.columns`.
     pub(crate) async fn stats_now(&self) -> Result<Stats, PersistError> {
-        let table = string_literal(self.table.name.as_bytes());
-        let client = &self.table.client;
-        let parts = client
+        let mut stats = Stats {
+            backend: NAME,
+            bytes_on_disk: Some(0),
+            files: Some(0),
+            ..Stats::default()
+        };
+        for shard in &self.table.shards {
+            self.add_shard_stats(shard, &mut stats).await?;
+        }
+        Ok(stats)
+    }
+
+    /// Adds one server's active parts of the parts table and its column sizes to `stats`.
+    async fn add_shard_stats(
+        &self,
+        shard: &ClickHouseClient,
+        stats: &mut Stats,
+    ) -> Result<(), PersistError> {
+        let table = string_literal(self.table.local.as_bytes());
+        let parts = shard
             .query_text(&format!(
                 "SELECT sum(rows), count(), sum(bytes_on_disk) FROM system.parts WHERE active \
                  AND database = currentDatabase() AND table = {table} FORMAT TabSeparated"
@@ -144,41 +162,44 @@ impl<T: SoA> ClickHousePersistence<T> {
                 retryable: false,
             });
         };
-        let columns = client
+        let count = parse_u64(count)?;
+        stats.rows += parse_u64(rows)?;
+        stats.batches += count;
+        stats.files = Some(stats.files.unwrap_or(0) + count);
+        stats.bytes_on_disk = Some(stats.bytes_on_disk.unwrap_or(0) + parse_u64(disk)?);
+        let columns = shard
             .query_text(&format!(
                 "SELECT name, data_compressed_bytes, data_uncompressed_bytes FROM system.columns \
                  WHERE database = currentDatabase() AND table = {table} FORMAT TabSeparated"
             ))
             .await?;
-        let mut column_stats = Vec::new();
-        let mut memory = 0;
         for line in columns.lines() {
             let cells: Vec<&str> = line.split('\t').collect();
             let [name, compressed, uncompressed] = cells[..] else {
                 continue;
             };
             let (compressed, uncompressed) = (parse_u64(compressed)?, parse_u64(uncompressed)?);
-            memory += uncompressed;
-            column_stats.push(ColumnStats {
-                name: unescape_tsv(name),
-                bytes_in_memory: uncompressed,
-                bytes_on_disk: Some(compressed),
-                compression_ratio: (compressed > 0)
-                    .then(|| uncompressed as f64 / compressed as f64),
-            });
+            stats.bytes_in_memory += uncompressed;
+            let name = unescape_tsv(name);
+            let column = match stats.columns.iter_mut().position(|c| c.name == name) {
+                Some(i) => &mut stats.columns[i],
+                None => {
+                    stats.columns.push(ColumnStats {
+                        name,
+                        bytes_on_disk: Some(0),
+                        ..ColumnStats::default()
+                    });
+                    let last = stats.columns.len() - 1;
+                    &mut stats.columns[last]
+                }
+            };
+            column.bytes_in_memory += uncompressed;
+            let disk = column.bytes_on_disk.unwrap_or(0) + compressed;
+            column.bytes_on_disk = Some(disk);
+            column.compression_ratio =
+                (disk > 0).then(|| column.bytes_in_memory as f64 / disk as f64);
         }
-        let parts = parse_u64(count)?;
-        Ok(Stats {
-            backend: NAME,
-            rows: parse_u64(rows)?,
-            batches: parts,
-            files: Some(parts),
-            row_groups: None,
-            bytes_in_memory: memory,
-            bytes_on_disk: Some(parse_u64(disk)?),
-            buffered_rows: 0,
-            columns: column_stats,
-        })
+        Ok(())
     }
 }
 

@@ -12,7 +12,8 @@ use soa_persist_core::query::Expr;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
-use super::ddl::{META_TABLE, WRITES_TABLE};
+use super::client::ClickHouseClient;
+use super::ddl::{META_TABLE, WRITES_TABLE, distributed_ddl};
 use super::dialect::{ClickHouseDialect, string_literal, where_sql};
 use super::persistence::ClickHousePersistence;
 
@@ -85,37 +86,62 @@ impl<T: SoA> ClickHousePersistence<T> {
         self.table.client.execute(&sql).await
     }
 
-    /// Replaces the table's rows: a copy of its structure is filled, then swapped in with one
-    /// `RENAME` and the old table dropped, so readers see the old rows or the new ones.
+    /// Replaces the table's rows: a copy of the parts table's structure is filled (on a
+    /// cluster through a `Distributed` table over the copies), then swapped in with one
+    /// `RENAME` per shard and the old table dropped, so readers of one server see the old
+    /// rows or the new ones.
     pub(crate) async fn replace(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
         let _turn = self.table.turns.write().await;
-        let name = &self.table.name;
-        let (fresh, old) = (format!("{name}__soa_new"), format!("{name}__soa_old"));
-        let (t, fresh_q, old_q) = (self.ident(name), self.ident(&fresh), self.ident(&old));
-        let client = &self.table.client;
-        // Left over by a save that failed part-way: never holds anything readers need.
-        client
-            .execute(&format!("DROP TABLE IF EXISTS {fresh_q}"))
-            .await?;
-        client
-            .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
-            .await?;
-        client
-            .execute(&format!("CREATE TABLE {fresh_q} AS {t}"))
-            .await?;
-        if let Err(e) = self.insert_into(&fresh, batches).await {
-            let _ = client
+        let t = &self.table;
+        let (fresh, old) = (
+            format!("{}__soa_new", t.local),
+            format!("{}__soa_old", t.local),
+        );
+        let (local_q, fresh_q, old_q) =
+            (self.ident(&t.local), self.ident(&fresh), self.ident(&old));
+        for shard in &t.shards {
+            // Left over by a save that failed part-way: never holds anything readers need.
+            shard
                 .execute(&format!("DROP TABLE IF EXISTS {fresh_q}"))
-                .await;
-            return Err(e);
+                .await?;
+            shard
+                .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
+                .await?;
+            shard
+                .execute(&format!("CREATE TABLE {fresh_q} AS {local_q}"))
+                .await?;
         }
+        let target = match &t.cluster {
+            None => fresh.clone(),
+            Some(cluster) => {
+                let dist = format!("{}__soa_new", t.name);
+                let dist_q = self.ident(&dist);
+                t.client
+                    .execute(&format!("DROP TABLE IF EXISTS {dist_q}"))
+                    .await?;
+                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema);
+                t.client.execute(&ddl).await?;
+                dist
+            }
+        };
+        self.insert_into(&target, batches).await?;
         self.mark_written().await?;
-        client
-            .execute(&format!("RENAME TABLE {t} TO {old_q}, {fresh_q} TO {t}"))
-            .await?;
-        client
-            .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
-            .await
+        for shard in &t.shards {
+            shard
+                .execute(&format!(
+                    "RENAME TABLE {local_q} TO {old_q}, {fresh_q} TO {local_q}"
+                ))
+                .await?;
+            shard
+                .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
+                .await?;
+        }
+        if target != fresh {
+            t.client
+                .execute(&format!("DROP TABLE IF EXISTS {}", self.ident(&target)))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Deletes the matching rows with a mutation and waits until it is done; the count is
@@ -136,28 +162,32 @@ impl<T: SoA> ClickHousePersistence<T> {
         // made false here: SQL semantics keep those rows, as `count` and `SELECT` do.
         let sql = format!(
             "ALTER TABLE {} DELETE WHERE ifNull({filter}, 0)",
-            self.ident(&self.table.name)
+            self.ident(&self.table.local)
         );
-        self.table.client.execute(&sql).await?;
-        self.wait_for_mutations().await?;
+        for shard in &self.table.shards {
+            shard.execute(&sql).await?;
+        }
+        for shard in &self.table.shards {
+            self.wait_for_mutations(shard).await?;
+        }
         Ok(n)
     }
 
-    async fn wait_for_mutations(&self) -> Result<(), PersistError> {
+    async fn wait_for_mutations(&self, shard: &ClickHouseClient) -> Result<(), PersistError> {
         let sql = format!(
             "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
              AND table = {} AND is_done = 0 FORMAT TabSeparated",
-            string_literal(self.table.name.as_bytes())
+            string_literal(self.table.local.as_bytes())
         );
         let start = std::time::Instant::now();
         let mut pause = Duration::from_millis(5);
-        while parse_u64(&self.table.client.query_text(&sql).await?)? > 0 {
+        while parse_u64(&shard.query_text(&sql).await?)? > 0 {
             if start.elapsed() > MUTATION_WAIT {
                 return Err(PersistError::Backend {
                     backend: NAME,
                     message: format!(
                         "the delete mutation on {} is not done after {MUTATION_WAIT:?}",
-                        self.ident(&self.table.name)
+                        self.ident(&self.table.local)
                     ),
                     retryable: true,
                 });
