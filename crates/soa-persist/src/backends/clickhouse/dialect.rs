@@ -2,7 +2,8 @@
 //! column types from the Native type mapping, `MergeTree` table options, and parameters as
 //! typed literals. ClickHouse 18.16 has no server-side query parameters, so every value is
 //! rendered by [`literal`], the one place a value becomes SQL text: the value's bytes in an
-//! escaped string (every byte outside printable ASCII as `\xHH`), cast to the column's type.
+//! escaped string (every byte outside printable ASCII as `\xHH`), cast to the column's type
+//! (floats as their IEEE bytes, reinterpreted).
 
 use soa_persist_api::PersistError;
 use soa_persist_api::sql::{self, Dialect, Param};
@@ -94,12 +95,20 @@ pub fn literal(param: &Param, caps: &ServerCaps) -> Result<String, PersistError>
             let b = value.as_boolean().value(0);
             (if b { "1" } else { "0" }).to_string()
         }
-        (DataType::Float32, _) => float_text(
-            f64::from(value.as_primitive::<dt::Float32Type>().value(0)),
-            true,
-        ),
+        // The IEEE bits, little-endian: exact for every value (18.16 parses subnormals as 0).
+        (DataType::Float32, _) => {
+            let v = value.as_primitive::<dt::Float32Type>().value(0);
+            return Ok(format!(
+                "reinterpretAsFloat32({})",
+                string_literal(&v.to_le_bytes())
+            ));
+        }
         (DataType::Float64, _) => {
-            float_text(value.as_primitive::<dt::Float64Type>().value(0), false)
+            let v = value.as_primitive::<dt::Float64Type>().value(0);
+            return Ok(format!(
+                "reinterpretAsFloat64({})",
+                string_literal(&v.to_le_bytes())
+            ));
         }
         (DataType::Timestamp(unit, tz), _) => {
             let ticks = cast(value, &DataType::Int64)?;
@@ -120,20 +129,6 @@ pub fn literal(param: &Param, caps: &ServerCaps) -> Result<String, PersistError>
         }
     };
     Ok(format!("CAST({} AS {ty})", string_literal(text.as_bytes())))
-}
-
-/// A float as text that parses back to the same value (`nan`, `inf`, `-inf` spelled as
-/// ClickHouse reads them); an f32 printed at its own precision.
-fn float_text(v: f64, single: bool) -> String {
-    if v.is_nan() {
-        "nan".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "inf".into() } else { "-inf".into() }
-    } else if single {
-        format!("{:?}", v as f32)
-    } else {
-        format!("{v:?}")
-    }
 }
 
 fn uuid_text(bytes: &[u8]) -> String {
@@ -324,13 +319,11 @@ mod tests {
             literal(&p, &caps).unwrap(),
             "CAST('18446744073709551615' AS UInt64)"
         );
-        let p = param(
-            Arc::new(Float64Array::from(vec![f64::NAN])),
-            DataType::Float64,
+        let p = param(Arc::new(Float64Array::from(vec![1.0])), DataType::Float64);
+        assert_eq!(
+            literal(&p, &caps).unwrap(),
+            r"reinterpretAsFloat64('\x00\x00\x00\x00\x00\x00\xF0?')"
         );
-        assert_eq!(literal(&p, &caps).unwrap(), "CAST('nan' AS Float64)");
-        let p = param(Arc::new(Float64Array::from(vec![0.1])), DataType::Float64);
-        assert_eq!(literal(&p, &caps).unwrap(), "CAST('0.1' AS Float64)");
         let p = param(Arc::new(UInt64Array::from(vec![None])), DataType::UInt64);
         assert_eq!(literal(&p, &caps).unwrap(), "NULL");
     }
