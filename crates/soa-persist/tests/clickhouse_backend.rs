@@ -303,3 +303,33 @@ async fn literals_read_back_as_the_same_values() {
         .await;
     assert!(null.is_err() || null.unwrap()[0].column(0).is_null(0));
 }
+
+/// Float comparisons follow the reference's total order on ClickHouse too: NaN equals NaN and
+/// is above every number, also when the literal is NaN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn float_comparisons_order_nan_above_every_number() {
+    use std::cmp::Ordering::*;
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let p = store(&server, None).await;
+    let rows: Vec<ConfOrder> = (0..303).map(order).collect();
+    p.save(rows.iter().cloned().collect()).await.unwrap();
+    let a = || ConfOrder::fields().amount;
+    for v in [f64::NAN, 50.0, f64::INFINITY] {
+        let cases: Vec<(Predicate<ConfOrder>, fn(std::cmp::Ordering) -> bool)> = vec![
+            (a().eq(v), |o| o == Equal),
+            (a().ne(v), |o| o != Equal),
+            (a().gt(v), |o| o == Greater),
+            (a().ge(v), |o| o != Less),
+            (a().lt(v), |o| o == Less),
+            (a().le(v), |o| o != Greater),
+        ];
+        for (predicate, keep) in cases {
+            let want = rows.iter().filter(|r| keep(r.amount.total_cmp(&v))).count() as u64;
+            assert_eq!(p.count(&predicate).await.unwrap(), want, "{predicate}");
+            let not = p.count(&predicate.clone().not()).await.unwrap();
+            assert_eq!(not, 303 - want, "NOT {predicate}");
+        }
+    }
+}

@@ -231,15 +231,21 @@ impl Dialect for ClickHouseDialect<'_> {
         sql
     }
 
-    /// A NaN compares above every number (the reference semantics), so `>`/`>=`/`<>` also
-    /// take NaN, which ClickHouse's IEEE comparisons would not.
+    /// Floats in total order, as the reference semantics: NaN equals NaN and is above every
+    /// number, where ClickHouse's IEEE comparisons make every comparison with NaN false (but
+    /// `<>` true). A null column stays unknown in every form.
     fn compare(&self, column: &str, op: CmpOp, value: &str, field: &Field) -> String {
-        let float = matches!(field.data_type(), DataType::Float32 | DataType::Float64);
+        if !matches!(field.data_type(), DataType::Float32 | DataType::Float64) {
+            return format!("{column} {} {value}", op.sql());
+        }
+        let (c, v) = (format!("isNaN({column})"), format!("isNaN({value})"));
         match op {
-            CmpOp::Gt | CmpOp::Ge if float => {
-                format!("({column} {} {value} OR isNaN({column}))", op.sql())
-            }
-            _ => format!("{column} {} {value}", op.sql()),
+            CmpOp::Eq => format!("({column} = {value} OR ({c} AND {v}))"),
+            CmpOp::Ne => format!("({column} <> {value} AND NOT ({c} AND {v}))"),
+            CmpOp::Gt => format!("({column} > {value} OR ({c} AND NOT {v}))"),
+            CmpOp::Ge => format!("({column} >= {value} OR {c})"),
+            CmpOp::Lt => format!("({column} < {value} OR ({v} AND NOT {c}))"),
+            CmpOp::Le => format!("({column} <= {value} OR ({v} AND isNotNull({column})))"),
         }
     }
 
