@@ -304,6 +304,9 @@ async fn literals_read_back_as_the_same_values() {
     assert!(null.is_err() || null.unwrap()[0].column(0).is_null(0));
 }
 
+/// Which orderings of a row's value against the literal a comparison keeps.
+type Keep = fn(std::cmp::Ordering) -> bool;
+
 /// Float comparisons follow the reference's total order on ClickHouse too: NaN equals NaN and
 /// is above every number, also when the literal is NaN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,7 +320,7 @@ async fn float_comparisons_order_nan_above_every_number() {
     p.save(rows.iter().cloned().collect()).await.unwrap();
     let a = || ConfOrder::fields().amount;
     for v in [f64::NAN, 50.0, f64::INFINITY] {
-        let cases: Vec<(Predicate<ConfOrder>, fn(std::cmp::Ordering) -> bool)> = vec![
+        let cases: Vec<(Predicate<ConfOrder>, Keep)> = vec![
             (a().eq(v), |o| o == Equal),
             (a().ne(v), |o| o != Equal),
             (a().gt(v), |o| o == Greater),
