@@ -2,7 +2,9 @@
 //! queries -> printed results, timings and stats.
 //!
 //! Run: `cargo run --release --example quickstart` (ROWS=... to change the row count); add
-//! `--features duckdb` to include the embedded DuckDB backend and its SQL.
+//! `--features duckdb` to include the embedded DuckDB backend and its SQL; with
+//! `--features clickhouse` and `SOA_CLICKHOUSE_URL=http://host:8123` (optionally
+//! `SOA_CLICKHOUSE_DATABASE`), the same job runs on that ClickHouse server too.
 
 use std::time::Instant;
 
@@ -172,6 +174,45 @@ async fn main() -> Result<(), PersistError> {
 
         #[cfg(feature = "duckdb")]
         duckdb(&dir, &reopened, rows).await?;
+    }
+
+    #[cfg(feature = "clickhouse")]
+    if let Ok(url) = std::env::var("SOA_CLICKHOUSE_URL") {
+        clickhouse(url, rows).await?;
+    }
+    Ok(())
+}
+
+/// ClickHouse: the same domain run on a server's table (emptied first), then SQL over it.
+#[cfg(feature = "clickhouse")]
+async fn clickhouse(url: String, rows: u64) -> Result<(), PersistError> {
+    use soa_persist::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+    let mut config = ClickHouseConfig::new(url);
+    if let Ok(db) = std::env::var("SOA_CLICKHOUSE_DATABASE") {
+        config = config.with_database(db);
+    }
+    let server = ClickHousePersistence::<Order>::connect(config).await?;
+    println!("\n(ClickHouse table `{}`)", server.table_name());
+    server.clear().await?;
+    run(server.clone(), rows).await?;
+
+    let t = Instant::now();
+    let by_status = server
+        .sql("SELECT status, count() AS orders, round(sum(amount), 2) AS total FROM `order` GROUP BY status ORDER BY status")
+        .await?;
+    println!("GROUP BY status in {}:", ms(t));
+    let options = FormatOptions::default();
+    for batch in &by_status {
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            let cells: Vec<String> = columns.iter().map(|c| c.value(row).to_string()).collect();
+            println!("  {}", cells.join(" | "));
+        }
     }
     Ok(())
 }

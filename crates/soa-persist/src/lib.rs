@@ -49,6 +49,8 @@
 
 pub mod backends;
 
+#[cfg(feature = "clickhouse")]
+pub use backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
 pub use backends::memory::ArrowPersistence;
@@ -114,6 +116,8 @@ pub mod prelude {
         PersistError, PersistentStore, Predicate, RowView, Scan, SoA, SoAEnum, SoAField,
         SoAPersistence, SoAStore, Stats, Store, StoreError, Timestamp, ToArrow, WriteId,
     };
+    #[cfg(feature = "clickhouse")]
+    pub use crate::{ClickHouseConfig, ClickHousePersistence};
 }
 
 /// Paths used by the derive macros' generated code; not a public API.

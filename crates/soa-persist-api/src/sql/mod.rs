@@ -9,6 +9,7 @@ mod predicate;
 
 use soa_persist_core::arrow::array::ArrayRef;
 use soa_persist_core::arrow::datatypes::{Field, FieldRef};
+use soa_persist_core::query::CmpOp;
 
 use crate::PersistError;
 
@@ -80,6 +81,20 @@ pub trait Dialect {
     fn nested_column(&self, table: &str, path: &[&str]) -> String {
         let parts: Vec<String> = path.iter().map(|p| self.quote_ident(p)).collect();
         format!("{}.{}", self.quote_ident(table), parts.join("."))
+    }
+
+    /// `column op value` for a column of `field` (`value` is a placeholder). An engine whose
+    /// float comparisons don't order NaN above every number (as the reference semantics do)
+    /// rewrites them here. Default: `column op value`.
+    fn compare(&self, column: &str, op: CmpOp, value: &str, field: &Field) -> String {
+        let _ = field;
+        format!("{column} {} {value}", op.sql())
+    }
+
+    /// The constant `true` / `false` (for an always-true filter or an empty `IN` list).
+    /// Default: `TRUE` / `FALSE`.
+    fn boolean(&self, value: bool) -> &'static str {
+        if value { "TRUE" } else { "FALSE" }
     }
 
     /// Whether the text of `column` starts with the string parameter `param`.

@@ -96,10 +96,11 @@ impl<D: Dialect + ?Sized> Writer<'_, D> {
 
     fn render(&mut self, expr: &Expr) -> Result<String, PersistError> {
         Ok(match expr {
-            Expr::True => "TRUE".into(),
+            Expr::True => self.dialect.boolean(true).into(),
             Expr::Compare { column, op, value } => {
                 let (col, field) = self.column(column)?;
-                format!("{col} {} {}", op.sql(), self.bind(value, &field)?)
+                let value = self.bind(value, &field)?;
+                self.dialect.compare(&col, *op, &value, &field)
             }
             Expr::Between { column, low, high } => {
                 let (col, field) = self.column(column)?;
@@ -110,7 +111,7 @@ impl<D: Dialect + ?Sized> Writer<'_, D> {
             Expr::In { column, values } => {
                 let (col, field) = self.column(column)?;
                 if values.is_empty() {
-                    return Ok("FALSE".into());
+                    return Ok(self.dialect.boolean(false).into());
                 }
                 let list = values
                     .iter()

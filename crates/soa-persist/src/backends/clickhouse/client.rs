@@ -186,6 +186,16 @@ impl ClickHouseClient {
     /// The result of `sql` (without a `FORMAT` clause) as batches of `target`'s schema, read
     /// as Native and decoded while it streams.
     pub fn query_batches(&self, sql: &str, target: SchemaRef) -> BatchStream {
+        self.query_decoded(sql, BlockDecoder::new(target))
+    }
+
+    /// The result of `sql` as batches whose schema is the result's own columns, each read as
+    /// its natural Arrow type (for free SQL).
+    pub fn query_batches_inferred(&self, sql: &str) -> BatchStream {
+        self.query_decoded(sql, BlockDecoder::inferring())
+    }
+
+    fn query_decoded(&self, sql: &str, decoder: BlockDecoder) -> BatchStream {
         let url = self.config.url.clone();
         let cursor = match self.client.query_raw(sql).fetch_bytes("Native") {
             Ok(c) => c,
@@ -194,7 +204,7 @@ impl ClickHouseClient {
                 return Box::pin(futures::stream::once(async move { Err(e) }));
             }
         };
-        let state = (cursor, BlockDecoder::new(target), false);
+        let state = (cursor, decoder, false);
         Box::pin(futures::stream::try_unfold(
             state,
             move |(mut cursor, mut decoder, mut ended)| {

@@ -9,6 +9,9 @@
 //! - [`ClickHouseClient`] (`client.rs`): a thin transport over the official `clickhouse` crate:
 //!   connect and probe once, run statements, stream batches into a table, stream a query's
 //!   result back as batches.
+//! - [`ClickHousePersistence`] (`persistence.rs`, `ddl.rs`, `write.rs`, `read.rs`): rows of a
+//!   struct in a `MergeTree` table, the `SoAPersistence` API on the shared SQL layer
+//!   (`dialect.rs`: quoting, types, values as typed literals).
 //! - `error.rs`: server exceptions and client failures as [`PersistError`](crate::PersistError)s, by error code
 //!   (retryable or not).
 //!
@@ -26,15 +29,22 @@
 //! ```
 
 mod client;
+mod ddl;
+mod dialect;
 mod error;
 pub mod native;
+mod persistence;
+mod read;
+mod write;
 
 pub use client::{ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS};
+pub use dialect::{literal, string_literal};
 pub use error::{exception_code, server_exception};
 pub use native::{
     BlockDecoder, BlockEncoder, ChType, ColumnType, ServerCaps, TypeOptions, clickhouse_types,
     column_type, decode_blocks, quote_identifier, quote_string, table_columns,
 };
+pub use persistence::ClickHousePersistence;
 
 /// The backend name in errors.
 pub(crate) const NAME: &str = "clickhouse";

@@ -9,9 +9,10 @@
 //! error, classified like any other.
 
 use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
-use soa_persist_core::arrow::datatypes::SchemaRef;
+use soa_persist_core::arrow::datatypes::{Field, Schema, SchemaRef};
 
 use super::chtype::ChType;
+use super::infer::natural_field;
 use super::read_nested::{read_column, read_prefix};
 use super::wire::{Reader, WireError, WireResult, corrupt, mismatch};
 use crate::backends::clickhouse::NAME;
@@ -26,7 +27,8 @@ const MAX_EXCEPTION_BYTES: usize = 64 << 10;
 
 /// A streaming Native decoder (see the module docs).
 pub struct BlockDecoder {
-    target: SchemaRef,
+    /// `None` until the first block when the schema is taken from the blocks (`inferring`).
+    target: Option<SchemaRef>,
     /// Input received; `buf[start..]` is not decoded yet.
     buf: Vec<u8>,
     start: usize,
@@ -42,7 +44,7 @@ impl BlockDecoder {
     /// A decoder producing batches of exactly `target`'s schema.
     pub fn new(target: SchemaRef) -> Self {
         Self {
-            target,
+            target: Some(target),
             buf: Vec::new(),
             start: 0,
             retry_at: 0,
@@ -50,6 +52,15 @@ impl BlockDecoder {
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             blocks: 0,
             rows: 0,
+        }
+    }
+
+    /// A decoder whose schema is the first block's columns, each read as its natural Arrow
+    /// type (for free SQL, whose result types the caller does not know).
+    pub fn inferring() -> Self {
+        Self {
+            target: None,
+            ..Self::new(std::sync::Arc::new(Schema::empty()))
         }
     }
 
@@ -92,8 +103,11 @@ impl BlockDecoder {
             if pending == 0 || (!self.ended && pending < self.retry_at) {
                 return Ok(None);
             }
-            match parse_block(self.pending(), &self.target) {
+            match parse_block(self.pending(), self.target.as_ref()) {
                 Ok((batch, used)) => {
+                    if self.target.is_none() {
+                        self.target = Some(batch.schema());
+                    }
                     self.start += used;
                     self.retry_at = 0;
                     self.blocks += 1;
@@ -198,13 +212,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// One block at the start of `buf`: the batch and the bytes it took.
-fn parse_block(buf: &[u8], target: &SchemaRef) -> WireResult<(RecordBatch, usize)> {
+/// One block at the start of `buf`: the batch and the bytes it took. Without a `target`, the
+/// block's own columns (natural types) are the schema.
+fn parse_block(buf: &[u8], target: Option<&SchemaRef>) -> WireResult<(RecordBatch, usize)> {
     let mut r = Reader::new(buf);
     let columns = r.count("column count", 1 << 20)?;
     let rows = r.count("row count", u64::from(u32::MAX))?;
-    let fields = target.fields();
-    let mut arrays: Vec<Option<ArrayRef>> = vec![None; fields.len()];
+    let mut inferred: Vec<Field> = Vec::new();
+    let width = target.map_or(columns, |t| t.fields().len());
+    let mut arrays: Vec<Option<ArrayRef>> = vec![None; width];
     for _ in 0..columns {
         let name = std::str::from_utf8(r.string()?)
             .or_else(|_| corrupt("a column name is not UTF-8"))?
@@ -218,37 +234,53 @@ fn parse_block(buf: &[u8], target: &SchemaRef) -> WireResult<(RecordBatch, usize
                 WireError::Corrupt(format!("column `{name}`: {e}"))
             }
         })?;
-        let Ok(index) = target.index_of(&name) else {
-            let expected: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
-            return mismatch(format!(
-                "column `{name}` is not in the target schema ({})",
-                expected.join(", ")
-            ));
+        let (index, field) = match target {
+            Some(t) => {
+                let Ok(index) = t.index_of(&name) else {
+                    let expected: Vec<&str> =
+                        t.fields().iter().map(|f| f.name().as_str()).collect();
+                    return mismatch(format!(
+                        "column `{name}` is not in the target schema ({})",
+                        expected.join(", ")
+                    ));
+                };
+                (index, t.fields()[index].as_ref().clone())
+            }
+            None => {
+                let field = natural_field(&name, &ty)
+                    .map_err(|e| WireError::Mismatch(format!("column `{name}`: {e}")))?;
+                inferred.push(field.clone());
+                (inferred.len() - 1, field)
+            }
         };
         if arrays[index].is_some() {
             return corrupt(format!("column `{name}` appears twice"));
         }
         // A block of no rows carries no data, not even the column's prefix.
         let array = if rows == 0 {
-            read_column(&mut Reader::new(&[]), &ty, 0, &fields[index])
+            read_column(&mut Reader::new(&[]), &ty, 0, &field)
         } else {
-            read_prefix(&mut r, &ty).and_then(|()| read_column(&mut r, &ty, rows, &fields[index]))
+            read_prefix(&mut r, &ty).and_then(|()| read_column(&mut r, &ty, rows, &field))
         }
         .map_err(|e| e.context(format!("column `{name}` ({ty})")))?;
         arrays[index] = Some(array);
     }
+    let schema = match target {
+        Some(t) => t.clone(),
+        None => std::sync::Arc::new(Schema::new(inferred)),
+    };
     if columns == 0 && rows == 0 {
-        return Ok((RecordBatch::new_empty(target.clone()), r.pos()));
+        return Ok((RecordBatch::new_empty(schema), r.pos()));
     }
     let mut out = Vec::with_capacity(arrays.len());
-    for (field, array) in fields.iter().zip(arrays) {
+    for (field, array) in schema.fields().iter().zip(arrays) {
         match array {
             Some(a) => out.push(a),
             None => return mismatch(format!("the block has no column `{}`", field.name())),
         }
     }
     let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    let batch = RecordBatch::try_new_with_options(target.clone(), out, &options)
+    let batch = RecordBatch::try_new_with_options(schema, out, &options)
         .map_err(|e| WireError::Mismatch(e.to_string()))?;
     Ok((batch, r.pos()))
 }

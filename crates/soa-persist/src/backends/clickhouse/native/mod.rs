@@ -27,6 +27,7 @@ mod chtype;
 mod decode;
 mod encode;
 mod encode_values;
+mod infer;
 mod parse;
 mod read;
 mod read_nested;

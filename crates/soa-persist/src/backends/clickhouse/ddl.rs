@@ -1,0 +1,166 @@
+//! The table of a struct in ClickHouse: `CREATE TABLE` through the shared SQL layer, the check
+//! of an existing table against the struct (`system.columns`: new optional fields are added,
+//! a column of another type is a `SchemaMismatch` naming it), and the bookkeeping tables.
+
+use soa_persist_api::PersistError;
+use soa_persist_api::sql::{self, Dialect};
+use soa_persist_core::arrow::datatypes::Schema;
+use soa_persist_core::schema::key_field;
+
+use super::NAME;
+use super::client::ClickHouseClient;
+use super::dialect::{ClickHouseDialect, string_literal};
+use super::native::ChType;
+
+/// Tables ever written (so `load` tells "never stored" from "stored, now empty").
+pub(crate) const META_TABLE: &str = "_soa_tables";
+/// The write ids applied per table and writer (`append_batches_once`).
+pub(crate) const WRITES_TABLE: &str = "_soa_writes";
+
+/// Creates the bookkeeping tables if missing.
+pub(crate) async fn ensure_meta(client: &ClickHouseClient) -> Result<(), PersistError> {
+    let d = ClickHouseDialect::new(client.caps());
+    client
+        .execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (name String) ENGINE = MergeTree ORDER BY name",
+            d.quote_ident(META_TABLE)
+        ))
+        .await?;
+    client
+        .execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (table_name String, writer String, seq UInt64) \
+             ENGINE = MergeTree ORDER BY (table_name, writer)",
+            d.quote_ident(WRITES_TABLE)
+        ))
+        .await
+}
+
+/// `(name, type)` of each column of `table` in the client's database, in order.
+pub(crate) async fn existing_columns(
+    client: &ClickHouseClient,
+    table: &str,
+) -> Result<Vec<(String, String)>, PersistError> {
+    let text = client
+        .query_text(&format!(
+            "SELECT name, type FROM system.columns WHERE database = currentDatabase() \
+             AND table = {} FORMAT TabSeparated",
+            string_literal(table.as_bytes())
+        ))
+        .await?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let (name, ty) = line.split_once('\t')?;
+            Some((unescape_tsv(name), unescape_tsv(ty)))
+        })
+        .collect())
+}
+
+/// A TabSeparated cell as the text it stands for.
+pub(crate) fn unescape_tsv(cell: &str) -> String {
+    let mut out = String::with_capacity(cell.len());
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Creates `table` if missing; otherwise checks it against `schema`, adding new optional
+/// columns with `ALTER TABLE ... ADD COLUMN`.
+pub(crate) async fn ensure_table(
+    client: &ClickHouseClient,
+    table: &str,
+    schema: &Schema,
+) -> Result<(), PersistError> {
+    let d = ClickHouseDialect::new(client.caps()).with_schema(schema);
+    let existing = existing_columns(client, table).await?;
+    if existing.is_empty() {
+        return client.execute(&sql::create_table(&d, table, schema)?).await;
+    }
+    let mismatch = |detail: String| PersistError::SchemaMismatch {
+        backend: NAME,
+        detail: format!("table {}: {detail}", d.quote_ident(table)),
+    };
+    let mut to_add = Vec::new();
+    for field in schema.fields() {
+        let wanted = d.ch_type(field)?;
+        match existing.iter().find(|(n, _)| n == field.name()) {
+            Some((_, ty)) if ChType::parse(ty).ok().as_ref() != Some(&wanted) => {
+                return Err(mismatch(format!(
+                    "column {} is {ty} but the struct's field needs {wanted}",
+                    d.quote_ident(field.name())
+                )));
+            }
+            Some(_) => {}
+            None if field.is_nullable() => to_add.push(format!(
+                "ALTER TABLE {} ADD COLUMN {}",
+                d.quote_ident(table),
+                d.column_definition(field)?
+            )),
+            None => {
+                return Err(mismatch(format!(
+                    "column {} is missing, and the struct's field is not an Option that could be added",
+                    d.quote_ident(field.name())
+                )));
+            }
+        }
+    }
+    for statement in to_add {
+        client.execute(&statement).await?;
+    }
+    Ok(())
+}
+
+/// The `Distributed` table `name` over `local` on every shard of `cluster`, created if
+/// missing (sharded by a hash of the key), otherwise given the struct's new optional columns.
+pub(crate) async fn ensure_distributed(
+    client: &ClickHouseClient,
+    cluster: &str,
+    name: &str,
+    local: &str,
+    schema: &Schema,
+) -> Result<(), PersistError> {
+    if !existing_columns(client, name).await?.is_empty() {
+        return ensure_table(client, name, schema).await;
+    }
+    client
+        .execute(&distributed_ddl(client, cluster, name, local, schema))
+        .await
+}
+
+/// `CREATE TABLE name AS local ENGINE = Distributed(cluster, db, local, sharding key)`.
+pub(crate) fn distributed_ddl(
+    client: &ClickHouseClient,
+    cluster: &str,
+    name: &str,
+    local: &str,
+    schema: &Schema,
+) -> String {
+    let d = ClickHouseDialect::new(client.caps());
+    let database = client.config().database.as_deref().unwrap_or("default");
+    let key = key_field(schema)
+        .map(|k| format!("sipHash64({})", d.quote_ident(k)))
+        .unwrap_or_else(|| "rand()".into());
+    format!(
+        "CREATE TABLE {} AS {} ENGINE = Distributed({}, {}, {}, {key})",
+        d.quote_ident(name),
+        d.quote_ident(local),
+        d.quote_ident(cluster),
+        d.quote_ident(database),
+        d.quote_ident(local),
+    )
+}

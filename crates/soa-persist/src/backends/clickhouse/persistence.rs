@@ -1,0 +1,267 @@
+//! `ClickHousePersistence<T>`: rows of a struct in a `MergeTree` table of a ClickHouse server.
+//!
+//! | operation | on ClickHouse |
+//! | --- | --- |
+//! | `append_batches` | one `INSERT ... FORMAT Native`, block by block; atomic per block only |
+//! | `append_batches_once` | `_soa_writes` checked, rows inserted, then the id recorded |
+//! | `save_batches`, `clear` | a new table (`CREATE TABLE new AS t`) filled, `RENAME` swap, old dropped |
+//! | `delete` | `ALTER TABLE ... DELETE WHERE` mutation, waited for; returns the count before |
+//! | `load`, `scan`, `count` | `SELECT` with the predicate as `WHERE`, decoded as `T`'s schema |
+//! | `flush` | nothing: an `INSERT` is durable once the server acknowledged it |
+//! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
+//!
+//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`,
+//! and reads and inserts go through the `Distributed` table `<table>`.
+//!
+//! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
+//! concurrently with each other, never with a table swap or a mutation.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::datatypes::SchemaRef;
+use soa_persist_core::query::Predicate;
+use soa_persist_core::schema::META_STRUCT;
+use soa_persist_core::soa::SoA;
+
+use super::client::{ClickHouseClient, ClickHouseConfig};
+use super::native::{BlockEncoder, TypeOptions};
+use super::{NAME, ddl};
+use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
+
+pub(crate) struct Table {
+    /// Where reads, inserts and the bookkeeping go (the first shard of a cluster).
+    pub client: ClickHouseClient,
+    /// The table reads and inserts name (a `Distributed` table on a cluster).
+    pub name: String,
+    /// The `MergeTree` table holding the parts, on every shard (`name` on one server).
+    pub local: String,
+    /// Each shard's server, for swaps, mutations and stats (the one server otherwise).
+    pub shards: Vec<ClickHouseClient>,
+    /// The cluster's name, when the rows are spread over shards.
+    pub cluster: Option<String>,
+    pub schema: SchemaRef,
+    pub encoder: BlockEncoder,
+    /// Appends share it; a swap or a mutation takes it alone.
+    pub turns: tokio::sync::RwLock<()>,
+    /// `append_batches_once` checks and records ids one at a time.
+    pub once: tokio::sync::Mutex<()>,
+    pub written: AtomicBool,
+}
+
+/// Rows of `T` in a ClickHouse table; a cheap clonable handle (clones share the connection
+/// pool and take turns as one writer).
+pub struct ClickHousePersistence<T> {
+    pub(crate) table: Arc<Table>,
+    _rows: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for ClickHousePersistence<T> {
+    fn clone(&self) -> Self {
+        Self {
+            table: self.table.clone(),
+            _rows: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for ClickHousePersistence<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHousePersistence")
+            .field("url", &self.table.client.config())
+            .field("table", &self.table.name)
+            .finish()
+    }
+}
+
+impl<T: SoA> ClickHousePersistence<T> {
+    /// Connects to the server of `config` and opens the table named after the struct
+    /// (`OrderLine` -> `order_line`) in the config's database.
+    pub async fn connect(config: ClickHouseConfig) -> Result<Self, PersistError> {
+        Self::open(ClickHouseClient::connect(config).await?, None).await
+    }
+
+    /// Opens `table` (the struct's name in snake_case when `None`) through `client`: created
+    /// from the struct's schema if missing, otherwise checked against it (new optional fields
+    /// are added; a column of another type is a `SchemaMismatch` naming it).
+    pub async fn open(client: ClickHouseClient, table: Option<&str>) -> Result<Self, PersistError> {
+        let name = table_name::<T>(table)?;
+        ddl::ensure_meta(&client).await?;
+        ddl::ensure_table(&client, &name, &T::arrow_schema()).await?;
+        let shards = vec![client.clone()];
+        Self::build(client, name.clone(), name, shards, None)
+    }
+
+    /// Rows spread over the shards of `cluster` (a name in the servers' `remote_servers`):
+    /// a `MergeTree` table `<table>_local` on each of `shards` (clients on the same database
+    /// name), and a `Distributed` table `<table>` on the first, sharded by a hash of the key
+    /// (at random without one). Inserts go through the `Distributed` table synchronously, so
+    /// rows are on their shards when an append returns; reads go through it too. `save`,
+    /// `clear` and `delete` act on every shard in turn: a reader during one of them can see
+    /// some shards before it and some after.
+    pub async fn cluster(
+        shards: Vec<ClickHouseClient>,
+        cluster: &str,
+        table: Option<&str>,
+    ) -> Result<Self, PersistError> {
+        let Some(first) = shards.first() else {
+            return Err(PersistError::SchemaMismatch {
+                backend: NAME,
+                detail: "a cluster needs at least one shard".into(),
+            });
+        };
+        let name = table_name::<T>(table)?;
+        let local = format!("{name}_local");
+        let schema = T::arrow_schema();
+        for shard in &shards {
+            ddl::ensure_table(shard, &local, &schema).await?;
+        }
+        let config = first
+            .config()
+            .clone()
+            .with_setting("insert_distributed_sync", "1");
+        let client = ClickHouseClient::connect(config).await?;
+        ddl::ensure_meta(&client).await?;
+        ddl::ensure_distributed(&client, cluster, &name, &local, &schema).await?;
+        Self::build(client, name, local, shards, Some(cluster.to_string()))
+    }
+
+    fn build(
+        client: ClickHouseClient,
+        name: String,
+        local: String,
+        shards: Vec<ClickHouseClient>,
+        cluster: Option<String>,
+    ) -> Result<Self, PersistError> {
+        let schema = T::arrow_schema();
+        let encoder =
+            BlockEncoder::for_schema(schema.clone(), client.caps(), &TypeOptions::default())?;
+        Ok(Self {
+            table: Arc::new(Table {
+                client,
+                name,
+                local,
+                shards,
+                cluster,
+                schema,
+                encoder,
+                turns: tokio::sync::RwLock::new(()),
+                once: tokio::sync::Mutex::new(()),
+                written: AtomicBool::new(false),
+            }),
+            _rows: PhantomData,
+        })
+    }
+
+    /// The table's name.
+    pub fn table_name(&self) -> &str {
+        &self.table.name
+    }
+
+    /// Each shard's server (the one server when not on a cluster).
+    pub fn shards(&self) -> &[ClickHouseClient] {
+        &self.table.shards
+    }
+
+    /// The client underneath (same server, database and credentials).
+    pub fn client(&self) -> &ClickHouseClient {
+        &self.table.client
+    }
+}
+
+/// `table`, or the struct's name in snake_case (`OrderLine` -> `order_line`).
+fn table_name<T: SoA>(table: Option<&str>) -> Result<String, PersistError> {
+    let schema = T::arrow_schema();
+    let name = table.map(str::to_string).unwrap_or_else(|| {
+        soa_persist_api::sql::default_table_name(
+            schema
+                .metadata()
+                .get(META_STRUCT)
+                .map(String::as_str)
+                .unwrap_or("rows"),
+        )
+    });
+    if name.is_empty() || name.contains('\0') {
+        return Err(PersistError::SchemaMismatch {
+            backend: NAME,
+            detail: format!("invalid table name {name:?}"),
+        });
+    }
+    Ok(name)
+}
+
+impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        self.replace(batches).await
+    }
+
+    async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let _turn = self.table.turns.read().await;
+        self.insert(batches).await
+    }
+
+    /// Checks `_soa_writes`, inserts, then records the id, in a task of its own: a caller
+    /// that stops waiting (a deadline) does not stop it between the rows and the record, and
+    /// its retry waits for it and finds the id. 18.16 has neither `insert_deduplication_token`
+    /// nor insert deduplication on a non-replicated MergeTree, so the one unsafe moment left is
+    /// a failure after the rows were acknowledged and before the id was: a retry then writes
+    /// the rows again.
+    async fn append_batches_once(
+        &self,
+        batches: Vec<RecordBatch>,
+        id: &WriteId,
+    ) -> Result<bool, PersistError> {
+        let this = self.clone();
+        let id = id.clone();
+        let task = tokio::spawn(async move {
+            let _once = this.table.once.lock().await;
+            let _turn = this.table.turns.read().await;
+            if this.applied_seq(&id.writer).await? >= id.seq {
+                return Ok(false);
+            }
+            this.insert(batches).await?;
+            this.record_write(&id).await?;
+            Ok(true)
+        });
+        task.await.map_err(|e| PersistError::Backend {
+            backend: NAME,
+            message: format!("the write task failed: {e}"),
+            retryable: false,
+        })?
+    }
+
+    async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {
+        self.load_all().await
+    }
+
+    async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
+        self.scan_stream(scan)
+    }
+
+    async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        self.count_where(predicate.expr()).await
+    }
+
+    async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        self.delete_where(predicate.expr()).await
+    }
+
+    async fn clear(&self) -> Result<(), PersistError> {
+        self.replace(Vec::new()).await
+    }
+
+    async fn flush(&self) -> Result<(), PersistError> {
+        // An INSERT is acknowledged once its parts are written on the server: nothing buffers.
+        Ok(())
+    }
+
+    async fn stats(&self) -> Result<Stats, PersistError> {
+        self.stats_now().await
+    }
+}

@@ -1,0 +1,209 @@
+//! Writes: appends as Native inserts, the write-id record of `append_batches_once`, `save` and
+//! `clear` as a table swap, and `delete` as a mutation that is waited for.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use soa_persist_api::exec::conform;
+use soa_persist_api::sql::Dialect;
+use soa_persist_api::{PersistError, WriteId};
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::query::Expr;
+use soa_persist_core::soa::SoA;
+
+use super::NAME;
+use super::client::ClickHouseClient;
+use super::ddl::{META_TABLE, WRITES_TABLE, distributed_ddl};
+use super::dialect::{ClickHouseDialect, string_literal, where_sql};
+use super::persistence::ClickHousePersistence;
+
+/// How long `delete` waits for its mutation before giving up (retryable: it may still finish).
+const MUTATION_WAIT: Duration = Duration::from_secs(300);
+
+impl<T: SoA> ClickHousePersistence<T> {
+    pub(crate) fn ident(&self, name: &str) -> String {
+        ClickHouseDialect::new(self.table.client.caps()).quote_ident(name)
+    }
+
+    /// One INSERT of every row of `batches` (conformed to `T`) into `table`.
+    async fn insert_into(
+        &self,
+        table: &str,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(), PersistError> {
+        let batches = batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(conform::<T>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let t = &self.table;
+        t.client
+            .insert(&self.ident(table), &t.encoder, &batches)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends `batches` (the caller holds a turn) and marks the table written.
+    pub(crate) async fn insert(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        self.insert_into(&self.table.name, batches).await?;
+        self.mark_written().await
+    }
+
+    /// Records once per handle that the table was written (`load` is `None` until then).
+    pub(crate) async fn mark_written(&self) -> Result<(), PersistError> {
+        if self.table.written.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO {} (name) VALUES ({})",
+            self.ident(META_TABLE),
+            string_literal(self.table.name.as_bytes())
+        );
+        self.table.client.execute(&sql).await?;
+        self.table.written.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The highest write number of `writer` applied to this table (0 for none).
+    pub(crate) async fn applied_seq(&self, writer: &str) -> Result<u64, PersistError> {
+        let sql = format!(
+            "SELECT max(seq) FROM {} WHERE table_name = {} AND writer = {} FORMAT TabSeparated",
+            self.ident(WRITES_TABLE),
+            string_literal(self.table.name.as_bytes()),
+            string_literal(writer.as_bytes())
+        );
+        parse_u64(&self.table.client.query_text(&sql).await?)
+    }
+
+    pub(crate) async fn record_write(&self, id: &WriteId) -> Result<(), PersistError> {
+        let sql = format!(
+            "INSERT INTO {} (table_name, writer, seq) VALUES ({}, {}, {})",
+            self.ident(WRITES_TABLE),
+            string_literal(self.table.name.as_bytes()),
+            string_literal(id.writer.as_bytes()),
+            id.seq
+        );
+        self.table.client.execute(&sql).await
+    }
+
+    /// Replaces the table's rows: a copy of the parts table's structure is filled (on a
+    /// cluster through a `Distributed` table over the copies), then swapped in with one
+    /// `RENAME` per shard and the old table dropped, so readers of one server see the old
+    /// rows or the new ones.
+    pub(crate) async fn replace(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
+        let _turn = self.table.turns.write().await;
+        let t = &self.table;
+        let (fresh, old) = (
+            format!("{}__soa_new", t.local),
+            format!("{}__soa_old", t.local),
+        );
+        let (local_q, fresh_q, old_q) =
+            (self.ident(&t.local), self.ident(&fresh), self.ident(&old));
+        for shard in &t.shards {
+            // Left over by a save that failed part-way: never holds anything readers need.
+            shard
+                .execute(&format!("DROP TABLE IF EXISTS {fresh_q}"))
+                .await?;
+            shard
+                .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
+                .await?;
+            shard
+                .execute(&format!("CREATE TABLE {fresh_q} AS {local_q}"))
+                .await?;
+        }
+        let target = match &t.cluster {
+            None => fresh.clone(),
+            Some(cluster) => {
+                let dist = format!("{}__soa_new", t.name);
+                let dist_q = self.ident(&dist);
+                t.client
+                    .execute(&format!("DROP TABLE IF EXISTS {dist_q}"))
+                    .await?;
+                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema);
+                t.client.execute(&ddl).await?;
+                dist
+            }
+        };
+        self.insert_into(&target, batches).await?;
+        self.mark_written().await?;
+        for shard in &t.shards {
+            shard
+                .execute(&format!(
+                    "RENAME TABLE {local_q} TO {old_q}, {fresh_q} TO {local_q}"
+                ))
+                .await?;
+            shard
+                .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
+                .await?;
+        }
+        if target != fresh {
+            t.client
+                .execute(&format!("DROP TABLE IF EXISTS {}", self.ident(&target)))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the matching rows with a mutation and waits until it is done; the count is
+    /// taken just before (under this handle's exclusive turn).
+    pub(crate) async fn delete_where(&self, expr: &Expr) -> Result<u64, PersistError> {
+        let _turn = self.table.turns.write().await;
+        let n = self.count_where(expr).await?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let filter = where_sql(
+            self.table.client.caps(),
+            expr,
+            &self.table.schema,
+            &self.table.name,
+        )?;
+        // A mutation deletes where its condition is not false, so an unknown (NULL) one is
+        // made false here: SQL semantics keep those rows, as `count` and `SELECT` do.
+        let sql = format!(
+            "ALTER TABLE {} DELETE WHERE ifNull({filter}, 0)",
+            self.ident(&self.table.local)
+        );
+        for shard in &self.table.shards {
+            shard.execute(&sql).await?;
+        }
+        for shard in &self.table.shards {
+            self.wait_for_mutations(shard).await?;
+        }
+        Ok(n)
+    }
+
+    async fn wait_for_mutations(&self, shard: &ClickHouseClient) -> Result<(), PersistError> {
+        let sql = format!(
+            "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
+             AND table = {} AND is_done = 0 FORMAT TabSeparated",
+            string_literal(self.table.local.as_bytes())
+        );
+        let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        while parse_u64(&shard.query_text(&sql).await?)? > 0 {
+            if start.elapsed() > MUTATION_WAIT {
+                return Err(PersistError::Backend {
+                    backend: NAME,
+                    message: format!(
+                        "the delete mutation on {} is not done after {MUTATION_WAIT:?}",
+                        self.ident(&self.table.local)
+                    ),
+                    retryable: true,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+        }
+        Ok(())
+    }
+}
+
+/// The one number a `FORMAT TabSeparated` answer holds.
+pub(crate) fn parse_u64(text: &str) -> Result<u64, PersistError> {
+    text.trim().parse().map_err(|_| PersistError::Backend {
+        backend: NAME,
+        message: format!("expected a number from the server, got {text:?}"),
+        retryable: false,
+    })
+}
