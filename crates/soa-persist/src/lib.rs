@@ -49,9 +49,9 @@
 
 pub mod backends;
 
-pub use backends::memory::ArrowPersistence;
 #[cfg(feature = "duckdb")]
 pub use backends::duckdb::{DuckDBOptions, DuckDBPersistence, Ingest, SqlValue};
+pub use backends::memory::ArrowPersistence;
 #[cfg(feature = "parquet")]
 pub use backends::parquet::{
     Compression, LiveFile, ParquetOptions, ParquetPersistence, RepairReport,
@@ -59,15 +59,15 @@ pub use backends::parquet::{
 
 // The persistence API (the crate a third-party backend depends on).
 pub use soa_persist_api::{
-    BatchStream, ColumnStats, FlushPolicy, PersistError, PersistentStore, RetryPolicy, Scan,
-    SoAPersistence, Stats, WriteId, retry,
+    BatchStream, BoxError, ColumnStats, FlushPolicy, PersistError, PersistentStore, RetryPolicy,
+    Scan, SoAPersistence, Stats, WriteId, retry,
 };
 /// Test support for backends: the shared conformance suite and fault-injecting wrappers.
 #[cfg(feature = "testing")]
 pub mod testing {
-    pub use soa_persist_api::testing::*;
     #[cfg(feature = "parquet")]
     pub use crate::backends::parquet::FaultyStorage;
+    pub use soa_persist_api::testing::*;
 }
 
 // The domain, schema, conversion and query layers.

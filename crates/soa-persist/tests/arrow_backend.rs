@@ -1,8 +1,8 @@
 //! `ArrowPersistence` passes the shared conformance suite, plus its own guarantees: memory
 //! budget, coalescing of small appends, schema conformance and real-time stats.
 
-use soa_persist::testing::{conformance, ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, conformance, orders};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn arrow_backend_passes_the_conformance_suite() {
@@ -148,11 +148,7 @@ async fn flush_failure_keeps_rows_buffered() {
             &self,
             _: Vec<soa_persist::arrow::array::RecordBatch>,
         ) -> Result<(), PersistError> {
-            Err(PersistError::Backend {
-                backend: "failing",
-                message: "disk full".into(),
-                retryable: true,
-            })
+            Err(PersistError::backend("failing", "disk full", true))
         }
         async fn load_batches(
             &self,

@@ -12,8 +12,8 @@ use common::{AllTypes, AllTypesSoA, all_types, extreme_row, same};
 use proptest::prelude::*;
 use soa_persist::arrow::array::{RecordBatch, UInt64Array};
 use soa_persist::arrow::datatypes::{DataType, Field, Schema};
-use soa_persist::testing::{conformance, ConfOrder, ConfOrderSoA, order, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, conformance, order, orders};
 use soa_persist::{DuckDBOptions, Ingest, SqlValue};
 
 fn ids(rows: &ConfOrderSoA) -> Vec<u64> {

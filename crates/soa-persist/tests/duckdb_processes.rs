@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use soa_persist::testing::{ConfOrder, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, orders};
 use soa_persist::{DuckDBOptions, WriteId};
 
 /// Starts the ignored test `name` of this binary as a child process with `env`.

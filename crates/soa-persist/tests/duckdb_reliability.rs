@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 use soa_persist::{DuckDBOptions, WriteId};
 
 fn ids(rows: &ConfOrderSoA) -> Vec<u64> {

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use soa_persist::testing::FaultyStorage;
 use soa_persist::backends::parquet::{LocalStorage, Storage};
-use soa_persist::testing::{conformance, ConfOrder, ConfStatus, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::FaultyStorage;
+use soa_persist::testing::{ConfOrder, ConfStatus, conformance, orders};
 use soa_persist::{Compression, ParquetOptions};
 
 fn ids(rows: &ConfOrderSoA) -> Vec<u64> {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use soa_persist::ParquetOptions;
-use soa_persist::testing::{ConfOrder, ConfOrderSoA, ConfStatus};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, ConfStatus};
 
 const ROWS: u64 = 1000;
 

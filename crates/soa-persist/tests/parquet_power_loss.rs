@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use soa_persist::backends::parquet::LocalStorage;
 use soa_persist::backends::parquet::fs::SimFs;
-use soa_persist::testing::{ConfOrder, ConfStatus, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfStatus, orders};
 
 const ROOT: &str = "/disk/ds";
 /// Partial recoveries per crash point (seeds 1..=N), besides the synced-only one.

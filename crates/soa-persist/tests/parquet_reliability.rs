@@ -7,9 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
 use soa_persist::rust_decimal::Decimal;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, orders};
 
 fn ids(rows: &ConfOrderSoA) -> Vec<u64> {
     let mut ids = rows.id.clone();
@@ -284,8 +284,8 @@ async fn a_partition_value_too_long_for_a_folder_name_writes_nothing() {
 /// (`flush` again, `retry`): the rows are exactly the intended ones, never doubled or lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_error_after_the_write_took_effect_is_retried_without_doubling() {
+    use soa_persist::backends::parquet::LocalStorage;
     use soa_persist::testing::FaultyStorage;
-use soa_persist::backends::parquet::{LocalStorage};
     use std::sync::Arc;
 
     let mut points = 0;

@@ -22,8 +22,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use soa_persist::backends::parquet::{ObjectStorage, Storage};
-use soa_persist::testing::{conformance, ConfOrder, ConfOrderSoA, orders};
 use soa_persist::prelude::*;
+use soa_persist::testing::{ConfOrder, ConfOrderSoA, conformance, orders};
 
 const BUCKET: &str = "soa";
 

@@ -152,7 +152,8 @@ impl<T: SoA, P: SoAPersistence<T>> SoAPersistence<T> for FaultyPersistence<P> {
     }
 
     async fn append_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        self.run(Op::Write, self.inner.append_batches(batches)).await
+        self.run(Op::Write, self.inner.append_batches(batches))
+            .await
     }
 
     async fn append_batches_once(

@@ -15,7 +15,9 @@ use soa_persist_core::query::{Predicate, project};
 use soa_persist_core::soa::SoA;
 
 use soa_persist_api::exec::conform;
-use soa_persist_api::{BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId};
+use soa_persist_api::{
+    BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId,
+};
 
 const NAME: &str = "arrow";
 

@@ -1,7 +1,7 @@
 //! Backends of the persistence layer, one module each; the heavy ones sit behind cargo features.
 
-pub mod memory;
 #[cfg(feature = "duckdb")]
 pub mod duckdb;
+pub mod memory;
 #[cfg(feature = "parquet")]
 pub mod parquet;

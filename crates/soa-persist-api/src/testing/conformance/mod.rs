@@ -8,8 +8,8 @@ mod writes;
 use std::future::Future;
 
 use futures::StreamExt;
-use soa_persist_core::schema::ArrowSchemaGen;
 use soa_persist_core::query::Predicate;
+use soa_persist_core::schema::ArrowSchemaGen;
 use soa_persist_core::soa::SoA;
 
 use super::model::{ConfOrder, ConfStatus, ids, order, orders};
@@ -114,8 +114,11 @@ pub fn predicate_cases() -> Vec<Case> {
             o.qty.is_some_and(|q| (1..=3).contains(&q))
         }),
         (
-            f().placed_at.ge(t0 + soa_persist_core::chrono::Duration::seconds(300)),
-            |o| o.placed_at >= order(0).placed_at + soa_persist_core::chrono::Duration::seconds(300),
+            f().placed_at
+                .ge(t0 + soa_persist_core::chrono::Duration::seconds(300)),
+            |o| {
+                o.placed_at >= order(0).placed_at + soa_persist_core::chrono::Duration::seconds(300)
+            },
         ),
         (
             f().status.eq(ConfStatus::Shipped).and(f().amount.gt(30.0)),

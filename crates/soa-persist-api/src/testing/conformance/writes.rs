@@ -278,14 +278,21 @@ where
             .await
             .expect("add_many");
         next += 20;
-        let fault = if round % 2 == 0 { Fault::Before } else { Fault::After };
+        let fault = if round % 2 == 0 {
+            Fault::Before
+        } else {
+            Fault::After
+        };
         match round % 3 {
             0 => arm.fail(Op::Write, 0, fault),
             1 => arm.fail(Op::Flush, 0, fault),
             _ => {}
         }
         if let Err(e) = store.flush().await {
-            assert!(e.is_retryable(), "round {round}: injected faults are retryable: {e}");
+            assert!(
+                e.is_retryable(),
+                "round {round}: injected faults are retryable: {e}"
+            );
             failed += 1;
         }
         assert_eq!(
@@ -297,6 +304,12 @@ where
     store.flush().await.expect("flush after the faults");
     assert_eq!(failed, 8, "every armed fault struck once");
     assert!(!store.has_write_in_doubt());
-    let stored = store.backend().inner().load().await.expect("load").expect("some");
+    let stored = store
+        .backend()
+        .inner()
+        .load()
+        .await
+        .expect("load")
+        .expect("some");
     assert_eq!(ids(&stored), (0..next).collect::<Vec<_>>());
 }

@@ -188,10 +188,10 @@ impl<T: SoA> DuckDBPersistence<T> {
             )
         });
         if name.is_empty() || name.contains('\0') {
-            return Err(PersistError::SchemaMismatch {
-                backend: NAME,
-                detail: format!("invalid table name {name:?}"),
-            });
+            return Err(PersistError::invalid_input(
+                NAME,
+                format!("invalid table name {name:?}"),
+            ));
         }
         let conn = db.get()?;
         if !db.read_only() {

@@ -128,7 +128,15 @@ fn claim(conn: &Connection, table: &str, id: &WriteId) -> Result<bool, PersistEr
 /// even under `ON CONFLICT`), so it is a retryable conflict.
 fn bookkeeping_error(e: duckdb::Error) -> PersistError {
     match db_error(e) {
-        PersistError::Constraint { backend, detail } => PersistError::Conflict { backend, detail },
+        PersistError::Constraint {
+            backend,
+            detail,
+            source,
+        } => PersistError::Conflict {
+            backend,
+            detail,
+            source,
+        },
         other => other,
     }
 }
