@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use duckdb::{AccessMode, Config, Connection};
 
 use super::error::{db_error, open_error};
-use super::scan::{ARROW_SCAN, ParallelArrowScan};
+use super::ingest::{ARROW_SCAN, ParallelArrowScan};
 use soa_persist_api::PersistError;
 
 pub(crate) const NAME: &str = "duckdb";
