@@ -9,6 +9,10 @@ use std::time::Duration;
 use soa_persist_core::arrow::error::ArrowError;
 use soa_persist_core::error::{ConvertError, StoreError};
 
+/// The lower-level error behind a `PersistError` (a DuckDB, Parquet, object-store or JSON
+/// error...), kept so that `std::error::Error::source()` reaches it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PersistError {
@@ -54,18 +58,33 @@ pub enum PersistError {
     Conflict {
         backend: &'static str,
         detail: String,
+        #[source]
+        source: Option<BoxError>,
     },
     /// Stored data is damaged or not in the expected format (file, row group, offset...).
     #[error("{backend}: corrupt or unreadable data: {detail}")]
     Corrupt {
         backend: &'static str,
         detail: String,
+        #[source]
+        source: Option<BoxError>,
     },
     /// A constraint of the backend was violated (e.g. a duplicate key); nothing was written.
     #[error("{backend}: constraint violated: {detail}")]
     Constraint {
         backend: &'static str,
         detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// An argument the backend can't use (a table name, an option, a URL or path); nothing was
+    /// done, and the same call fails the same way.
+    #[error("{backend}: invalid input: {detail}")]
+    InvalidInput {
+        backend: &'static str,
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
     },
     /// Any other backend failure.
     #[error("{backend}: {message}")]
@@ -73,6 +92,8 @@ pub enum PersistError {
         backend: &'static str,
         message: String,
         retryable: bool,
+        #[source]
+        source: Option<BoxError>,
     },
     /// Arrow failed while processing stored batches.
     #[error("arrow: {0}")]
@@ -80,6 +101,73 @@ pub enum PersistError {
 }
 
 impl PersistError {
+    /// Any other failure of `backend`, retryable or not; add its cause with `with_source`.
+    pub fn backend(backend: &'static str, message: impl Into<String>, retryable: bool) -> Self {
+        Self::Backend {
+            backend,
+            message: message.into(),
+            retryable,
+            source: None,
+        }
+    }
+
+    /// Damaged or unreadable stored data (never retryable).
+    pub fn corrupt(backend: &'static str, detail: impl Into<String>) -> Self {
+        Self::Corrupt {
+            backend,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A concurrent commit won (retryable).
+    pub fn conflict(backend: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            backend,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A violated constraint (never retryable).
+    pub fn constraint(backend: &'static str, detail: impl Into<String>) -> Self {
+        Self::Constraint {
+            backend,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// An argument the backend can't use (never retryable).
+    pub fn invalid_input(backend: &'static str, detail: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            backend,
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// Keeps `cause` as this error's `source()`. Variants that hold their own typed cause
+    /// (`Io`, `Convert`, `Store`, `Arrow`) or none (`SchemaMismatch`, `MemoryBudget`, `Server`)
+    /// are returned unchanged.
+    pub fn with_source(mut self, cause: impl Into<BoxError>) -> Self {
+        match &mut self {
+            Self::Conflict { source, .. }
+            | Self::Corrupt { source, .. }
+            | Self::Constraint { source, .. }
+            | Self::InvalidInput { source, .. }
+            | Self::Backend { source, .. } => *source = Some(cause.into()),
+            Self::Convert(_)
+            | Self::Store(_)
+            | Self::SchemaMismatch { .. }
+            | Self::MemoryBudget { .. }
+            | Self::Io { .. }
+            | Self::Server { .. }
+            | Self::Arrow(_) => {}
+        }
+        self
+    }
+
     /// Whether running the same operation again may succeed (a transient failure), as opposed
     /// to one that will fail the same way until the input or the data changes.
     pub fn is_retryable(&self) -> bool {
@@ -108,6 +196,7 @@ impl PersistError {
             | Self::MemoryBudget { .. }
             | Self::Corrupt { .. }
             | Self::Constraint { .. }
+            | Self::InvalidInput { .. }
             | Self::Arrow(_) => false,
         }
     }

@@ -21,7 +21,7 @@ mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{PersistError, RetryPolicy, retry};
+pub use error::{BoxError, PersistError, RetryPolicy, retry};
 pub use persistence::SoAPersistence;
 pub use persistent_store::{FlushPolicy, PersistentStore};
 pub use scan::{BatchStream, Scan, WriteId};

@@ -205,10 +205,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         if self.buffer.is_empty() {
             return Ok(deleted);
         }
-        let mask = predicate.evaluate(&self.buffer.to_record_batch()?)?;
-        let keep: Vec<bool> = mask.iter().map(|m| m != Some(true)).collect();
-        let removed = keep.iter().filter(|k| !**k).count() as u64;
-        self.buffer.retain_mask(&keep);
+        let removed = crate::exec::delete_rows::<T>(&mut self.buffer, predicate)?;
         self.reindex_buffer();
         Ok(deleted + removed)
     }

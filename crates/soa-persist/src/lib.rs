@@ -61,8 +61,8 @@ pub use backends::parquet::{
 
 // The persistence API (the crate a third-party backend depends on).
 pub use soa_persist_api::{
-    BatchStream, ColumnStats, FlushPolicy, PersistError, PersistentStore, RetryPolicy, Scan,
-    SoAPersistence, Stats, WriteId, retry,
+    BatchStream, BoxError, ColumnStats, FlushPolicy, PersistError, PersistentStore, RetryPolicy,
+    Scan, SoAPersistence, Stats, WriteId, retry,
 };
 /// Test support for backends: the shared conformance suite and fault-injecting wrappers.
 #[cfg(feature = "testing")]

@@ -148,11 +148,7 @@ async fn flush_failure_keeps_rows_buffered() {
             &self,
             _: Vec<soa_persist::arrow::array::RecordBatch>,
         ) -> Result<(), PersistError> {
-            Err(PersistError::Backend {
-                backend: "failing",
-                message: "disk full".into(),
-                retryable: true,
-            })
+            Err(PersistError::backend("failing", "disk full", true))
         }
         async fn load_batches(
             &self,

@@ -1,57 +1,25 @@
-//! Batch execution shared by every backend that evaluates in Rust: turning stored batches into
-//! containers, keeping rows by a closure, and bringing a batch to the struct's exact schema.
-//! SQL backends push the same work down to their engine instead (see [`crate::sql`]).
+//! Batch execution shared by every backend that evaluates in Rust: the part of a [`Scan`]
+//! left after what the backend pushed down ([`ScanPlan`]: remaining predicate, projection,
+//! batch size), delete-by-predicate ([`delete_from`], [`delete_rows`]), the one exact
+//! conformance to the struct's schema ([`conform`], [`cast_exact`], [`cast_to_schema`],
+//! [`select_by_name`]), re-chunking ([`split_rows`], [`Coalesce`]), and containers from
+//! batches. Column-path lookup and dictionary unpacking are the core's own (predicate
+//! evaluation needs them), re-exported here so that a backend finds every tool in one place.
+//! SQL backends push the same work down to their engine instead.
+//!
+//! [`Scan`]: crate::Scan
 
-use futures::TryStreamExt;
-use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::column::Column;
-use soa_persist_core::convert::ToArrow;
-use soa_persist_core::soa::{RowRef, SoA};
+mod chunk;
+mod conform;
+mod container;
+mod delete;
+mod plan;
 
-use crate::error::PersistError;
-use crate::scan::BatchStream;
-
-/// Keeps the rows of `rows` for which `keep` returns true.
-pub fn retain_rows<T: SoA>(
-    rows: &mut T::Container,
-    keep: &(impl for<'a> Fn(RowRef<'a, T>) -> bool + ?Sized),
-) {
-    let mask: Vec<bool> = (0..rows.len())
-        .map_while(|i| rows.get(i))
-        .map(keep)
-        .collect();
-    rows.retain_mask(&mask);
-}
-
-/// Converts stored batches into one container (zero-copy for unshared primitive buffers).
-pub fn batches_to_container<T: SoA>(
-    batches: Vec<RecordBatch>,
-) -> Result<T::Container, PersistError> {
-    let mut out = T::Container::default();
-    for batch in batches {
-        let mut part = T::Container::from_owned_record_batch(batch)?;
-        if out.is_empty() {
-            out = part;
-        } else {
-            out.append(&mut part);
-        }
-    }
-    Ok(out)
-}
-
-/// Drains a batch stream into one container.
-pub async fn collect<T: SoA>(stream: BatchStream) -> Result<T::Container, PersistError> {
-    let batches: Vec<RecordBatch> = stream.try_collect().await?;
-    batches_to_container::<T>(batches)
-}
-
-/// Brings `batch` to `T`'s exact schema: relabels it when only metadata differs, otherwise
-/// reads it as `T` (lossless alternative encodings, missing optional or defaulted columns) and
-/// writes it back, or errors naming the field that can't be read.
-pub fn conform<T: SoA>(batch: RecordBatch) -> Result<RecordBatch, PersistError> {
-    let schema = T::arrow_schema();
-    if batch.schema().fields() == schema.fields() {
-        return Ok(batch.with_schema(schema)?);
-    }
-    Ok(T::Container::from_owned_record_batch(batch)?.into_record_batch()?)
-}
+pub use chunk::{Coalesce, split_rows};
+pub use conform::{cast_exact, cast_to_schema, conform, select_by_name};
+pub use container::{batches_to_container, collect, retain_rows};
+pub use delete::{Deleted, delete_from, delete_rows};
+pub use plan::ScanPlan;
+pub use soa_persist_core::query::{
+    field_path, project, resolve_column, resolve_field, unpack_dictionary,
+};

@@ -10,11 +10,11 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::stream;
 use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::arrow::compute::{concat_batches, filter_record_batch, not};
-use soa_persist_core::query::{Predicate, project};
+use soa_persist_core::arrow::compute::concat_batches;
+use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
 
-use soa_persist_api::exec::conform;
+use soa_persist_api::exec::{ScanPlan, conform, delete_from};
 use soa_persist_api::{
     BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId,
 };
@@ -192,26 +192,7 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
     }
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
-        let batches = self.snapshot();
-        let Scan {
-            predicate,
-            projection,
-            batch_size,
-        } = scan;
-        let parts = batches.into_iter().flat_map(move |b| split(b, batch_size));
-        let out = parts.filter_map(move |batch| {
-            let result = predicate
-                .filter(&batch)
-                .map_err(PersistError::from)
-                .and_then(|b| match &projection {
-                    Some(cols) => project(&b, cols).map_err(PersistError::from),
-                    None => Ok(b),
-                });
-            match result {
-                Ok(b) if b.num_rows() == 0 => None,
-                other => Some(other),
-            }
-        });
+        let out = ScanPlan::new(scan).apply_iter(self.snapshot());
         Ok(Box::pin(stream::iter(out)))
     }
 
@@ -228,19 +209,10 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
         let Some(stored) = guard.as_ref() else {
             return Ok(0);
         };
-        let mut kept = Vec::with_capacity(stored.len());
-        let mut deleted = 0;
         // Build the new state completely before swapping it in: an error leaves the old one.
-        for batch in stored {
-            let mask = predicate.evaluate(batch)?;
-            deleted += mask.true_count() as u64;
-            let rest = filter_record_batch(batch, &not(&mask)?)?;
-            if rest.num_rows() > 0 {
-                kept.push(rest);
-            }
-        }
-        *guard = Some(kept);
-        Ok(deleted)
+        let deleted = delete_from(stored, predicate)?;
+        *guard = Some(deleted.kept);
+        Ok(deleted.rows)
     }
 
     async fn clear(&self) -> Result<(), PersistError> {
@@ -276,16 +248,5 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
             columns,
             ..Stats::default()
         })
-    }
-}
-
-/// Splits a batch into zero-copy slices of at most `size` rows.
-fn split(batch: RecordBatch, size: Option<usize>) -> Vec<RecordBatch> {
-    match size {
-        Some(size) if batch.num_rows() > size => (0..batch.num_rows())
-            .step_by(size)
-            .map(|start| batch.slice(start, size.min(batch.num_rows() - start)))
-            .collect(),
-        _ => vec![batch],
     }
 }

@@ -303,6 +303,7 @@ async fn text(client: &clickhouse::Client, sql: &str, url: &str) -> Result<Strin
     String::from_utf8(bytes.to_vec()).map_err(|_| PersistError::Corrupt {
         backend: NAME,
         detail: format!("{} answered text that is not UTF-8", redact_url(url)),
+        source: None,
     })
 }
 
@@ -325,6 +326,7 @@ fn parse_probe(answer: &str) -> Result<ServerCaps, PersistError> {
             backend: NAME,
             message: format!("unexpected answer to the server probe: {answer:?}"),
             retryable: false,
+            source: None,
         });
     };
     let low_card = names(low_card);

@@ -65,6 +65,7 @@ pub fn server_exception(text: &str) -> PersistError {
             backend: NAME,
             message: format!("authentication failed: {message}"),
             retryable: false,
+            source: None,
         },
         Some(code) if SCHEMA.contains(&code) => PersistError::SchemaMismatch {
             backend: NAME,
@@ -74,6 +75,7 @@ pub fn server_exception(text: &str) -> PersistError {
             backend: NAME,
             retryable: code.is_some_and(|c| RETRYABLE.contains(&c)),
             message,
+            source: None,
         },
     }
 }
@@ -122,22 +124,22 @@ pub fn client_error(e: clickhouse::error::Error, url: &str) -> PersistError {
                 backend: NAME,
                 message: format!("{url} answered {text}"),
                 retryable: status == 408 || status == 429 || (500..600).contains(&status),
+                source: None,
             }
         }
-        E::Network(_) => PersistError::Backend {
-            backend: NAME,
-            message: format!("can't reach ClickHouse at {url}: {}", with_sources(&e)),
-            retryable: true,
-        },
+        E::Network(_) => PersistError::backend(
+            NAME,
+            format!("can't reach ClickHouse at {url}: {}", with_sources(&e)),
+            true,
+        )
+        .with_source(e),
         E::TimedOut => PersistError::Backend {
             backend: NAME,
             message: format!("request to {url} timed out"),
             retryable: true,
+            source: None,
         },
-        _ => PersistError::Backend {
-            backend: NAME,
-            message: format!("{url}: {}", with_sources(&e)),
-            retryable: false,
-        },
+        _ => PersistError::backend(NAME, format!("{url}: {}", with_sources(&e)), false)
+            .with_source(e),
     }
 }

@@ -233,6 +233,7 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
             backend: NAME,
             message: format!("the write task failed: {e}"),
             retryable: false,
+            source: None,
         })?
     }
 

@@ -160,6 +160,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                 backend: NAME,
                 message: format!("unexpected answer from system.parts: {parts:?}"),
                 retryable: false,
+                source: None,
             });
         };
         let count = parse_u64(count)?;

@@ -190,6 +190,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                         self.ident(&self.table.local)
                     ),
                     retryable: true,
+                    source: None,
                 });
             }
             tokio::time::sleep(pause).await;
@@ -205,5 +206,6 @@ pub(crate) fn parse_u64(text: &str) -> Result<u64, PersistError> {
         backend: NAME,
         message: format!("expected a number from the server, got {text:?}"),
         retryable: false,
+        source: None,
     })
 }

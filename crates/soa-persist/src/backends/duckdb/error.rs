@@ -78,34 +78,27 @@ pub(crate) fn db_error(e: duckdb::Error) -> PersistError {
     classify(e, None)
 }
 
+/// The error for `e`, keeping `e` as its `source()`.
 fn classify(e: duckdb::Error, path: Option<&Path>) -> PersistError {
     let message = e.to_string();
-    let Some(c) = Classified::of(&e, path) else {
-        return PersistError::Backend {
-            backend: NAME,
-            message,
-            retryable: false,
-        };
+    let error = match Classified::of(&e, path) {
+        Some(c) => by_class(&c, path, message),
+        None => PersistError::backend(NAME, message, false),
     };
+    error.with_source(e)
+}
+
+fn by_class(c: &Classified, path: Option<&Path>, message: String) -> PersistError {
     if c.is("Constraint") || c.is("Conversion") {
-        return PersistError::Constraint {
-            backend: NAME,
-            detail: message,
-        };
+        return PersistError::constraint(NAME, message);
     }
     let lower = c.text.to_ascii_lowercase();
     // A key a concurrent transaction committed first, found at commit.
     if c.is("TransactionContext") && lower.contains("constraint violation") {
-        return PersistError::Constraint {
-            backend: NAME,
-            detail: message,
-        };
+        return PersistError::constraint(NAME, message);
     }
     if c.is("TransactionContext") && lower.contains("conflict") {
-        return PersistError::Conflict {
-            backend: NAME,
-            detail: message,
-        };
+        return PersistError::conflict(NAME, message);
     }
     if c.is("Data Corruption") {
         return corrupt(path, message);
@@ -114,21 +107,17 @@ fn classify(e: duckdb::Error, path: Option<&Path>) -> PersistError {
         // Another process holds the database file; it may let go.
         (c.is("IO") && c.says("Could not set lock on file"))
             || c.is("INTERRUPT");
-    PersistError::Backend {
-        backend: NAME,
-        message,
-        retryable,
-    }
+    PersistError::backend(NAME, message, retryable)
 }
 
 fn corrupt(path: Option<&Path>, message: String) -> PersistError {
-    PersistError::Corrupt {
-        backend: NAME,
-        detail: match path {
+    PersistError::corrupt(
+        NAME,
+        match path {
             Some(p) => format!("{}: {message}", p.display()),
             None => message,
         },
-    }
+    )
 }
 
 /// Errors of opening a database file: not a DuckDB file (or a damaged one) is `Corrupt`,
@@ -143,7 +132,7 @@ pub(crate) fn open_error(path: Option<&Path>, e: duckdb::Error) -> PersistError 
             || c.says("The file is not a valid DuckDB database file")
             || c.says("Corrupt database file"))
     {
-        return corrupt(path, e.to_string());
+        return corrupt(path, e.to_string()).with_source(e);
     }
     if !c.is("IO") || c.says("Could not set lock on file") {
         return classify(e, path);
@@ -159,7 +148,8 @@ pub(crate) fn open_error(path: Option<&Path>, e: duckdb::Error) -> PersistError 
     PersistError::Io {
         backend: NAME,
         path: path.map(Path::to_path_buf),
-        source: std::io::Error::new(kind, e.to_string()),
+        // The I/O error wraps DuckDB's: same text, and `source()` still reaches it.
+        source: std::io::Error::new(kind, e),
     }
 }
 

@@ -11,9 +11,10 @@ mod cast;
 mod ddl;
 mod dialect;
 mod error;
+mod ingest;
+mod options;
 mod pool;
 mod read;
-mod scan;
 #[cfg(feature = "parquet")]
 mod views;
 mod write;
@@ -31,11 +32,14 @@ use soa_persist_core::soa::SoA;
 
 pub use duckdb::types::Value as SqlValue;
 
+pub use self::ingest::Ingest;
+pub use self::options::DuckDBOptions;
+
 use self::cast::ingest_field;
 use self::ddl::ident;
-use self::dialect::{Where, where_clause};
 use self::error::db_error;
 use self::pool::{Db, NAME, OpenConfig};
+use self::read::column_list;
 use self::write::Mode;
 use soa_persist_api::exec::collect;
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
@@ -45,59 +49,6 @@ use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, Wr
 const META_TABLE: &str = "_soa_tables";
 /// The last write id committed per table and writer (`append_batches_once`).
 const WRITES_TABLE: &str = "_soa_writes";
-/// DuckDB produces 2048-row chunks; reads merge them up to this many rows per batch.
-const DEFAULT_READ_BATCH_ROWS: usize = 64 * 1024;
-
-/// How writes hand Arrow batches to DuckDB (both in one transaction per write; the bench
-/// `duckdb` measures them against each other).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Ingest {
-    /// `INSERT INTO t SELECT * FROM <arrow scan of the batch>`: DuckDB casts, checks and
-    /// inserts in its own pipeline. The default.
-    #[default]
-    ArrowScan,
-    /// DuckDB's appender fed with data chunks converted from the batch.
-    Appender,
-}
-
-/// Settings of a `DuckDBPersistence`.
-#[derive(Clone, Debug)]
-pub struct DuckDBOptions {
-    /// The table's name; by default the struct's name in snake_case (`OrderLine` ->
-    /// `order_line`). Any string works: it is always quoted.
-    pub table: Option<String>,
-    pub ingest: Ingest,
-    /// Opens the database read-only: reads and `sql` work, writes fail.
-    pub read_only: bool,
-    /// DuckDB worker threads (all cores by default).
-    pub threads: Option<usize>,
-    /// DuckDB's memory limit, e.g. `"4GB"` (80% of RAM by default).
-    pub memory_limit: Option<String>,
-    /// Rows per batch returned by reads when the caller does not ask for a size.
-    pub read_batch_rows: usize,
-    /// Keep rows in the order they were written (DuckDB's `preserve_insertion_order`). Off
-    /// lets large writes convert and insert on all threads; reads have no order either way
-    /// unless the SQL says `ORDER BY`.
-    pub preserve_insertion_order: bool,
-    /// WAL size that triggers an automatic checkpoint (DuckDB's `checkpoint_threshold`, alias
-    /// `wal_autocheckpoint`, e.g. `"16MB"`, its default).
-    pub wal_autocheckpoint: Option<String>,
-}
-
-impl Default for DuckDBOptions {
-    fn default() -> Self {
-        Self {
-            table: None,
-            ingest: Ingest::default(),
-            read_only: false,
-            threads: None,
-            memory_limit: None,
-            read_batch_rows: DEFAULT_READ_BATCH_ROWS,
-            preserve_insertion_order: true,
-            wal_autocheckpoint: None,
-        }
-    }
-}
 
 struct Table {
     db: Arc<Db>,
@@ -188,10 +139,10 @@ impl<T: SoA> DuckDBPersistence<T> {
             )
         });
         if name.is_empty() || name.contains('\0') {
-            return Err(PersistError::SchemaMismatch {
-                backend: NAME,
-                detail: format!("invalid table name {name:?}"),
-            });
+            return Err(PersistError::invalid_input(
+                NAME,
+                format!("invalid table name {name:?}"),
+            ));
         }
         let conn = db.get()?;
         if !db.read_only() {
@@ -285,29 +236,7 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
     }
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
-        let target = match &scan.projection {
-            None => self.table.schema.clone(),
-            Some(names) => {
-                let indices = names
-                    .iter()
-                    .map(|n| {
-                        self.table
-                            .schema
-                            .index_of(n)
-                            .map_err(|_| PersistError::SchemaMismatch {
-                                backend: NAME,
-                                detail: format!(
-                                    "projected column `{n}` is not a field of the struct"
-                                ),
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Arc::new(self.table.schema.project(&indices)?)
-            }
-        };
-        let columns = column_list(&target);
-        let (sql, params) = self.select(&columns, scan.predicate.expr())?;
-        Ok(self.stream(sql, params, target, scan.batch_size, false))
+        self.scan_stream(scan)
     }
 
     async fn query(&self, predicate: &Predicate<T>) -> Result<T::Container, PersistError> {
@@ -317,32 +246,11 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
     }
 
     async fn count(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
-        let (sql, params) = self.select("count(*)", predicate.expr())?;
-        self.table
-            .db
-            .run(move |conn| {
-                let n: i64 = conn
-                    .query_row(&sql, duckdb::params_from_iter(params), |r| r.get(0))
-                    .map_err(db_error)?;
-                Ok(n as u64)
-            })
-            .await
+        self.count_rows(predicate).await
     }
 
     async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
-        let Where { sql, params } =
-            where_clause(predicate.expr(), &self.table.schema, &self.table.name)?;
-        let sql = format!("DELETE FROM {} WHERE {sql}", ident(&self.table.name));
-        let _turn = self.table.writer.lock().await;
-        self.table
-            .db
-            .run(move |conn| {
-                let n = conn
-                    .execute(&sql, duckdb::params_from_iter(params))
-                    .map_err(db_error)?;
-                Ok(n as u64)
-            })
-            .await
+        self.delete_rows(predicate).await
     }
 
     async fn clear(&self) -> Result<(), PersistError> {
@@ -357,10 +265,4 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
     async fn stats(&self) -> Result<Stats, PersistError> {
         self.stats_now().await
     }
-}
-
-/// `"a", "b", ...`: a schema's columns, quoted.
-fn column_list(schema: &Schema) -> String {
-    let names: Vec<String> = schema.fields().iter().map(|f| ident(f.name())).collect();
-    names.join(", ")
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 use duckdb::{AccessMode, Config, Connection};
 
 use super::error::{db_error, open_error};
-use super::scan::{ARROW_SCAN, ParallelArrowScan};
+use super::ingest::{ARROW_SCAN, ParallelArrowScan};
 use soa_persist_api::PersistError;
 
 pub(crate) const NAME: &str = "duckdb";
@@ -87,9 +87,9 @@ impl Db {
             .and_then(Weak::upgrade)
         {
             if db.read_only != cfg.read_only {
-                return Err(PersistError::Backend {
-                    backend: NAME,
-                    message: format!(
+                return Err(PersistError::invalid_input(
+                    NAME,
+                    format!(
                         "{} is already open {} in this process",
                         path.display(),
                         if db.read_only {
@@ -98,8 +98,7 @@ impl Db {
                             "read-write"
                         }
                     ),
-                    retryable: false,
-                });
+                ));
             }
             return Ok(db);
         }
@@ -138,10 +137,9 @@ impl Db {
             }
             Ok(c)
         };
-        let config = config().map_err(|e| PersistError::Backend {
-            backend: NAME,
-            message: format!("invalid DuckDB settings: {e}"),
-            retryable: false,
+        let config = config().map_err(|e| {
+            PersistError::invalid_input(NAME, format!("invalid DuckDB settings: {e}"))
+                .with_source(e)
         })?;
         let root = match path {
             Some(p) => Connection::open_with_flags(p, config),
@@ -209,10 +207,8 @@ impl Db {
             f(&mut conn)
         })
         .await
-        .map_err(|e| PersistError::Backend {
-            backend: NAME,
-            message: format!("DuckDB task failed: {e}"),
-            retryable: false,
+        .map_err(|e| {
+            PersistError::backend(NAME, format!("DuckDB task failed: {e}"), false).with_source(e)
         })?
     }
 }

@@ -2,24 +2,24 @@
 //! schema, and free SQL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use duckdb::Connection;
 use futures::stream;
 use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::arrow::compute::concat_batches;
-use soa_persist_core::arrow::datatypes::SchemaRef;
+use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 use soa_persist_core::convert::ToArrow;
-use soa_persist_core::query::Expr;
+use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::soa::SoA;
 
-use super::cast::{by_name, to_target};
 use super::ddl::{ident, string_literal};
 use super::dialect::{Where, where_clause};
 use super::error::db_error;
 use super::pool::NAME;
 use super::{DuckDBPersistence, META_TABLE, SqlValue};
-use soa_persist_api::{BatchStream, PersistError, Stats};
+use soa_persist_api::exec::{Coalesce, cast_to_schema, select_by_name, split_rows};
+use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 
 impl<T: SoA> DuckDBPersistence<T> {
     /// Runs SQL and returns its result as Arrow batches.
@@ -59,11 +59,51 @@ impl<T: SoA> DuckDBPersistence<T> {
         let target = R::arrow_schema();
         let mut out = R::Container::default();
         for batch in self.sql_with(query, params).await? {
-            let batch = by_name(batch, &target)?;
+            let batch = select_by_name(&batch, &target, NAME)?;
             let mut part = R::Container::from_owned_record_batch(batch)?;
             soa_persist_core::column::Column::append(&mut out, &mut part);
         }
         Ok(out)
+    }
+
+    /// `scan` as a `SELECT` of its columns with its predicate as `WHERE`, streamed.
+    pub(super) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
+        let target = match &scan.projection {
+            None => self.table.schema.clone(),
+            Some(names) => {
+                let indices = names
+                    .iter()
+                    .map(|n| {
+                        self.table
+                            .schema
+                            .index_of(n)
+                            .map_err(|_| PersistError::SchemaMismatch {
+                                backend: NAME,
+                                detail: format!(
+                                    "projected column `{n}` is not a field of the struct"
+                                ),
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Arc::new(self.table.schema.project(&indices)?)
+            }
+        };
+        let columns = column_list(&target);
+        let (sql, params) = self.select(&columns, scan.predicate.expr())?;
+        Ok(self.stream(sql, params, target, scan.batch_size, false))
+    }
+
+    pub(super) async fn count_rows(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let (sql, params) = self.select("count(*)", predicate.expr())?;
+        self.table
+            .db
+            .run(move |conn| {
+                let n: i64 = conn
+                    .query_row(&sql, duckdb::params_from_iter(params), |r| r.get(0))
+                    .map_err(db_error)?;
+                Ok(n as u64)
+            })
+            .await
     }
 
     pub(super) fn select(
@@ -92,13 +132,27 @@ impl<T: SoA> DuckDBPersistence<T> {
             .table
             .db
             .run(move |conn| {
-                let meta: Result<i64, _> = conn.query_row(
-                    &format!("SELECT count(*) FROM {} WHERE name = ?", ident(META_TABLE)),
-                    [&table.name],
-                    |r| r.get(0),
-                );
-                if meta.is_ok_and(|n| n > 0) {
-                    return Ok(true);
+                // Our record table is missing only in a database this library never wrote
+                // (opened read-only); any other failure to read it is an error.
+                let has_meta: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? \
+                         AND schema_name = current_schema() AND database_name = current_database()",
+                        [META_TABLE],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?;
+                if has_meta > 0 {
+                    let recorded: i64 = conn
+                        .query_row(
+                            &format!("SELECT count(*) FROM {} WHERE name = ?", ident(META_TABLE)),
+                            [&table.name],
+                            |r| r.get(0),
+                        )
+                        .map_err(db_error)?;
+                    if recorded > 0 {
+                        return Ok(true);
+                    }
                 }
                 // A table written by someone else (no record of ours): stored if non-empty.
                 let any = scalar(
@@ -137,37 +191,11 @@ impl<T: SoA> DuckDBPersistence<T> {
             let run = move || -> Result<(), PersistError> {
                 let conn = db.get()?;
                 let mut stmt = conn.prepare(&sql).map_err(db_error)?;
-                let mut pending: Vec<RecordBatch> = Vec::new();
-                let mut rows = 0;
-                let send = |pending: &mut Vec<RecordBatch>| -> Result<bool, PersistError> {
-                    let Some(first) = pending.first() else {
-                        return Ok(true);
-                    };
-                    let merged = concat_batches(&first.schema(), pending.iter())?;
-                    pending.clear();
-                    let merged = to_target(merged, &target)?;
-                    let mut offset = 0;
-                    while offset < merged.num_rows() {
-                        let len = merge_to.min(merged.num_rows() - offset);
-                        if tx.blocking_send(Ok(merged.slice(offset, len))).is_err() {
-                            return Ok(false); // the reader went away
-                        }
-                        offset += len;
-                    }
-                    Ok(true)
-                };
+                let mut merged = Coalesce::new(merge_to);
                 // Takes one DuckDB chunk; false when the reader is gone.
-                let mut take = |chunk: RecordBatch| -> Result<bool, PersistError> {
-                    if chunk.num_rows() == 0 {
-                        return Ok(true);
-                    }
-                    rows += chunk.num_rows();
-                    pending.push(chunk);
-                    if rows < merge_to {
-                        return Ok(true);
-                    }
-                    rows = 0;
-                    send(&mut pending)
+                let mut take = |chunk: RecordBatch| match merged.push(chunk)? {
+                    Some(batch) => send(&tx, batch, &target, merge_to),
+                    None => Ok(true),
                 };
                 if materialize {
                     // DuckDB runs the whole query on all threads, then hands out chunks.
@@ -193,7 +221,9 @@ impl<T: SoA> DuckDBPersistence<T> {
                 drop(stmt);
                 drop(conn);
                 drop(db);
-                send(&mut pending)?;
+                if let Some(batch) = merged.finish()? {
+                    send(&tx, batch, &target, merge_to)?;
+                }
                 Ok(())
             };
             if let Err(e) = run() {
@@ -246,6 +276,29 @@ impl<T: SoA> DuckDBPersistence<T> {
             })
             .await
     }
+}
+
+/// Hands `batch`, in `target`'s types, to the reader in slices of at most `size` rows; false
+/// when the reader went away.
+fn send(
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch, PersistError>>,
+    batch: RecordBatch,
+    target: &SchemaRef,
+    size: usize,
+) -> Result<bool, PersistError> {
+    let batch = cast_to_schema(batch, target, NAME)?;
+    for part in split_rows(batch, Some(size)) {
+        if tx.blocking_send(Ok(part)).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `"a", "b", ...`: a schema's columns, quoted.
+pub(super) fn column_list(schema: &Schema) -> String {
+    let names: Vec<String> = schema.fields().iter().map(|f| ident(f.name())).collect();
+    names.join(", ")
 }
 
 /// The one integer a query returns.

@@ -19,17 +19,16 @@ impl<T: SoA> DuckDBPersistence<T> {
         view: &str,
         dataset: &crate::ParquetPersistence<U>,
     ) -> Result<(), PersistError> {
-        let files = dataset
-            .live_files()
-            .await?
-            .ok_or_else(|| PersistError::Backend {
-                backend: NAME,
-                message: format!(
+        let files = dataset.live_files().await?.ok_or_else(|| {
+            PersistError::backend(
+                NAME,
+                format!(
                     "attach_parquet: dataset {} is not on local disk",
                     dataset.location()
                 ),
-                retryable: false,
-            })?;
+                false,
+            )
+        })?;
         let sql = parquet_view_sql(view, &U::arrow_schema(), &files)?;
         self.table
             .db

@@ -1,23 +1,22 @@
 //! Writes: each one transaction that hands whole Arrow batches to DuckDB (an Arrow scan or the
 //! appender), upserts by key, and appends applied at most once per `WriteId`.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use duckdb::{Connection, OptionalExt};
-use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
-use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
+use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::convert::ToArrow;
+use soa_persist_core::query::Predicate;
 use soa_persist_core::schema::{META_STRUCT, key_field};
 use soa_persist_core::soa::SoA;
 
-use super::cast::to_target;
 use super::ddl::ident;
+use super::dialect::{Where, where_clause};
 use super::error::db_error;
+use super::ingest::insert;
 use super::pool::{NAME, in_transaction};
-use super::scan::{ARROW_SCAN, Registered};
-use super::{DuckDBPersistence, Ingest, META_TABLE, Table, WRITES_TABLE};
-use soa_persist_api::exec::conform;
+use super::{DuckDBPersistence, META_TABLE, Table, WRITES_TABLE};
+use soa_persist_api::exec::{cast_to_schema, conform};
 use soa_persist_api::{PersistError, WriteId};
 
 impl<T: SoA> DuckDBPersistence<T> {
@@ -39,6 +38,23 @@ impl<T: SoA> DuckDBPersistence<T> {
             });
         }
         self.write(batches, Mode::Upsert, None).await.map(drop)
+    }
+
+    /// `DELETE ... WHERE` the predicate, in the writers' turn.
+    pub(super) async fn delete_rows(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
+        let Where { sql, params } =
+            where_clause(predicate.expr(), &self.table.schema, &self.table.name)?;
+        let sql = format!("DELETE FROM {} WHERE {sql}", ident(&self.table.name));
+        let _turn = self.table.writer.lock().await;
+        self.table
+            .db
+            .run(move |conn| {
+                let n = conn
+                    .execute(&sql, duckdb::params_from_iter(params))
+                    .map_err(db_error)?;
+                Ok(n as u64)
+            })
+            .await
     }
 
     /// One write in one transaction. With `once`, the write id is checked and recorded in the
@@ -88,7 +104,7 @@ impl<T: SoA> DuckDBPersistence<T> {
 
     /// `batch` conformed to the struct, then in the form DuckDB is handed.
     fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
-        to_target(conform::<T>(batch)?, &self.table.ingest_schema)
+        cast_to_schema(conform::<T>(batch)?, &self.table.ingest_schema, NAME)
     }
 }
 
@@ -128,7 +144,15 @@ fn claim(conn: &Connection, table: &str, id: &WriteId) -> Result<bool, PersistEr
 /// even under `ON CONFLICT`), so it is a retryable conflict.
 fn bookkeeping_error(e: duckdb::Error) -> PersistError {
     match db_error(e) {
-        PersistError::Constraint { backend, detail } => PersistError::Conflict { backend, detail },
+        PersistError::Constraint {
+            backend,
+            detail,
+            source,
+        } => PersistError::Conflict {
+            backend,
+            detail,
+            source,
+        },
         other => other,
     }
 }
@@ -155,62 +179,5 @@ fn mark_written(conn: &Connection, table: &Table) -> Result<(), PersistError> {
         [&table.name, &struct_name],
     )
     .map_err(bookkeeping_error)?;
-    Ok(())
-}
-
-const ORDINAL: &str = "__soa_ordinal";
-
-fn insert(
-    conn: &Connection,
-    table: &Table,
-    batch: RecordBatch,
-    mode: Mode,
-) -> Result<(), PersistError> {
-    let qtable = ident(&table.name);
-    let cols = &table.columns;
-    match (mode, table.options.ingest) {
-        (Mode::Upsert, _) => {
-            // Number the rows so that, of equal keys, the last one is kept.
-            let key = key_field(&table.schema).unwrap_or_default();
-            let mut fields: Vec<Field> = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone())
-                .collect();
-            fields.push(Field::new(ORDINAL, DataType::UInt64, false));
-            let mut columns = batch.columns().to_vec();
-            columns.push(
-                Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef,
-            );
-            let numbered = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
-            let reg = Registered::new(numbered);
-            let sql = format!(
-                "INSERT OR REPLACE INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?) \
-                 QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC) = 1",
-                ident(key),
-                ident(ORDINAL)
-            );
-            conn.execute(&sql, [&reg]).map_err(db_error)?;
-        }
-        (_, Ingest::ArrowScan) => {
-            let reg = Registered::new(batch);
-            let sql = format!("INSERT INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?)");
-            conn.execute(&sql, [&reg]).map_err(db_error)?;
-        }
-        (_, Ingest::Appender) => {
-            let names: Vec<&str> = table
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name().as_str())
-                .collect();
-            let mut appender = conn
-                .appender_with_columns(&table.name, &names)
-                .map_err(db_error)?;
-            appender.append_record_batch(batch).map_err(db_error)?;
-            appender.flush().map_err(db_error)?;
-        }
-    }
     Ok(())
 }

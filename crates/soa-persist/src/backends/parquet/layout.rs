@@ -184,12 +184,12 @@ pub fn check_partition_values(values: &PartitionValues) -> Result<(), PersistErr
                 .chars()
                 .take(40)
                 .collect();
-            return Err(PersistError::Constraint {
-                backend: super::storage::NAME,
-                detail: format!(
+            return Err(PersistError::constraint(
+                super::storage::NAME,
+                format!(
                     "partition value of `{key}` ({shown:?}...) needs a folder name of {segment} bytes once escaped; at most {MAX_SEGMENT} fit: nothing was written"
                 ),
-            });
+            ));
         }
     }
     Ok(())
@@ -213,14 +213,16 @@ pub fn partition_column(
     let one = cast_with_options(&text, field.data_type(), &strict)
         .ok()
         .filter(|a| a.null_count() == 0)
-        .ok_or_else(|| PersistError::Corrupt {
-            backend: super::storage::NAME,
-            detail: format!(
-                "partition folder `{}={}` holds a value that is not a {}",
-                field.name(),
-                escape(v),
-                field.data_type()
-            ),
+        .ok_or_else(|| {
+            PersistError::corrupt(
+                super::storage::NAME,
+                format!(
+                    "partition folder `{}={}` holds a value that is not a {}",
+                    field.name(),
+                    escape(v),
+                    field.data_type()
+                ),
+            )
         })?;
     let indices = UInt32Array::from(vec![0u32; rows]);
     Ok(soa_persist_core::arrow::compute::take(

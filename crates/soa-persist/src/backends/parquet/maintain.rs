@@ -69,10 +69,10 @@ impl<T: SoA> ParquetPersistence<T> {
                 // Compaction only applies if the files it merged are all still live.
                 let live: HashSet<&str> = current.files.iter().map(|f| f.path.as_str()).collect();
                 if !replaced.iter().all(|p| live.contains(p.as_str())) {
-                    return Err(PersistError::Conflict {
-                        backend: NAME,
-                        detail: "files changed during compaction".into(),
-                    });
+                    return Err(PersistError::conflict(
+                        NAME,
+                        "files changed during compaction",
+                    ));
                 }
                 Ok(Next::Commit(Record {
                     remove: replaced.clone(),

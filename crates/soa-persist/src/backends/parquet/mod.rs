@@ -97,10 +97,9 @@ impl Default for ParquetOptions {
 
 impl ParquetOptions {
     fn writer_properties(&self) -> Result<WriterProperties, PersistError> {
-        let bad = |e: parquet::errors::ParquetError| PersistError::Backend {
-            backend: NAME,
-            message: format!("invalid writer settings: {e}"),
-            retryable: false,
+        let bad = |e: parquet::errors::ParquetError| {
+            PersistError::invalid_input(NAME, format!("invalid writer settings: {e}"))
+                .with_source(e)
         };
         let codec = match self.compression {
             Compression::Zstd(level) => Codec::ZSTD(ZstdLevel::try_new(level).map_err(bad)?),
@@ -155,11 +154,8 @@ impl<T> Clone for ParquetPersistence<T> {
     }
 }
 
-fn corrupt(path: &str, e: impl std::fmt::Display) -> PersistError {
-    PersistError::Corrupt {
-        backend: NAME,
-        detail: format!("file {path}: {e}"),
-    }
+fn corrupt(path: &str, e: impl std::error::Error + Send + Sync + 'static) -> PersistError {
+    PersistError::corrupt(NAME, format!("file {path}: {e}")).with_source(e)
 }
 
 impl<T: SoA> ParquetPersistence<T> {
@@ -191,18 +187,16 @@ impl<T: SoA> ParquetPersistence<T> {
         K: AsRef<str>,
         V: Into<String>,
     {
-        let bad = |detail: String| PersistError::Backend {
-            backend: NAME,
-            message: detail,
-            retryable: false,
-        };
         if let Some(path) = url.strip_prefix("file://") {
             return Self::open(path);
         }
-        let parsed =
-            url::Url::parse(url).map_err(|e| bad(format!("invalid dataset URL {url}: {e}")))?;
-        let (store, prefix) = object_store::parse_url_opts(&parsed, options)
-            .map_err(|e| bad(format!("can't open {url}: {e}")))?;
+        let parsed = url::Url::parse(url).map_err(|e| {
+            PersistError::invalid_input(NAME, format!("invalid dataset URL {url}: {e}"))
+                .with_source(e)
+        })?;
+        let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
+            PersistError::invalid_input(NAME, format!("can't open {url}: {e}")).with_source(e)
+        })?;
         Ok(Self::with_storage(Arc::new(ObjectStorage::new(
             Arc::from(store),
             prefix,
@@ -357,16 +351,11 @@ fn parallelism() -> usize {
 /// failure. One that was cancelled (the runtime shutting down) may succeed on a retry.
 fn join_error(e: tokio::task::JoinError, what: &str) -> PersistError {
     if e.is_panic() {
-        PersistError::Corrupt {
-            backend: NAME,
-            detail: format!("{what} failed: the decoder panicked ({e})"),
-        }
+        PersistError::corrupt(NAME, format!("{what} failed: the decoder panicked ({e})"))
+            .with_source(e)
     } else {
-        PersistError::Backend {
-            backend: NAME,
-            message: format!("{what}: worker task cancelled: {e}"),
-            retryable: true,
-        }
+        PersistError::backend(NAME, format!("{what}: worker task cancelled: {e}"), true)
+            .with_source(e)
     }
 }
 
@@ -407,10 +396,8 @@ fn encode(
     path: String,
     partition: layout::PartitionValues,
 ) -> Result<(Bytes, FileEntry), PersistError> {
-    let write_err = |e: parquet::errors::ParquetError| PersistError::Backend {
-        backend: NAME,
-        message: format!("encoding {path}: {e}"),
-        retryable: false,
+    let write_err = |e: parquet::errors::ParquetError| {
+        PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
     };
     let mut buffer = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
@@ -857,10 +844,10 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
                 .commit(1, |current| {
                     // Rewritten files are only valid against the snapshot they were derived from.
                     if current.version != expected {
-                        return Err(PersistError::Conflict {
-                            backend: NAME,
-                            detail: "dataset changed during delete".into(),
-                        });
+                        return Err(PersistError::conflict(
+                            NAME,
+                            "dataset changed during delete",
+                        ));
                     }
                     Ok(Next::Commit(Record {
                         remove: removed_files.clone(),
@@ -880,10 +867,10 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
                 Err(e) => return Err(e),
             }
         }
-        Err(PersistError::Conflict {
-            backend: NAME,
-            detail: "delete kept losing to concurrent commits".into(),
-        })
+        Err(PersistError::conflict(
+            NAME,
+            "delete kept losing to concurrent commits",
+        ))
     }
 
     async fn clear(&self) -> Result<(), PersistError> {

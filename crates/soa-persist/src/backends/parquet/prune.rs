@@ -3,10 +3,9 @@
 //! pruning never changes a result; exact filtering happens after decoding.
 
 use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
-use soa_persist_core::arrow::compute::cast;
 use soa_persist_core::arrow::compute::kernels::cmp::{eq, gt, gt_eq, lt, lt_eq};
 use soa_persist_core::arrow::datatypes::DataType;
-use soa_persist_core::query::{CmpOp, Expr, Literal};
+use soa_persist_core::query::{CmpOp, Expr, Literal, unpack_dictionary};
 
 /// Min, max (one-value arrays in the column's type) and null count of a column in a unit.
 pub struct ColumnRange {
@@ -14,13 +13,6 @@ pub struct ColumnRange {
     pub max: ArrayRef,
     pub null_count: Option<u64>,
     pub rows: u64,
-}
-
-fn plain(array: &ArrayRef) -> Option<ArrayRef> {
-    match array.data_type() {
-        DataType::Dictionary(_, v) => cast(array, v).ok(),
-        _ => Some(array.clone()),
-    }
 }
 
 /// `kernel(a, b)` on one-value arrays; `None` when unknown (a null, or incomparable types).
@@ -32,7 +24,7 @@ fn test(
         &dyn soa_persist_core::arrow::array::Datum,
     ) -> Result<BooleanArray, soa_persist_core::arrow::error::ArrowError>,
 ) -> Option<bool> {
-    let (a, b) = (plain(a)?, plain(b)?);
+    let (a, b) = (unpack_dictionary(a).ok()?, unpack_dictionary(b).ok()?);
     if a.data_type() != b.data_type() || a.is_null(0) || b.is_null(0) {
         return None;
     }

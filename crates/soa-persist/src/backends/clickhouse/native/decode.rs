@@ -134,6 +134,7 @@ impl BlockDecoder {
                         "Native block {block} is larger than {} bytes",
                         self.max_block_bytes
                     ),
+                    source: None,
                 });
             }
             self.retry_at = self.pending().len().saturating_mul(2);
@@ -156,10 +157,12 @@ impl BlockDecoder {
                     self.pending().len(),
                     self.rows
                 ),
+                source: None,
             },
             WireError::Corrupt(d) => PersistError::Corrupt {
                 backend: NAME,
                 detail: format!("Native block {block}: {d}"),
+                source: None,
             },
             WireError::Mismatch(d) => PersistError::SchemaMismatch {
                 backend: NAME,

@@ -99,6 +99,7 @@ impl ServerCaps {
                 backend: NAME,
                 message: format!("unexpected server version `{version}`"),
                 retryable: false,
+                source: None,
             });
         };
         let version = (major, minor.unwrap_or(0), patch.unwrap_or(0));

@@ -1,20 +1,42 @@
-//! The Arrow table function writes read their batches through (`INSERT ... SELECT FROM
-//! soa_arrow_scan(?)`): like the duckdb crate's own, but DuckDB may run it on all its threads,
-//! each call converting the next vector-sized slice of the batch.
+//! How a write's batches reach DuckDB: `INSERT ... SELECT FROM soa_arrow_scan(?)` through an
+//! Arrow table function (like the duckdb crate's own, but DuckDB may run it on all its
+//! threads, each call converting the next vector-sized slice of the batch), DuckDB's
+//! appender, or an upsert that keeps the last row of equal keys.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
+use duckdb::Connection;
 use duckdb::core::{DataChunkHandle, LogicalTypeHandle, LogicalTypeId};
 use duckdb::types::{ToSql, ToSqlOutput};
 use duckdb::vtab::{
     BindInfo, InitInfo, TableFunctionInfo, VTab, record_batch_to_duckdb_data_chunk,
     to_duckdb_logical_type_for_field,
 };
-use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_api::PersistError;
+use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
+use soa_persist_core::schema::key_field;
+
+use super::Table;
+use super::ddl::ident;
+use super::error::db_error;
+use super::write::Mode;
 
 pub(crate) const ARROW_SCAN: &str = "soa_arrow_scan";
+
+/// How writes hand Arrow batches to DuckDB (both in one transaction per write; the bench
+/// `duckdb` measures them against each other).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ingest {
+    /// `INSERT INTO t SELECT * FROM <arrow scan of the batch>`: DuckDB casts, checks and
+    /// inserts in its own pipeline. The default.
+    #[default]
+    ArrowScan,
+    /// DuckDB's appender fed with data chunks converted from the batch.
+    Appender,
+}
 
 /// Batches handed to DuckDB, by token, while their registration lives.
 static BATCHES: LazyLock<Mutex<HashMap<u64, RecordBatch>>> = LazyLock::new(Default::default);
@@ -109,4 +131,61 @@ impl VTab for ParallelArrowScan {
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
         Some(vec![LogicalTypeHandle::from(LogicalTypeId::UBigint)])
     }
+}
+
+const ORDINAL: &str = "__soa_ordinal";
+
+pub(super) fn insert(
+    conn: &Connection,
+    table: &Table,
+    batch: RecordBatch,
+    mode: Mode,
+) -> Result<(), PersistError> {
+    let qtable = ident(&table.name);
+    let cols = &table.columns;
+    match (mode, table.options.ingest) {
+        (Mode::Upsert, _) => {
+            // Number the rows so that, of equal keys, the last one is kept.
+            let key = key_field(&table.schema).unwrap_or_default();
+            let mut fields: Vec<Field> = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.push(Field::new(ORDINAL, DataType::UInt64, false));
+            let mut columns = batch.columns().to_vec();
+            columns.push(
+                Arc::new(UInt64Array::from_iter_values(0..batch.num_rows() as u64)) as ArrayRef,
+            );
+            let numbered = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+            let reg = Registered::new(numbered);
+            let sql = format!(
+                "INSERT OR REPLACE INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?) \
+                 QUALIFY row_number() OVER (PARTITION BY {} ORDER BY {} DESC) = 1",
+                ident(key),
+                ident(ORDINAL)
+            );
+            conn.execute(&sql, [&reg]).map_err(db_error)?;
+        }
+        (_, Ingest::ArrowScan) => {
+            let reg = Registered::new(batch);
+            let sql = format!("INSERT INTO {qtable} ({cols}) SELECT {cols} FROM {ARROW_SCAN}(?)");
+            conn.execute(&sql, [&reg]).map_err(db_error)?;
+        }
+        (_, Ingest::Appender) => {
+            let names: Vec<&str> = table
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect();
+            let mut appender = conn
+                .appender_with_columns(&table.name, &names)
+                .map_err(db_error)?;
+            appender.append_record_batch(batch).map_err(db_error)?;
+            appender.flush().map_err(db_error)?;
+        }
+    }
+    Ok(())
 }

@@ -6,21 +6,19 @@
 //! logic, and a row matches only when the predicate is true. Floats compare by total order
 //! (NaN equals NaN and sorts above every number), as Arrow and DuckDB do.
 
+pub mod eval;
+
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, Scalar};
-use arrow::compute::kernels::boolean::{and_kleene, not, or_kleene};
-use arrow::compute::kernels::cmp::{eq, gt, gt_eq, lt, lt_eq, neq};
-use arrow::compute::kernels::comparison::{contains, starts_with};
-use arrow::compute::{filter_record_batch, is_not_null, is_null};
-use arrow::datatypes::DataType;
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
 
 use crate::bridge::{BaseField, FieldOptions, SoAField};
 use crate::error::ConvertError;
 use crate::fields::Col;
 pub use crate::literal::{IntoLiteral, LiteralValue};
+
+pub use eval::{field_path, project, resolve_column, resolve_field, unpack_dictionary};
 
 /// A comparison operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -261,28 +259,17 @@ impl<R> Predicate<R> {
 
     /// Where the predicate is true for each row of `batch` (false for unknown).
     pub fn evaluate(&self, batch: &RecordBatch) -> Result<BooleanArray, ConvertError> {
-        let mask = eval(&self.expr, batch)?;
-        // Unknown (null) counts as not matching.
-        Ok(match mask.nulls() {
-            Some(_) => BooleanArray::from_iter(mask.iter().map(|v| Some(v == Some(true)))),
-            None => mask,
-        })
+        eval::mask(&self.expr, batch)
     }
 
     /// The rows of `batch` for which the predicate is true.
     pub fn filter(&self, batch: &RecordBatch) -> Result<RecordBatch, ConvertError> {
-        if matches!(self.expr, Expr::True) {
-            return Ok(batch.clone());
-        }
-        Ok(filter_record_batch(batch, &self.evaluate(batch)?)?)
+        eval::filter(&self.expr, batch)
     }
 
     /// How many rows of `batch` match.
     pub fn count(&self, batch: &RecordBatch) -> Result<usize, ConvertError> {
-        if matches!(self.expr, Expr::True) {
-            return Ok(batch.num_rows());
-        }
-        Ok(self.evaluate(batch)?.true_count())
+        eval::count(&self.expr, batch)
     }
 }
 
@@ -535,116 +522,4 @@ impl<R, V: Comparable<Value = String>> Col<R, V> {
             needle: needle.into(),
         })
     }
-}
-
-/// Finds a (possibly nested) column of `batch`.
-pub fn resolve_column(
-    batch: &RecordBatch,
-    path: &[&'static str],
-) -> Result<ArrayRef, ConvertError> {
-    let missing = || ConvertError::MissingColumn {
-        field: path_text(path),
-    };
-    let (first, rest) = path.split_first().ok_or_else(missing)?;
-    let mut array = batch.column_by_name(first).cloned().ok_or_else(missing)?;
-    for name in rest {
-        array = array
-            .as_struct_opt()
-            .and_then(|s| s.column_by_name(name))
-            .cloned()
-            .ok_or_else(missing)?;
-    }
-    Ok(array)
-}
-
-/// Dictionary columns (enums) are compared through their values, so they are unpacked first.
-fn comparable(array: ArrayRef) -> Result<ArrayRef, ConvertError> {
-    match array.data_type() {
-        DataType::Dictionary(_, value) => Ok(arrow::compute::cast(&array, value)?),
-        _ => Ok(array),
-    }
-}
-
-fn compare(column: &ArrayRef, op: CmpOp, literal: &Literal) -> Result<BooleanArray, ConvertError> {
-    let left = comparable(column.clone())?;
-    let right = comparable(literal.array().clone())?;
-    let right = Scalar::new(right);
-    let result = match op {
-        CmpOp::Eq => eq(&left, &right),
-        CmpOp::Ne => neq(&left, &right),
-        CmpOp::Lt => lt(&left, &right),
-        CmpOp::Le => lt_eq(&left, &right),
-        CmpOp::Gt => gt(&left, &right),
-        CmpOp::Ge => gt_eq(&left, &right),
-    };
-    Ok(result?)
-}
-
-fn string_match(
-    column: &ArrayRef,
-    pattern: &str,
-    kernel: fn(
-        &dyn arrow::array::Datum,
-        &dyn arrow::array::Datum,
-    ) -> Result<BooleanArray, arrow::error::ArrowError>,
-) -> Result<BooleanArray, ConvertError> {
-    let column = comparable(column.clone())?;
-    let pattern: ArrayRef = match column.data_type() {
-        DataType::LargeUtf8 => Arc::new(arrow::array::LargeStringArray::from(vec![pattern])),
-        DataType::Utf8View => Arc::new(arrow::array::StringViewArray::from(vec![pattern])),
-        _ => Arc::new(arrow::array::StringArray::from(vec![pattern])),
-    };
-    Ok(kernel(&column, &Scalar::new(pattern))?)
-}
-
-fn eval(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray, ConvertError> {
-    let n = batch.num_rows();
-    Ok(match expr {
-        Expr::True => BooleanArray::from(vec![true; n]),
-        Expr::Compare { column, op, value } => {
-            compare(&resolve_column(batch, column)?, *op, value)?
-        }
-        Expr::Between { column, low, high } => {
-            let c = resolve_column(batch, column)?;
-            and_kleene(
-                &compare(&c, CmpOp::Ge, low)?,
-                &compare(&c, CmpOp::Le, high)?,
-            )?
-        }
-        Expr::In { column, values } => {
-            let c = resolve_column(batch, column)?;
-            let mut acc = BooleanArray::from(vec![false; n]);
-            for v in values {
-                acc = or_kleene(&acc, &compare(&c, CmpOp::Eq, v)?)?;
-            }
-            acc
-        }
-        Expr::IsNull(column) => is_null(&resolve_column(batch, column)?)?,
-        Expr::IsNotNull(column) => is_not_null(&resolve_column(batch, column)?)?,
-        Expr::StartsWith { column, prefix } => {
-            string_match(&resolve_column(batch, column)?, prefix, starts_with)?
-        }
-        Expr::Contains { column, needle } => {
-            string_match(&resolve_column(batch, column)?, needle, contains)?
-        }
-        Expr::And(a, b) => and_kleene(&eval(a, batch)?, &eval(b, batch)?)?,
-        Expr::Or(a, b) => or_kleene(&eval(a, batch)?, &eval(b, batch)?)?,
-        Expr::Not(a) => not(&eval(a, batch)?)?,
-    })
-}
-
-/// Keeps only the named top-level columns of `batch` (in the order given).
-pub fn project(batch: &RecordBatch, columns: &[String]) -> Result<RecordBatch, ConvertError> {
-    let indices = columns
-        .iter()
-        .map(|name| {
-            batch
-                .schema()
-                .index_of(name)
-                .map_err(|_| ConvertError::MissingColumn {
-                    field: name.clone(),
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(batch.project(&indices)?)
 }

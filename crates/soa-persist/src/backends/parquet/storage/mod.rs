@@ -61,15 +61,12 @@ pub(super) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PersistErr
 /// way. One cancelled (the runtime shutting down) may succeed later.
 fn join_err(e: tokio::task::JoinError) -> PersistError {
     let panicked = e.is_panic();
-    PersistError::Backend {
-        backend: NAME,
-        message: if panicked {
-            format!("I/O task panicked: {e}")
-        } else {
-            format!("I/O task failed: {e}")
-        },
-        retryable: !panicked,
-    }
+    let message = if panicked {
+        format!("I/O task panicked: {e}")
+    } else {
+        format!("I/O task failed: {e}")
+    };
+    PersistError::backend(NAME, message, !panicked).with_source(e)
 }
 
 /// Refuses a dataset-relative path that could name something outside the dataset (or, for a
@@ -85,10 +82,10 @@ pub(crate) fn check_path(path: &str, location: &str) -> Result<(), PersistError>
             .components()
             .all(|c| matches!(c, Component::Normal(_)));
     if bad {
-        return Err(PersistError::Corrupt {
-            backend: NAME,
-            detail: format!("path {path:?} is outside the dataset at {location}"),
-        });
+        return Err(PersistError::corrupt(
+            NAME,
+            format!("path {path:?} is outside the dataset at {location}"),
+        ));
     }
     Ok(())
 }
@@ -457,11 +454,7 @@ impl ObjectStorage {
             .await?;
         match verdict {
             None => Ok(()),
-            Some(message) => Err(PersistError::Backend {
-                backend: NAME,
-                message: message.clone(),
-                retryable: false,
-            }),
+            Some(message) => Err(PersistError::backend(NAME, message.clone(), false)),
         }
     }
 
@@ -529,11 +522,7 @@ fn object_err(e: object_store::Error) -> PersistError {
             .and_then(|s| s.downcast_ref::<tokio::task::JoinError>())
             .is_some_and(|j| !j.is_panic()),
     };
-    PersistError::Backend {
-        backend: NAME,
-        message: e.to_string(),
-        retryable,
-    }
+    PersistError::backend(NAME, e.to_string(), retryable).with_source(e)
 }
 
 impl Storage for ObjectStorage {

@@ -182,10 +182,7 @@ pub fn check_path(path: &str) -> Result<(), String> {
 }
 
 fn corrupt(detail: String) -> PersistError {
-    PersistError::Corrupt {
-        backend: NAME,
-        detail,
-    }
+    PersistError::corrupt(NAME, detail)
 }
 
 fn now_ms() -> u64 {
@@ -238,8 +235,8 @@ async fn get_opt(storage: &dyn Storage, path: &str) -> Result<Option<Bytes>, Per
 }
 
 fn parse_record(path: &str, version: u64, bytes: &[u8]) -> Result<Record, PersistError> {
-    let record: Record =
-        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("commit record {path}: {e}")))?;
+    let record: Record = serde_json::from_slice(bytes)
+        .map_err(|e| corrupt(format!("commit record {path}: {e}")).with_source(e))?;
     if record.version != version {
         return Err(corrupt(format!(
             "commit record {path} says it is version {}",
@@ -382,7 +379,7 @@ impl Log {
         let path = checkpoint_path(version);
         let bytes = self.storage.get(&path).await?;
         let snapshot: Snapshot = serde_json::from_slice(&bytes)
-            .map_err(|e| corrupt(format!("checkpoint {path}: {e}")))?;
+            .map_err(|e| corrupt(format!("checkpoint {path}: {e}")).with_source(e))?;
         if snapshot.version != version {
             return Err(corrupt(format!(
                 "checkpoint {path} says it is version {}",
@@ -521,13 +518,13 @@ impl Log {
             };
             for f in &record.add {
                 if self.storage.head(&f.path).await?.is_none() {
-                    return Err(PersistError::Conflict {
-                        backend: NAME,
-                        detail: format!(
+                    return Err(PersistError::conflict(
+                        NAME,
+                        format!(
                             "{} was removed before its commit (by a concurrent vacuum?); write again",
                             f.path
                         ),
-                    });
+                    ));
                 }
             }
             record.version = current.version + 1;
@@ -558,29 +555,29 @@ impl Log {
             ))
             .await;
         }
-        Err(PersistError::Conflict {
-            backend: NAME,
-            detail: format!(
+        Err(PersistError::conflict(
+            NAME,
+            format!(
                 "{} at {}: gave up after {attempts} concurrent commits won",
                 LOG_DIR,
                 self.storage.location()
             ),
-        })
+        ))
     }
 
     async fn checkpoint(&self, state: &Snapshot) -> Result<(), PersistError> {
         let mut state = state.clone();
         let horizon = now_ms().saturating_sub(WRITER_RETENTION_MS);
         state.writers.retain(|_, (_, at)| *at >= horizon);
-        let json =
-            serde_json::to_vec(&state).map_err(|e| corrupt(format!("encoding checkpoint: {e}")))?;
+        let json = serde_json::to_vec(&state)
+            .map_err(|e| corrupt(format!("encoding checkpoint: {e}")).with_source(e))?;
         self.storage
             .put(&checkpoint_path(state.version), Bytes::from(json))
             .await?;
         let pointer = serde_json::to_vec(&Pointer {
             version: state.version,
         })
-        .map_err(|e| corrupt(format!("encoding checkpoint pointer: {e}")))?;
+        .map_err(|e| corrupt(format!("encoding checkpoint pointer: {e}")).with_source(e))?;
         self.storage
             .put(LAST_CHECKPOINT, Bytes::from(pointer))
             .await?;
@@ -671,7 +668,7 @@ pub fn old_enough(entry: &Entry, now: SystemTime, retention: Duration) -> bool {
 fn encode(record: &Record) -> Result<Bytes, PersistError> {
     serde_json::to_vec(record)
         .map(Bytes::from)
-        .map_err(|e| corrupt(format!("encoding commit record: {e}")))
+        .map_err(|e| corrupt(format!("encoding commit record: {e}")).with_source(e))
 }
 
 /// Whether a file name is one this library gives its data files (`part-<32 hex>.parquet`).
@@ -700,7 +697,7 @@ pub async fn adopt(storage: &dyn Storage, force: bool) -> Result<Option<Snapshot
         let (rows, row_groups, ours) = tokio::task::spawn_blocking(move || {
             let meta = parquet::file::metadata::ParquetMetaDataReader::new()
                 .parse_and_finish(&bytes)
-                .map_err(|e| corrupt(format!("file {path}: {e}")))?;
+                .map_err(|e| corrupt(format!("file {path}: {e}")).with_source(e))?;
             let ours = meta
                 .file_metadata()
                 .key_value_metadata()
@@ -712,7 +709,9 @@ pub async fn adopt(storage: &dyn Storage, force: bool) -> Result<Option<Snapshot
             ))
         })
         .await
-        .map_err(|e| corrupt(format!("reading the footer of {} failed: {e}", entry.path)))??;
+        .map_err(|e| {
+            corrupt(format!("reading the footer of {} failed: {e}", entry.path)).with_source(e)
+        })??;
         if (ours || our_file_name(&entry.path)) && !force {
             return Err(corrupt(format!(
                 "{} has no commit log ({LOG_DIR}/) but holds files written by soa-persist (e.g. {}): \
