@@ -53,6 +53,7 @@ impl<T: SoA> Default for ArrowPersistence<T> {
 }
 
 impl<T: SoA> ArrowPersistence<T> {
+    /// An empty in-memory store without a memory budget.
     pub fn new() -> Self {
         Self::with_options(None, 64 * 1024)
     }

@@ -24,7 +24,9 @@ pub const DEFAULT_BLOCK_ROWS: usize = 65_536;
 pub struct ClickHouseConfig {
     /// `http://host:8123` (HTTPS needs one of the client crate's TLS features).
     pub url: String,
+    /// The user to authenticate as (the server's default user when `None`).
     pub user: Option<String>,
+    /// The user's password (never printed: `Debug` hides it).
     pub password: Option<String>,
     /// The database statements run in (the server's default when `None`).
     pub database: Option<String>,
@@ -51,6 +53,7 @@ impl std::fmt::Debug for ClickHouseConfig {
 }
 
 impl ClickHouseConfig {
+    /// A configuration for the server at `url` (e.g. `http://127.0.0.1:8123`), default user and database.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -63,22 +66,26 @@ impl ClickHouseConfig {
         }
     }
 
+    /// Authenticates as `user` with `password`.
     pub fn with_user(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.user = Some(user.into());
         self.password = Some(password.into());
         self
     }
 
+    /// Works in `database` instead of the server's default one.
     pub fn with_database(mut self, database: impl Into<String>) -> Self {
         self.database = Some(database.into());
         self
     }
 
+    /// Sends the server setting `name = value` with every query.
     pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((name.into(), value.into()));
         self
     }
 
+    /// Rows per Native block sent in an insert (at least 1); bounds an insert's memory.
     pub fn with_block_rows(mut self, rows: usize) -> Self {
         self.block_rows = rows.max(1);
         self
@@ -153,10 +160,12 @@ impl ClickHouseClient {
         &self.caps
     }
 
+    /// The configuration the client was built from.
     pub fn config(&self) -> &ClickHouseConfig {
         &self.config
     }
 
+    /// The server's URL, credentials removed.
     pub fn url(&self) -> &str {
         &self.config.url
     }

@@ -9,23 +9,39 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChType {
+    /// `Bool`.
     Bool,
+    /// `UInt8`.
     UInt8,
+    /// `UInt16`.
     UInt16,
+    /// `UInt32`.
     UInt32,
+    /// `UInt64`.
     UInt64,
+    /// `Int8`.
     Int8,
+    /// `Int16`.
     Int16,
+    /// `Int32`.
     Int32,
+    /// `Int64`.
     Int64,
+    /// `Float32`.
     Float32,
+    /// `Float64`.
     Float64,
+    /// `String` (bytes of any length).
     String,
+    /// `FixedString(N)`: N bytes.
     FixedString(usize),
+    /// `UUID`: two little-endian u64, high half first.
     Uuid,
     /// `Decimal(P, S)`; stored in 4, 8 or 16 bytes for P up to 9, 18 or 38.
     Decimal {
+        /// Total digits.
         precision: u8,
+        /// Digits after the point.
         scale: u8,
     },
     /// Days since 1970-01-01 as UInt16.
@@ -34,21 +50,27 @@ pub enum ChType {
     Date32,
     /// Seconds since the epoch as UInt32.
     DateTime {
+        /// The time zone, if the type names one.
         tz: Option<String>,
     },
     /// Ticks of 10^-precision seconds since the epoch as Int64.
     DateTime64 {
+        /// Digits of sub-second precision (ticks of 10^-precision seconds).
         precision: u8,
+        /// The time zone, if the type names one.
         tz: Option<String>,
     },
     /// Names and their Int8 values, in declaration order.
     Enum8(Vec<(String, i8)>),
     /// Names and their Int16 values, in declaration order.
     Enum16(Vec<(String, i16)>),
+    /// `Nullable(T)`: a null map, then the values.
     Nullable(Box<ChType>),
+    /// `Array(T)`: cumulative u64 offsets, then the items.
     Array(Box<ChType>),
     /// Elements in order; named (`Tuple(a String)`) where the server supports names.
     Tuple(Vec<(Option<String>, ChType)>),
+    /// `LowCardinality(T)`: a dictionary and indexes into it.
     LowCardinality(Box<ChType>),
     /// The type of a bare `NULL` (`Nullable(Nothing)`).
     Nothing,

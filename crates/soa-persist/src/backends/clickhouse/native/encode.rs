@@ -56,6 +56,7 @@ impl BlockEncoder {
         Self::new(schema, types)
     }
 
+    /// The Arrow schema the encoder takes.
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
     }

@@ -43,8 +43,11 @@ use soa_persist_api::PersistError;
 pub struct ServerCaps {
     /// `(major, minor, patch)` of `version()`.
     pub version: (u32, u32, u32),
+    /// The server has `DateTime64`.
     pub date_time64: bool,
+    /// The server has `Date32`.
     pub date32: bool,
+    /// The server has `Bool`.
     pub bool_type: bool,
     /// `LowCardinality` usable without an experimental setting.
     pub low_cardinality: bool,
@@ -129,8 +132,11 @@ pub struct TypeOptions {
 /// needs the Arrow type to be read (for the DDL's `COMMENT`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ColumnType {
+    /// The column name.
     pub name: String,
+    /// Its ClickHouse type.
     pub ch_type: ChType,
+    /// How a fallback type stores the value (for the column's comment), if it is one.
     pub note: Option<String>,
 }
 
