@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use soa_persist_core::arrow::array::{
     Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt32Array, new_null_array,
 };
-use soa_persist_core::arrow::compute::{CastOptions, cast, cast_with_options, take_record_batch};
+use soa_persist_core::arrow::compute::{cast, take_record_batch};
 use soa_persist_core::arrow::datatypes::{DataType, Field};
 
 use soa_persist_api::PersistError;
+use soa_persist_api::exec::cast_exact;
 
 /// Partition column names and values (`None`: null), in the struct's partition order.
 pub type PartitionValues = Vec<(String, Option<String>)>;
@@ -205,25 +206,22 @@ pub fn partition_column(
     let Some(v) = value else {
         return Ok(new_null_array(field.data_type(), rows));
     };
-    let strict = CastOptions {
-        safe: false,
-        ..Default::default()
-    };
     let text: ArrayRef = std::sync::Arc::new(StringArray::from(vec![v]));
-    let one = cast_with_options(&text, field.data_type(), &strict)
-        .ok()
-        .filter(|a| a.null_count() == 0)
-        .ok_or_else(|| {
-            PersistError::corrupt(
-                super::storage::NAME,
-                format!(
-                    "partition folder `{}={}` holds a value that is not a {}",
-                    field.name(),
-                    escape(v),
-                    field.data_type()
-                ),
-            )
-        })?;
+    let bad = || {
+        PersistError::corrupt(
+            super::storage::NAME,
+            format!(
+                "partition folder `{}={}` holds a value that is not a {}",
+                field.name(),
+                escape(v),
+                field.data_type()
+            ),
+        )
+    };
+    let one = cast_exact(&text, field.data_type()).map_err(|e| bad().with_source(e))?;
+    if one.null_count() > 0 {
+        return Err(bad());
+    }
     let indices = UInt32Array::from(vec![0u32; rows]);
     Ok(soa_persist_core::arrow::compute::take(
         &one, &indices, None,

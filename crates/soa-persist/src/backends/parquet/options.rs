@@ -1,0 +1,87 @@
+//! Writer settings of a dataset (`ParquetOptions`) and the Parquet writer properties they
+//! make.
+
+use parquet::basic::{Compression as Codec, GzipLevel, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use soa_persist_api::PersistError;
+
+use super::log;
+use super::storage::NAME;
+
+/// Parquet compression codec.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Compression {
+    /// zstd at a level from 1 (fast) to 22 (small); the default, at level 3.
+    Zstd(i32),
+    Snappy,
+    Lz4Raw,
+    /// gzip at a level from 0 to 9.
+    Gzip(u32),
+    None,
+}
+
+/// Writer settings of a dataset.
+#[derive(Clone, Debug)]
+pub struct ParquetOptions {
+    pub compression: Compression,
+    /// Rows per row group (the unit of statistics pruning).
+    pub row_group_rows: usize,
+    /// Rows per file; larger writes become several files.
+    pub max_rows_per_file: usize,
+    /// Target size of a data page in bytes.
+    pub data_page_bytes: usize,
+    pub dictionary: bool,
+    /// Page-level statistics and the page index (column and offset indexes).
+    pub statistics: bool,
+    /// Cast what Spark/Hive readers reject to what they accept (unsigned integers to wider
+    /// signed ones, nanosecond timestamps to microseconds); reads cast back to the struct.
+    pub spark_compatible: bool,
+    /// Attempts before a commit that keeps losing to concurrent writers returns `Conflict`.
+    pub commit_attempts: u32,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        Self {
+            compression: Compression::Zstd(3),
+            row_group_rows: 128 * 1024,
+            max_rows_per_file: 1024 * 1024,
+            data_page_bytes: 1024 * 1024,
+            dictionary: true,
+            statistics: true,
+            spark_compatible: false,
+            commit_attempts: 200,
+        }
+    }
+}
+
+impl ParquetOptions {
+    pub(super) fn writer_properties(&self) -> Result<WriterProperties, PersistError> {
+        let bad = |e: parquet::errors::ParquetError| {
+            PersistError::invalid_input(NAME, format!("invalid writer settings: {e}"))
+                .with_source(e)
+        };
+        let codec = match self.compression {
+            Compression::Zstd(level) => Codec::ZSTD(ZstdLevel::try_new(level).map_err(bad)?),
+            Compression::Snappy => Codec::SNAPPY,
+            Compression::Lz4Raw => Codec::LZ4_RAW,
+            Compression::Gzip(level) => Codec::GZIP(GzipLevel::try_new(level).map_err(bad)?),
+            Compression::None => Codec::UNCOMPRESSED,
+        };
+        Ok(WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
+                log::WRITER_KEY.to_string(),
+                concat!("soa-persist ", env!("CARGO_PKG_VERSION")).to_string(),
+            )]))
+            .set_compression(codec)
+            .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
+            .set_data_page_size_limit(self.data_page_bytes.max(1024))
+            .set_dictionary_enabled(self.dictionary)
+            .set_statistics_enabled(if self.statistics {
+                EnabledStatistics::Page
+            } else {
+                EnabledStatistics::Chunk
+            })
+            .build())
+    }
+}
