@@ -32,6 +32,7 @@ enum Fault {
 }
 
 impl<S: Storage> FaultyStorage<S> {
+    /// Wraps `inner`; nothing fails until a fault is armed.
     pub fn new(inner: S) -> Self {
         Self {
             inner,

@@ -28,6 +28,7 @@ pub struct RepairReport {
 }
 
 impl RepairReport {
+    /// Whether repair found nothing to do.
     pub fn is_clean(&self) -> bool {
         self == &Self::default()
     }

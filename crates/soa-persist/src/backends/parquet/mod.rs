@@ -43,7 +43,9 @@ use storage::NAME;
 /// One committed data file on local disk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiveFile {
+    /// The file's absolute path.
     pub path: std::path::PathBuf,
+    /// Rows in the file, by the commit log.
     pub rows: u64,
     /// Partition column values from the folder names (`None`: null); not stored in the file.
     pub partition: Vec<(String, Option<String>)>,
@@ -131,15 +133,18 @@ impl<T: SoA> ParquetPersistence<T> {
         }
     }
 
+    /// The same dataset with other writer settings (for later writes).
     pub fn with_options(mut self, options: ParquetOptions) -> Self {
         self.options = Arc::new(options);
         self
     }
 
+    /// The writer settings.
     pub fn options(&self) -> &ParquetOptions {
         &self.options
     }
 
+    /// The dataset's root: a folder path or an object-store URL.
     pub fn location(&self) -> String {
         self.storage.location()
     }

@@ -13,16 +13,20 @@ use super::storage::NAME;
 pub enum Compression {
     /// zstd at a level from 1 (fast) to 22 (small); the default, at level 3.
     Zstd(i32),
+    /// Snappy: fast, larger files.
     Snappy,
+    /// LZ4 (the raw block format Parquet specifies).
     Lz4Raw,
     /// gzip at a level from 0 to 9.
     Gzip(u32),
+    /// No compression.
     None,
 }
 
 /// Writer settings of a dataset.
 #[derive(Clone, Debug)]
 pub struct ParquetOptions {
+    /// The codec of every column.
     pub compression: Compression,
     /// Rows per row group (the unit of statistics pruning).
     pub row_group_rows: usize,
@@ -30,6 +34,7 @@ pub struct ParquetOptions {
     pub max_rows_per_file: usize,
     /// Target size of a data page in bytes.
     pub data_page_bytes: usize,
+    /// Dictionary-encode columns (the writer falls back to plain encoding when a dictionary grows large).
     pub dictionary: bool,
     /// Page-level statistics and the page index (column and offset indexes).
     pub statistics: bool,

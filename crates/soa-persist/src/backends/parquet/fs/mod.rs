@@ -23,8 +23,11 @@ pub use sim::SimFs;
 /// What a directory entry is, without following symlinks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A folder.
     Dir,
+    /// A symbolic link (listings skip it).
     Symlink,
     /// A socket, device, fifo...
     Other,
@@ -35,8 +38,11 @@ pub enum FileKind {
 pub struct FileInfo {
     /// The entry's name in its directory (empty for `symlink_metadata`).
     pub name: OsString,
+    /// What the entry is.
     pub kind: FileKind,
+    /// Size in bytes.
     pub size: u64,
+    /// Last modification time, where the file system has one.
     pub modified: Option<SystemTime>,
 }
 
@@ -62,6 +68,7 @@ pub trait Fs: Send + Sync + Debug + 'static {
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes a file (not a directory).
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// The whole content of the file at `path`.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// The entries of a directory, symlinks reported as such (not followed).
     fn read_dir(&self, path: &Path) -> io::Result<Vec<FileInfo>>;

@@ -26,8 +26,11 @@ pub(crate) const NAME: &str = "parquet";
 /// One stored object: its path relative to the dataset root ('/'-separated), size and age.
 #[derive(Clone, Debug)]
 pub struct Entry {
+    /// Path relative to the dataset root, `/`-separated.
     pub path: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Last modification time, where the store reports one.
     pub modified: Option<SystemTime>,
 }
 
@@ -37,6 +40,7 @@ pub trait Storage: Send + Sync + Debug + 'static {
     fn put(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), PersistError>>;
     /// Like `put`, but only if nothing is at `path`; `Ok(false)` when something already is.
     fn put_new(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<bool, PersistError>>;
+    /// The whole content of the object at `path`.
     fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>>;
     /// The size of the object at `path`, or `None` when there is none.
     fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>>;

@@ -28,6 +28,7 @@ pub struct ObjectStorage {
 }
 
 impl ObjectStorage {
+    /// A dataset at `prefix` of `store`; `url` names it in errors and stats.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: ObjectPath, url: impl Into<String>) -> Self {
         Self {
             store,
