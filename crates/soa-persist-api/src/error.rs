@@ -13,6 +13,8 @@ use soa_persist_core::error::{ConvertError, StoreError};
 /// error...), kept so that `std::error::Error::source()` reaches it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The one error type of the persistence layer and every backend; `is_retryable` says whether
+/// running the operation again can help.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PersistError {
@@ -25,7 +27,9 @@ pub enum PersistError {
     /// Stored data has a schema the struct can't read or write.
     #[error("{backend}: schema mismatch: {detail}")]
     SchemaMismatch {
+        /// The backend that failed.
         backend: &'static str,
+        /// What went wrong, naming the field, file or key concerned.
         detail: String,
     },
     /// An append would exceed the backend's memory budget; nothing was appended.
@@ -33,47 +37,66 @@ pub enum PersistError {
         "{backend}: memory budget of {budget} bytes exceeded ({used} used, {requested} more requested)"
     )]
     MemoryBudget {
+        /// The backend that failed.
         backend: &'static str,
+        /// The budget in bytes.
         budget: usize,
+        /// Bytes in use before the append.
         used: usize,
+        /// Bytes the append needed.
         requested: usize,
     },
     /// File-system or network I/O failed.
     #[error("{backend}: I/O error{}: {source}", path.as_ref().map(|p| format!(" at {}", p.display())).unwrap_or_default())]
     Io {
+        /// The backend that failed.
         backend: &'static str,
+        /// The file or folder concerned, if one.
         path: Option<PathBuf>,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     /// A server answered with an error status.
     #[error("{backend}: server returned status {status}: {message}")]
     Server {
+        /// The backend that failed.
         backend: &'static str,
+        /// The HTTP status.
         status: u16,
+        /// What the backend said.
         message: String,
     },
     /// Another writer committed first; the operation did not take effect.
     #[error("{backend}: conflicting concurrent commit: {detail}")]
     Conflict {
+        /// The backend that failed.
         backend: &'static str,
+        /// What went wrong, naming the field, file or key concerned.
         detail: String,
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
     /// Stored data is damaged or not in the expected format (file, row group, offset...).
     #[error("{backend}: corrupt or unreadable data: {detail}")]
     Corrupt {
+        /// The backend that failed.
         backend: &'static str,
+        /// What went wrong, naming the field, file or key concerned.
         detail: String,
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
     /// A constraint of the backend was violated (e.g. a duplicate key); nothing was written.
     #[error("{backend}: constraint violated: {detail}")]
     Constraint {
+        /// The backend that failed.
         backend: &'static str,
+        /// What went wrong, naming the field, file or key concerned.
         detail: String,
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
@@ -81,17 +104,24 @@ pub enum PersistError {
     /// done, and the same call fails the same way.
     #[error("{backend}: invalid input: {detail}")]
     InvalidInput {
+        /// The backend that failed.
         backend: &'static str,
+        /// What went wrong, naming the field, file or key concerned.
         detail: String,
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
     /// Any other backend failure.
     #[error("{backend}: {message}")]
     Backend {
+        /// The backend that failed.
         backend: &'static str,
+        /// What the backend said.
         message: String,
+        /// Whether a retry can help.
         retryable: bool,
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
@@ -207,7 +237,9 @@ impl PersistError {
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
+    /// The pause before the second attempt; it doubles (with jitter) after each failure.
     pub initial_backoff: Duration,
+    /// The longest pause between attempts.
     pub max_backoff: Duration,
 }
 

@@ -2,6 +2,7 @@
 //! or `f32` column): every comparison selects the same rows as the exact mathematical one, with
 //! SQL nulls (a null row never matches, not even under `not`), and its literal has the column's
 //! Arrow type.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::cmp::Ordering;
 use std::sync::Arc;

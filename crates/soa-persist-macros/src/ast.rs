@@ -13,12 +13,12 @@ use crate::ctxt::Ctxt;
 const FIELD_ATTRS: &str = "key, partition, rename = \"..\", nested, timestamp = \"s|ms|us|ns\", decimal(precision, scale), default, default = \"path\"";
 
 /// `#[soa(default)]` or `#[soa(default = "path::to::fn")]`.
-pub enum Default {
+pub(crate) enum Default {
     Trait,
     Path(Path),
 }
 
-pub struct Field {
+pub(crate) struct Field {
     pub ident: Ident,
     pub ty: Type,
     /// The Arrow column name (`rename` or the field's name).
@@ -32,7 +32,7 @@ pub struct Field {
     pub default: Option<Default>,
 }
 
-pub struct Struct {
+pub(crate) struct Struct {
     pub ident: Ident,
     pub vis: Visibility,
     pub generics: Generics,
@@ -43,11 +43,11 @@ pub struct Struct {
 }
 
 impl Struct {
-    pub fn key(&self) -> Option<&Field> {
+    pub(crate) fn key(&self) -> Option<&Field> {
         self.fields.iter().find(|f| f.key.is_some())
     }
 
-    pub fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
+    pub(crate) fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
         let mut cx = Ctxt::new();
         let mut name = input.ident.to_string();
         let krate = container_attrs(&mut cx, &input.attrs, &mut name);
@@ -86,19 +86,19 @@ impl Struct {
     }
 }
 
-pub struct Variant {
+pub(crate) struct Variant {
     pub ident: Ident,
     pub name: String,
 }
 
-pub struct Enum {
+pub(crate) struct Enum {
     pub ident: Ident,
     pub krate: Path,
     pub variants: Vec<Variant>,
 }
 
 impl Enum {
-    pub fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
+    pub(crate) fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
         let mut cx = Ctxt::new();
         let mut unused = String::new();
         let krate = container_attrs(&mut cx, &input.attrs, &mut unused);
@@ -186,7 +186,7 @@ fn check_generics(cx: &mut Ctxt, generics: &Generics) {
 }
 
 /// Whether `ty` is written as `Option<..>`.
-pub fn is_option(ty: &Type) -> bool {
+pub(crate) fn is_option(ty: &Type) -> bool {
     match ty {
         Type::Path(p) if p.qself.is_none() => p.path.segments.last().is_some_and(|s| {
             s.ident == "Option" && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
@@ -368,7 +368,7 @@ fn check_fields(cx: &mut Ctxt, fields: &[Field]) {
 
 impl Field {
     /// The `FieldOptions` expression for this field.
-    pub fn options(&self, krate: &Path) -> TokenStream {
+    pub(crate) fn options(&self, krate: &Path) -> TokenStream {
         let mut opts = quote!(#krate::__private::FieldOptions::DEFAULT);
         if let Some(unit) = &self.timestamp {
             opts =

@@ -1,24 +1,24 @@
 //! Collects every error found while parsing a derive input, so the user sees all of them at once.
 
-pub struct Ctxt {
+pub(crate) struct Ctxt {
     errors: Vec<syn::Error>,
 }
 
 impl Ctxt {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { errors: Vec::new() }
     }
 
-    pub fn error(&mut self, spanned: impl quote::ToTokens, message: impl std::fmt::Display) {
+    pub(crate) fn error(&mut self, spanned: impl quote::ToTokens, message: impl std::fmt::Display) {
         self.errors.push(syn::Error::new_spanned(spanned, message));
     }
 
-    pub fn push(&mut self, error: syn::Error) {
+    pub(crate) fn push(&mut self, error: syn::Error) {
         self.errors.push(error);
     }
 
     /// `Ok(value)` when no error was recorded, else all errors combined.
-    pub fn finish<T>(self, value: T) -> Result<T, syn::Error> {
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, syn::Error> {
         let mut errors = self.errors.into_iter();
         match errors.next() {
             None => Ok(value),

@@ -5,7 +5,7 @@ use quote::quote;
 
 use crate::ast::Enum;
 
-pub fn expand(e: &Enum) -> TokenStream {
+pub(crate) fn expand(e: &Enum) -> TokenStream {
     let krate = &e.krate;
     let p = quote!(#krate::__private);
     let ident = &e.ident;

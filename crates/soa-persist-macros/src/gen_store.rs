@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use crate::ast::Struct;
 
 /// SoAStore needs a key to index rows by.
-pub fn check(s: Struct) -> Result<Struct, syn::Error> {
+pub(crate) fn check(s: Struct) -> Result<Struct, syn::Error> {
     if s.key().is_none() {
         return Err(syn::Error::new_spanned(
             &s.ident,
@@ -17,7 +17,7 @@ pub fn check(s: Struct) -> Result<Struct, syn::Error> {
     Ok(s)
 }
 
-pub fn expand(s: &Struct) -> TokenStream {
+pub(crate) fn expand(s: &Struct) -> TokenStream {
     let Some(key) = s.key() else {
         return TokenStream::new();
     };

@@ -5,6 +5,7 @@
 //! `--features duckdb` to include the embedded DuckDB backend and its SQL; with
 //! `--features clickhouse` and `SOA_CLICKHOUSE_URL=http://host:8123` (optionally
 //! `SOA_CLICKHOUSE_DATABASE`), the same job runs on that ClickHouse server too.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::time::Instant;
 

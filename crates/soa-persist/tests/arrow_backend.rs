@@ -1,5 +1,6 @@
 //! `ArrowPersistence` passes the shared conformance suite, plus its own guarantees: memory
 //! budget, coalescing of small appends, schema conformance and real-time stats.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use soa_persist::prelude::*;
 use soa_persist::testing::{ConfOrder, ConfOrderSoA, conformance, orders};

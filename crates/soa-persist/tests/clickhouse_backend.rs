@@ -3,6 +3,7 @@
 //! literals and come back as data), an existing table whose column has another type (a schema
 //! mismatch naming it), a new optional field added to an existing table, a server that is down
 //! (retryable, the URL named), free SQL, and stats; the suite again over a two-shard cluster.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

@@ -4,6 +4,7 @@
 //! chdb (its type names and its own text of every value compared), blocks chdb writes (several
 //! per file) are decoded here (values compared); and every field type of `Row` goes through chdb
 //! and back. Without chdb the tests print a skip line, or fail when `SOA_REQUIRE_TOOLS=1`.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

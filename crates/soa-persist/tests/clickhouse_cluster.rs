@@ -2,6 +2,7 @@
 //! config names both): a `Distributed` table over a MergeTree table on each shard takes our
 //! Native inserts (synchronously), every shard holds some of the rows, and the distributed
 //! table reads every row back.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

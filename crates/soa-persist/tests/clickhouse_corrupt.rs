@@ -3,6 +3,7 @@
 //! don't add up, a bound on block size, and ClickHouse's exception text after a 200 (the
 //! blocks before it are delivered, then the server's error, classified by its code), while
 //! user text that merely reads like an exception stays data.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

@@ -3,6 +3,7 @@
 //! size; the mapping table itself; type strings as servers print them; refused columns and
 //! values. Bad input is in `clickhouse_corrupt.rs`, the real server in `clickhouse_server.rs`,
 //! chdb in `clickhouse_chdb.rs`.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

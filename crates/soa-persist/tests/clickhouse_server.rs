@@ -6,6 +6,7 @@
 //! experimental setting. Failures are in `clickhouse_server_errors.rs`, the two-shard cluster in
 //! `clickhouse_cluster.rs`. Without clickhouse-server the tests print a skip line, or fail when
 //! `SOA_REQUIRE_TOOLS=1`.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

@@ -3,6 +3,7 @@
 //! classified by its code, then the end of the stream); a server that is down (retryable, the
 //! URL named); wrong credentials (not retryable); an unknown table (a schema mismatch); bad
 //! SQL; a block whose column type differs from the table's (refused, nothing stored).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;

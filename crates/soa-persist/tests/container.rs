@@ -1,5 +1,6 @@
 //! The generated container API (`OrderSoA`), generic structs, and the in-memory domain store
 //! (`OrderStore`): every operation checked against the same operation on a `Vec<Order>`.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use proptest::prelude::*;
 use soa_persist::StoreError;

@@ -1,6 +1,7 @@
 //! `DuckDBPersistence`: the shared conformance suite (file, in memory, both ingest paths), the
 //! table DuckDB gets (types, NOT NULL, PRIMARY KEY), round trips of every field type, schema
 //! evolution, constraints and upserts, injection, SQL analytics, Parquet views, bad input.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 #![cfg(feature = "duckdb")]
 
 mod common;

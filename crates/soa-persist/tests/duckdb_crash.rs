@@ -6,6 +6,7 @@
 //! `wal_autocheckpoint` and explicit checkpoints), so that kills land inside checkpoints.
 //! SOA_CRASH_KILLS sets the number of kills of each loop (120 and 60 by default);
 //! SOA_CRASH_SEED replays the pauses of a printed run (the kill moments still vary).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 #![cfg(feature = "duckdb")]
 
 mod kill9;

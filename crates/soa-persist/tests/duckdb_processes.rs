@@ -3,6 +3,7 @@
 //! gone; several processes that open, append once and close in turns, retrying on that error,
 //! end with exactly the union of their rows. Children are this test binary, re-run on an
 //! ignored test selected by name, with their task in environment variables.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 #![cfg(feature = "duckdb")]
 
 use std::path::{Path, PathBuf};

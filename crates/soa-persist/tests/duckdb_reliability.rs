@@ -1,6 +1,7 @@
 //! DuckDB reliability: every path to one file (hard link, symlink, dangling symlink) shares one
 //! database in a process; errors are classified by DuckDB's own words, never by the user's path;
 //! appends with a `WriteId` take effect once (file and memory, across reopening, under races).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 #![cfg(feature = "duckdb")]
 
 use std::path::Path;

@@ -1,6 +1,7 @@
 //! Every error path of `from_record_batch` / `to_record_batch`: a typed error naming the
 //! column (and row, and both types) — never a panic — plus the lossless alternative encodings
 //! that must be accepted.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! `ParquetPersistence`: the shared conformance suite on a local folder and on `memory://`,
 //! plus atomicity under injected faults, bad input, partition escaping, schema evolution,
 //! writer settings, compaction and vacuum.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,6 +6,7 @@
 //!
 //! SOA_FUZZ_SECS=<n> runs each fuzz loop for n seconds (default: a fixed 200 iterations);
 //! SOA_FUZZ_SEED replays a run's seed.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod common;
 

@@ -7,6 +7,7 @@
 //!
 //! SOA_CRASH_KILLS sets the number of kills (200 by default); the seed is printed at the start
 //! and SOA_CRASH_SEED=<seed> replays its pauses.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod kill9;
 

@@ -3,6 +3,7 @@
 //! written) or is refused with a typed, non-retryable error and nothing written to the folder.
 //! A hive folder whose value does not parse as its column's type is an error naming the value.
 //! DuckDB runs in the virtualenv of `scripts/setup.sh`, like tests/parquet_interop.rs.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod tools;
 

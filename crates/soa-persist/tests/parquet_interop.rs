@@ -1,6 +1,7 @@
 //! Parquet written here opens in pyarrow, Polars, DuckDB and Spark with the same rows and
 //! values, and Parquet written by each of them loads here with identical values. Needs the
 //! virtualenv of `scripts/setup.sh` (the README's test command makes it).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod tools;
 

@@ -6,6 +6,7 @@
 //! recovery the dataset must load as exactly the state before the operation or exactly the
 //! state after it (never an error, never a mix) and accept writes again.
 //! Uses only the public API, so the commit-log format underneath may change freely.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::sync::Arc;
 

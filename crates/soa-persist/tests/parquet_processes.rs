@@ -4,6 +4,7 @@
 //! batch is seen in part, and at the end the dataset holds exactly the union of all appends.
 //!
 //! SOA_PROC_APPENDS sets the appends per writer (300 by default).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,6 +3,7 @@
 //! log that stays cheap (delta records, checkpoints, records retired by `vacuum`), a lost log
 //! that is reported instead of resurrecting replaced rows, `repair`, and a `vacuum` that
 //! deletes only what the dataset owns.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::path::Path;
 use std::time::Duration;

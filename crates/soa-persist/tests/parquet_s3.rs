@@ -6,6 +6,7 @@
 //! and reported as such, and that a store without conditional puts is refused rather than
 //! silently overwritten. Without moto the tests print a skip line, or fail when
 //! `SOA_REQUIRE_TOOLS=1` (set by `scripts/test.sh`).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod tools;
 

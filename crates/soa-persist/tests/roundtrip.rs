@@ -1,5 +1,6 @@
 //! Property tests: SoA -> Arrow -> SoA is the identity for every supported type, through the
 //! copying and the consuming (zero-copy) paths, for 0, 1 and many rows.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod common;
 

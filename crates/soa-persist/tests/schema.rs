@@ -1,4 +1,5 @@
 //! The generated Arrow schema, exactly (golden), and its metadata and fingerprint.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod common;
 

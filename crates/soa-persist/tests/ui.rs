@@ -1,6 +1,7 @@
 //! Compile tests. Every misuse of the derives is an error on the user's span that says what is
 //! supported (`tests/ui/*.stderr` hold the exact messages); `tests/ui/pass_*.rs` must compile
 //! and run (they assert what the accepted code does).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 // trybuild compiles the crate again, with the features of this build, in a target folder of
 // its own: with `duckdb` on that would be a second DuckDB build. The test command runs this

@@ -1,5 +1,6 @@
 //! Zero-copy is a claim: these tests prove it by pointer identity, in both directions, and
 //! check that a shared or sliced buffer is copied instead (never aliased mutably).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use soa_persist::Micros;
 use soa_persist::arrow::array::{Array, AsArray};

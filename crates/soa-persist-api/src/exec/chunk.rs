@@ -24,6 +24,7 @@ pub struct Coalesce {
 }
 
 impl Coalesce {
+    /// A coalescer emitting batches of `target` rows (the last one may be smaller).
     pub fn new(target: usize) -> Self {
         Self {
             target: target.max(1),

@@ -7,7 +7,7 @@ use quote::quote;
 
 use super::Gen;
 
-pub fn impls(g: &Gen) -> TokenStream {
+pub(super) fn impls(g: &Gen) -> TokenStream {
     let (schema, columns, convert) = (schema(g), soa_columns(g), convert(g));
     quote! { #schema #columns #convert }
 }

@@ -13,7 +13,7 @@ use super::{Col, Gen};
 use crate::ast::{Default, Field};
 
 /// The tokens a field's column is generated from.
-pub fn column<'a>(p: &TokenStream, krate: &Path, f: &'a Field) -> Col<'a> {
+pub(super) fn column<'a>(p: &TokenStream, krate: &Path, f: &'a Field) -> Col<'a> {
     let ty = &f.ty;
     let span = ty.span();
     let (col, ops) = if f.nested {
@@ -55,7 +55,7 @@ fn default(f: &Field) -> TokenStream {
 
 /// A function that names every field's table, so each field type is checked even where no
 /// other generated code would need it yet.
-pub fn check_fn(g: &Gen) -> TokenStream {
+pub(super) fn check_fn(g: &Gen) -> TokenStream {
     let (impl_g, where_c) = (&g.impl_g, &g.where_c);
     let ops = g.cols.iter().map(|c| &c.ops);
     quote! {

@@ -7,7 +7,7 @@ use quote::quote;
 use super::Gen;
 
 /// The inherent methods, in three impl blocks.
-pub fn inherent(g: &Gen) -> TokenStream {
+pub(super) fn inherent(g: &Gen) -> TokenStream {
     let (access, edit, order) = (access(g), edit(g), order(g));
     quote! { #access #edit #order }
 }
@@ -170,7 +170,7 @@ fn order(g: &Gen) -> TokenStream {
 }
 
 /// `Column` for the container, delegating to the inherent methods.
-pub fn column_impl(g: &Gen) -> TokenStream {
+pub(super) fn column_impl(g: &Gen) -> TokenStream {
     let (p, soa, into_iter, lt) = (&g.p, &g.soa, &g.into_iter, &g.lt);
     let (impl_g, ty_g, where_c) = (&g.impl_g, &g.ty_g, &g.where_c);
     let (ref_ty, slice_ty, row) = (g.ref_ty(), g.slice_ty(), g.row());
@@ -209,7 +209,7 @@ pub fn column_impl(g: &Gen) -> TokenStream {
 }
 
 /// `Default`, `IntoIterator`, `Extend` and `FromIterator`.
-pub fn iter_impls(g: &Gen) -> TokenStream {
+pub(super) fn iter_impls(g: &Gen) -> TokenStream {
     let (p, soa, into_iter) = (&g.p, &g.soa, &g.into_iter);
     let (impl_g, ty_g, where_c) = (&g.impl_g, &g.ty_g, &g.where_c);
     let row = g.row();

@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use super::Gen;
 
 /// The declaration of `XxxFields<P.., __R>`.
-pub fn handles_type(g: &Gen) -> TokenStream {
+pub(super) fn handles_type(g: &Gen) -> TokenStream {
     let (p, vis, ident, fields_ty) = (&g.p, g.vis, g.ident, &g.fields_ty);
     let (decl_params, where_c) = (&g.decl_params, &g.where_c);
     let idents = g.idents();
@@ -33,7 +33,7 @@ pub fn handles_type(g: &Gen) -> TokenStream {
 }
 
 /// `SoA` for the struct: container, handles, name, and `validate`.
-pub fn soa_impl(g: &Gen) -> TokenStream {
+pub(super) fn soa_impl(g: &Gen) -> TokenStream {
     let (p, soa, fields_ty, struct_name, row) =
         (&g.p, &g.soa, &g.fields_ty, g.struct_name, g.row());
     let (impl_g, ty_g, where_c, params) = (&g.impl_g, &g.ty_g, &g.where_c, &g.params);

@@ -15,7 +15,7 @@ use syn::{GenericParam, Ident, Lifetime, Type};
 
 use crate::ast::Struct;
 
-pub fn expand(s: &Struct) -> TokenStream {
+pub(crate) fn expand(s: &Struct) -> TokenStream {
     let g = Gen::new(s);
     let types = rows::types(&g);
     let handles = fields::handles_type(&g);
@@ -42,7 +42,7 @@ pub fn expand(s: &Struct) -> TokenStream {
 }
 
 /// Names shared by the generated items.
-pub struct Gen<'a> {
+pub(crate) struct Gen<'a> {
     /// `#krate::__private`, the only path the generated code reaches the runtime through.
     pub p: TokenStream,
     pub vis: &'a syn::Visibility,
@@ -69,7 +69,7 @@ pub struct Gen<'a> {
 }
 
 /// One field and the tokens its column is generated from.
-pub struct Col<'a> {
+pub(crate) struct Col<'a> {
     pub ident: &'a Ident,
     pub name: &'a str,
     pub ty: &'a Type,
@@ -121,45 +121,45 @@ impl<'a> Gen<'a> {
         }
     }
 
-    pub fn idents(&self) -> Vec<&Ident> {
+    pub(crate) fn idents(&self) -> Vec<&Ident> {
         self.cols.iter().map(|c| c.ident).collect()
     }
 
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         self.cols.iter().map(|c| c.name).collect()
     }
 
     /// The first field, whose length is the container's.
-    pub fn first(&self) -> &Ident {
+    pub(crate) fn first(&self) -> &Ident {
         self.cols[0].ident
     }
 
     /// `XxxRef<'__a, P..>`.
-    pub fn ref_ty(&self) -> TokenStream {
+    pub(crate) fn ref_ty(&self) -> TokenStream {
         let (row_ref, lt, params) = (&self.row_ref, &self.lt, &self.params);
         quote!(#row_ref<#lt, #(#params),*>)
     }
 
     /// `XxxRef<'_, P..>`, as an argument or return type.
-    pub fn ref_anon(&self) -> TokenStream {
+    pub(crate) fn ref_anon(&self) -> TokenStream {
         let (row_ref, params) = (&self.row_ref, &self.params);
         quote!(#row_ref<'_, #(#params),*>)
     }
 
     /// `XxxSlice<'__a, P..>`.
-    pub fn slice_ty(&self) -> TokenStream {
+    pub(crate) fn slice_ty(&self) -> TokenStream {
         let (slice, lt, params) = (&self.slice, &self.lt, &self.params);
         quote!(#slice<#lt, #(#params),*>)
     }
 
     /// `<'__a, P: Bounds..>`, the parameters of the row and slice views.
-    pub fn ref_decl(&self) -> TokenStream {
+    pub(crate) fn ref_decl(&self) -> TokenStream {
         let (lt, decl) = (&self.lt, &self.decl_params);
         quote!(<#lt, #(#decl),*>)
     }
 
     /// The user's struct with its parameters: `Order<P..>`.
-    pub fn row(&self) -> TokenStream {
+    pub(crate) fn row(&self) -> TokenStream {
         let (ident, ty_g) = (self.ident, &self.ty_g);
         quote!(#ident #ty_g)
     }

@@ -7,7 +7,7 @@ use quote::quote;
 use super::Gen;
 
 /// The public type declarations.
-pub fn types(g: &Gen) -> TokenStream {
+pub(super) fn types(g: &Gen) -> TokenStream {
     let (p, vis, ident, lt) = (&g.p, g.vis, g.ident, &g.lt);
     let (soa, row_ref, slice, into_iter) = (&g.soa, &g.row_ref, &g.slice, &g.into_iter);
     let (impl_g, where_c) = (&g.impl_g, &g.where_c);
@@ -62,7 +62,7 @@ pub fn types(g: &Gen) -> TokenStream {
 }
 
 /// `Copy` views, `RowView`, `SliceLen`, and the owning iterator.
-pub fn impls(g: &Gen) -> TokenStream {
+pub(super) fn impls(g: &Gen) -> TokenStream {
     let (p, ident, into_iter, first) = (&g.p, g.ident, &g.into_iter, g.first());
     let (impl_g, ty_g, where_c) = (&g.impl_g, &g.ty_g, &g.where_c);
     let (ref_ty, slice_ty, ref_decl, row) = (g.ref_ty(), g.slice_ty(), g.ref_decl(), g.row());

@@ -25,17 +25,17 @@ pub(crate) struct ClickHouseDialect<'a> {
 }
 
 impl<'a> ClickHouseDialect<'a> {
-    pub fn new(caps: &'a ServerCaps) -> Self {
+    pub(super) fn new(caps: &'a ServerCaps) -> Self {
         Self { caps, schema: None }
     }
 
-    pub fn with_schema(mut self, schema: &'a Schema) -> Self {
+    pub(super) fn with_schema(mut self, schema: &'a Schema) -> Self {
         self.schema = Some(schema);
         self
     }
 
     /// The full ClickHouse type of a field (Nullable included).
-    pub fn ch_type(&self, field: &Field) -> Result<ChType, PersistError> {
+    pub(super) fn ch_type(&self, field: &Field) -> Result<ChType, PersistError> {
         Ok(column_type(field, self.caps, &TypeOptions::default())?.ch_type)
     }
 }

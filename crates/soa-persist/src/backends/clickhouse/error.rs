@@ -96,7 +96,7 @@ fn with_sources(e: &dyn std::error::Error) -> String {
 }
 
 /// `url` without credentials in it (`http://user:password@host` -> `http://host`), for messages.
-pub fn redact_url(url: &str) -> String {
+pub(super) fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -108,7 +108,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// An error of the official client, for a request to `url`.
-pub fn client_error(e: clickhouse::error::Error, url: &str) -> PersistError {
+pub(super) fn client_error(e: clickhouse::error::Error, url: &str) -> PersistError {
     use clickhouse::error::Error as E;
     let url = &redact_url(url);
     match &e {

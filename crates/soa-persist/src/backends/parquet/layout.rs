@@ -14,14 +14,14 @@ use soa_persist_api::PersistError;
 use soa_persist_api::exec::cast_exact;
 
 /// Partition column names and values (`None`: null), in the struct's partition order.
-pub type PartitionValues = Vec<(String, Option<String>)>;
+pub(super) type PartitionValues = Vec<(String, Option<String>)>;
 
 /// Hive's name for a null partition value.
-pub const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+pub(super) const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 
 /// Percent-encodes everything but `[A-Za-z0-9_-]` and non-leading dots, so a value is one safe
 /// path segment: no `/`, no `=`, no `..`, no leading `.` that would hide it.
-pub fn escape(value: &str) -> String {
+pub(super) fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for (i, b) in value.bytes().enumerate() {
         let keep = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0);
@@ -48,7 +48,7 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-pub fn unescape(segment: &str) -> String {
+pub(super) fn unescape(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -68,7 +68,7 @@ pub fn unescape(segment: &str) -> String {
 }
 
 /// `a=1/b=x/` for the given partition values.
-pub fn partition_dir(values: &[(String, Option<String>)]) -> String {
+pub(super) fn partition_dir(values: &[(String, Option<String>)]) -> String {
     values
         .iter()
         .map(|(k, v)| {
@@ -84,7 +84,7 @@ pub fn partition_dir(values: &[(String, Option<String>)]) -> String {
 }
 
 /// Partition values from a file's `key=value/` folders.
-pub fn parse_partition_path(path: &str) -> PartitionValues {
+pub(super) fn parse_partition_path(path: &str) -> PartitionValues {
     let mut segments: Vec<&str> = path.split('/').collect();
     segments.pop(); // the file name
     segments
@@ -97,7 +97,7 @@ pub fn parse_partition_path(path: &str) -> PartitionValues {
 }
 
 /// Splits `batch` by the values of `partition` columns; each part loses those columns.
-pub fn split_by_partition(
+pub(super) fn split_by_partition(
     batch: &RecordBatch,
     partition: &[&str],
 ) -> Result<Vec<(PartitionValues, RecordBatch)>, PersistError> {
@@ -171,7 +171,7 @@ const MAX_SEGMENT: usize = 255;
 
 /// Refuses partition values whose folder name (`key=escaped value`) no file system would take,
 /// before anything is written.
-pub fn check_partition_values(values: &PartitionValues) -> Result<(), PersistError> {
+pub(super) fn check_partition_values(values: &PartitionValues) -> Result<(), PersistError> {
     for (key, value) in values {
         let segment = escape(key).len()
             + 1
@@ -198,7 +198,7 @@ pub fn check_partition_values(values: &PartitionValues) -> Result<(), PersistErr
 
 /// A column of `rows` copies of a partition value, in the field's type. A folder value that is
 /// not a value of that type is an error naming it, never a silent null.
-pub fn partition_column(
+pub(super) fn partition_column(
     field: &Field,
     value: Option<&str>,
     rows: usize,

@@ -8,7 +8,7 @@ use soa_persist_core::arrow::datatypes::DataType;
 use soa_persist_core::query::{CmpOp, Expr, Literal, unpack_dictionary};
 
 /// Min, max (one-value arrays in the column's type) and null count of a column in a unit.
-pub struct ColumnRange {
+pub(super) struct ColumnRange {
     pub min: ArrayRef,
     pub max: ArrayRef,
     pub null_count: Option<u64>,
@@ -54,7 +54,10 @@ fn may_compare(range: &ColumnRange, op: CmpOp, lit: &Literal) -> bool {
 }
 
 /// Whether rows matching `expr` may exist, given the ranges `range(column path)` knows.
-pub fn may_match(expr: &Expr, range: &dyn Fn(&[&'static str]) -> Option<ColumnRange>) -> bool {
+pub(super) fn may_match(
+    expr: &Expr,
+    range: &dyn Fn(&[&'static str]) -> Option<ColumnRange>,
+) -> bool {
     match expr {
         Expr::True => true,
         Expr::Compare { column, op, value } => {
@@ -77,7 +80,7 @@ pub fn may_match(expr: &Expr, range: &dyn Fn(&[&'static str]) -> Option<ColumnRa
 
 /// Float statistics leave NaN out while the predicates order NaN above every number, so a
 /// float column's min/max can't prune.
-pub fn prunable(data_type: &DataType) -> bool {
+pub(super) fn prunable(data_type: &DataType) -> bool {
     !matches!(
         data_type,
         DataType::Float16 | DataType::Float32 | DataType::Float64

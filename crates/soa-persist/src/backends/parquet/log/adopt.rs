@@ -9,7 +9,7 @@ use super::record::{FileEntry, Snapshot, check_path, corrupt};
 use super::{LOG_DIR, WRITER_KEY};
 
 /// Whether a file name is one this library gives its data files (`part-<32 hex>.parquet`).
-pub fn our_file_name(path: &str) -> bool {
+pub(crate) fn our_file_name(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.strip_prefix("part-")
         .and_then(|n| n.strip_suffix(".parquet"))
@@ -19,7 +19,10 @@ pub fn our_file_name(path: &str) -> bool {
 /// Parquet files of a folder that has no log (written by another tool), as version 0. Hidden
 /// entries (`_x`, `.x`) are skipped. A file written by this library means the log was lost:
 /// `Corrupt`, unless `force` (an explicit `repair`).
-pub async fn adopt(storage: &dyn Storage, force: bool) -> Result<Option<Snapshot>, PersistError> {
+pub(crate) async fn adopt(
+    storage: &dyn Storage,
+    force: bool,
+) -> Result<Option<Snapshot>, PersistError> {
     let mut files = Vec::new();
     for entry in storage.list("").await? {
         let hidden = entry

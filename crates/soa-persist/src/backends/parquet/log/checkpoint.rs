@@ -71,7 +71,7 @@ impl Log {
 
     /// The state at `version` (from the newest checkpoint at or before it), if its records are
     /// still there.
-    pub async fn state_at(&self, version: u64) -> Result<Snapshot, PersistError> {
+    pub(crate) async fn state_at(&self, version: u64) -> Result<Snapshot, PersistError> {
         let (_, checkpoints) = self.listed().await?;
         let start = checkpoints.into_iter().filter(|v| *v <= version).max();
         let mut state = match start {
@@ -90,7 +90,7 @@ impl Log {
     }
 
     /// Every file live in some version from `from` to `to`.
-    pub async fn referenced_between(
+    pub(crate) async fn referenced_between(
         &self,
         from: u64,
         to: u64,
@@ -133,7 +133,11 @@ impl Log {
 
     /// Deletes records and checkpoints below the newest checkpoint, older than `retention`, when
     /// no version before that checkpoint must stay readable (`keep_from`). Returns how many.
-    pub async fn retire(&self, keep_from: u64, retention: Duration) -> Result<usize, PersistError> {
+    pub(crate) async fn retire(
+        &self,
+        keep_from: u64,
+        retention: Duration,
+    ) -> Result<usize, PersistError> {
         let Some(pointer) = get_opt(self.storage.as_ref(), LAST_CHECKPOINT).await? else {
             return Ok(0);
         };
@@ -166,7 +170,7 @@ impl Log {
     }
 
     /// Paths that readable records once added or removed (for `vacuum`: files this dataset owned).
-    pub async fn ever_referenced(&self) -> Result<HashSet<String>, PersistError> {
+    pub(crate) async fn ever_referenced(&self) -> Result<HashSet<String>, PersistError> {
         let mut out = HashSet::new();
         for entry in self.storage.list(LOG_DIR).await? {
             let Some(bytes) = get_opt(self.storage.as_ref(), &entry.path).await? else {
@@ -201,7 +205,7 @@ impl Log {
     }
 }
 
-pub fn old_enough(entry: &Entry, now: SystemTime, retention: Duration) -> bool {
+pub(crate) fn old_enough(entry: &Entry, now: SystemTime, retention: Duration) -> bool {
     entry
         .modified
         .is_some_and(|m| now.duration_since(m).unwrap_or_default() >= retention)

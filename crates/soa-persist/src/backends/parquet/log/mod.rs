@@ -26,20 +26,20 @@ use self::checkpoint::Pointer;
 use self::record::{encode, now_ms, parse_record};
 use super::storage::{NAME, Storage};
 
-pub use self::adopt::{adopt, our_file_name};
-pub use self::checkpoint::old_enough;
-pub use self::record::{
+pub(super) use self::adopt::{adopt, our_file_name};
+pub(super) use self::checkpoint::old_enough;
+pub(super) use self::record::{
     ColumnSize, FileEntry, Record, Snapshot, WriteMark, check_path, parse_log_name, record_path,
 };
 
-pub const LOG_DIR: &str = "_soa_log";
+pub(super) const LOG_DIR: &str = "_soa_log";
 pub(super) const LAST_CHECKPOINT: &str = "_soa_log/_last_checkpoint";
 /// A checkpoint every this many commits bounds what a fresh reader replays.
-pub const CHECKPOINT_INTERVAL: u64 = 100;
+pub(super) const CHECKPOINT_INTERVAL: u64 = 100;
 /// Write ids older than this are forgotten at checkpoints (a retry comes within seconds).
 pub(super) const WRITER_RETENTION_MS: u64 = 7 * 24 * 3600 * 1000;
 /// Key-value metadata that marks a data file as written by this library.
-pub const WRITER_KEY: &str = "soa-persist.writer";
+pub(super) const WRITER_KEY: &str = "soa-persist.writer";
 
 fn is_not_found(e: &PersistError) -> bool {
     matches!(e, PersistError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
@@ -57,27 +57,27 @@ pub(super) async fn get_opt(
 }
 
 /// What `commit`'s builder decides, given the current state.
-pub enum Next {
+pub(super) enum Next {
     Commit(Record),
     /// Nothing to write (e.g. the write id is already committed).
     Skip,
 }
 
 /// How a commit ended.
-pub enum Committed {
+pub(super) enum Committed {
     Version(Arc<Snapshot>),
     Skipped,
 }
 
 /// A dataset's log, with the newest state it has read cached (shared by clones of a handle).
 #[derive(Debug)]
-pub struct Log {
+pub(super) struct Log {
     storage: Arc<dyn Storage>,
     cache: Mutex<Option<Arc<Snapshot>>>,
 }
 
 impl Log {
-    pub fn new(storage: Arc<dyn Storage>) -> Self {
+    pub(super) fn new(storage: Arc<dyn Storage>) -> Self {
         Self {
             storage,
             cache: Mutex::new(None),
@@ -119,7 +119,7 @@ impl Log {
     }
 
     /// The newest snapshot, or `None` if nothing was ever stored.
-    pub async fn latest(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
+    pub(super) async fn latest(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
         loop {
             if let Some(state) = self.current().await? {
                 return Ok((!state.placeholder).then_some(state));
@@ -143,7 +143,7 @@ impl Log {
     }
 
     /// The newest committed state, placeholder included; `None` when there is no log.
-    pub async fn current(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
+    pub(super) async fn current(&self) -> Result<Option<Arc<Snapshot>>, PersistError> {
         let storage = self.storage.as_ref();
         let pointer = match get_opt(storage, LAST_CHECKPOINT).await? {
             // A damaged pointer only costs a listing: the checkpoints themselves are checked.
@@ -183,7 +183,7 @@ impl Log {
     /// Creates the log before this process writes its first data file into a folder without
     /// one, recording the files already there (written by other tools) as version 0.
     /// Afterwards only commits make files live, so no reader mistakes an in-flight file for data.
-    pub async fn ensure(&self) -> Result<(), PersistError> {
+    pub(super) async fn ensure(&self) -> Result<(), PersistError> {
         if self.cached().is_some() || self.has_log().await? {
             return Ok(());
         }
@@ -196,7 +196,7 @@ impl Log {
     }
 
     /// Writes version 0 from an adopted folder (or a placeholder when there was nothing).
-    pub async fn create(
+    pub(super) async fn create(
         &self,
         adopted: Option<Snapshot>,
         operation: &str,
@@ -221,7 +221,7 @@ impl Log {
     /// Commits the record that `next` derives from the current state; on a concurrent commit,
     /// derives it again from the winner's state, up to `attempts` times. Files the record adds
     /// must still exist (a `vacuum` may have removed files of a slow write).
-    pub async fn commit(
+    pub(super) async fn commit(
         &self,
         attempts: u32,
         mut next: impl FnMut(&Snapshot) -> Result<Next, PersistError>,

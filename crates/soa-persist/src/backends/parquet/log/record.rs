@@ -14,7 +14,7 @@ use super::LOG_DIR;
 
 /// Compressed and uncompressed bytes of one column in one file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct ColumnSize {
+pub(crate) struct ColumnSize {
     pub name: String,
     pub compressed: u64,
     pub uncompressed: u64,
@@ -22,7 +22,7 @@ pub struct ColumnSize {
 
 /// One live data file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct FileEntry {
+pub(crate) struct FileEntry {
     pub path: String,
     pub rows: u64,
     pub bytes: u64,
@@ -35,14 +35,14 @@ pub struct FileEntry {
 
 /// The write of a `WriteId`, as recorded in a commit.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct WriteMark {
+pub(crate) struct WriteMark {
     pub writer: String,
     pub seq: u64,
 }
 
 /// What one commit changed.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Record {
+pub(crate) struct Record {
     pub version: u64,
     #[serde(default)]
     pub operation: String,
@@ -71,7 +71,7 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(operation: &str, fingerprint: String) -> Self {
+    pub(crate) fn new(operation: &str, fingerprint: String) -> Self {
         Self {
             operation: operation.into(),
             fingerprint,
@@ -82,7 +82,7 @@ impl Record {
 
 /// The dataset's state at one version; a checkpoint stores one.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub version: u64,
     pub fingerprint: String,
     pub files: Vec<FileEntry>,
@@ -95,14 +95,14 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Whether the write `id` (or a later one of its writer) is part of this state.
-    pub fn committed(&self, id: &WriteId) -> bool {
+    pub(crate) fn committed(&self, id: &WriteId) -> bool {
         self.writers
             .get(&id.writer)
             .is_some_and(|(seq, _)| *seq >= id.seq)
     }
 
     /// Rows in all live files; a sum that overflows means a damaged log.
-    pub fn rows(&self) -> Result<u64, PersistError> {
+    pub(crate) fn rows(&self) -> Result<u64, PersistError> {
         self.files.iter().try_fold(0u64, |n, f| {
             n.checked_add(f.rows)
                 .ok_or_else(|| corrupt(format!("row counts of version {} overflow", self.version)))
@@ -153,7 +153,7 @@ impl Snapshot {
 
 /// A path named by a record: inside the dataset (as storage checks every path), a Parquet
 /// file, not in the log.
-pub fn check_path(path: &str) -> Result<(), String> {
+pub(crate) fn check_path(path: &str) -> Result<(), String> {
     if super::super::storage::check_path(path, "").is_err() {
         return Err(format!("file path {path:?} leaves the dataset folder"));
     }
@@ -173,7 +173,7 @@ pub(super) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-pub fn record_path(version: u64) -> String {
+pub(crate) fn record_path(version: u64) -> String {
     format!("{LOG_DIR}/{version:020}.json")
 }
 
@@ -183,12 +183,12 @@ pub(super) fn checkpoint_path(version: u64) -> String {
 
 /// What a name in `_soa_log/` is: a record or a checkpoint of a version (strict: 20 digits).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFile {
+pub(crate) enum LogFile {
     Record(u64),
     Checkpoint(u64),
 }
 
-pub fn parse_log_name(path: &str) -> Option<LogFile> {
+pub(crate) fn parse_log_name(path: &str) -> Option<LogFile> {
     let name = path.strip_prefix(&format!("{LOG_DIR}/"))?;
     let (digits, kind) = if let Some(d) = name.strip_suffix(".checkpoint.json") {
         (d, LogFile::Checkpoint as fn(u64) -> LogFile)
