@@ -11,7 +11,8 @@
 //! - the same insert on a two-shard cluster (`ClickHousePersistence::cluster`) vs one server.
 //!
 //! Run: `cargo bench -p soa-persist-benches --bench clickhouse --features clickhouse` (needs
-//! `clickhouse-server` on PATH or in /usr/sbin; `SOA_BENCH_ROWS=...` to change 10M).
+//! `clickhouse-server` on PATH or in /usr/sbin; `SOA_BENCH_ROWS=...` to change 10M,
+//! `SOA_BENCH_NO_CLUSTER=1` to skip the two-shard insert).
 
 use std::time::{Duration, Instant};
 
