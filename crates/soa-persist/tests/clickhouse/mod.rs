@@ -4,7 +4,8 @@
 //!
 //! - `Server::start()`: one server on free ports (HTTP and native TCP) with a generated
 //!   `config.xml` / `users.xml` and a temporary data folder; returns once `/ping` answers; killed
-//!   and reaped on drop. Users: `default` (no password) and `tester` / `secret`.
+//!   and reaped on drop; `kill()` (SIGKILL) and `restart()` keep its data folder and ports.
+//!   Users: `default` (no password) and `tester` / `secret`.
 //! - `Cluster::start()`: two servers whose `remote_servers` config names both as the shards of
 //!   `CLUSTER`, so a `Distributed` table spans them.
 //! - `Server::fresh_client()`: a client on a new database of its own (unique per call), so tests
@@ -39,6 +40,7 @@ pub struct Server {
     pub http_port: u16,
     pub tcp_port: u16,
     dir: tempfile::TempDir,
+    binary: PathBuf,
 }
 
 impl Drop for Server {
@@ -130,37 +132,62 @@ impl Server {
         std::fs::write(&config, config_xml(dir.path(), http, tcp, remote_servers))
             .map_err(|e| e.to_string())?;
         std::fs::write(dir.path().join("users.xml"), users_xml()).map_err(|e| e.to_string())?;
-        let out =
-            std::fs::File::create(dir.path().join("stdout.log")).map_err(|e| e.to_string())?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(binary)
-            .arg(format!("--config-file={}", config.display()))
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("can't run {}: {e}", binary.display()))?;
+        let child = launch(binary, dir.path())?;
         let mut server = Self {
             child,
             http_port: http,
             tcp_port: tcp,
             dir,
+            binary: binary.to_path_buf(),
         };
-        // A bound on the wait, so a server that never answers fails the test instead of hanging.
+        server.wait_ready()?;
+        Ok(server)
+    }
+
+    /// Waits for `/ping`, with a bound, so a server that never answers fails the test instead
+    /// of hanging.
+    fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            if let Some(status) = server.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("exited with {status}: {}", server.log_tail()));
+            if let Some(status) = self.child.try_wait().map_err(|e| e.to_string())? {
+                return Err(format!("exited with {status}: {}", self.log_tail()));
             }
-            if server.ping() {
-                return Ok(server);
+            if self.ping() {
+                return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!("no answer on port {http}: {}", server.log_tail()));
+                return Err(format!(
+                    "no answer on port {}: {}",
+                    self.http_port,
+                    self.log_tail()
+                ));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Kills the server with SIGKILL and reaps it; its data folder and ports stay for `restart`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same config, ports and data folder (after `kill`);
+    /// returns once `/ping` answers.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.kill();
+        // The ports can stay busy for a moment after the kill: retry the start a few times.
+        let mut last = String::new();
+        for _ in 0..20 {
+            self.child = launch(&self.binary, self.dir.path())?;
+            match self.wait_ready() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = e,
+            }
+            self.kill();
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!("did not restart: {last}"))
     }
 
     /// Whether `GET /ping` answers `Ok.`.
@@ -210,6 +237,27 @@ impl Server {
     pub async fn fresh_client(&self, prefix: &str) -> ClickHouseClient {
         fresh_database(&self.client().await, prefix).await
     }
+}
+
+/// `clickhouse-server` on the config of `dir` (`config.xml`), its output in `stdout.log`.
+fn launch(binary: &Path, dir: &Path) -> Result<Child, String> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stdout.log"))
+        .map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    Command::new(binary)
+        .arg(format!(
+            "--config-file={}",
+            dir.join("config.xml").display()
+        ))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("can't run {}: {e}", binary.display()))
 }
 
 /// A new database (a name no other test or run uses) and a client on it.

@@ -1,0 +1,208 @@
+//! `append_batches_once` across kill -9 of the server: a task appends batches in a loop, each
+//! with its write id, retrying a failed write with the same id until it is acknowledged; the
+//! test kills `clickhouse-server` with SIGKILL mid-stream and restarts it on the same data
+//! folder and ports. At the end every acknowledged batch is in the table exactly once, no batch
+//! is there in part (a batch is below the block size, so one block), and every error the writer
+//! saw in between was retryable. SOA_CRASH_KILLS sets the number of kills (3 by default).
+
+mod clickhouse;
+mod tools;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clickhouse::{Server, fresh_database};
+use soa_persist::backends::clickhouse::ClickHousePersistence;
+use soa_persist::prelude::*;
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct CrashRow {
+    #[soa(key)]
+    id: u64,
+    /// The write's number: a batch is whole when all its `BATCH` rows are there.
+    batch: u64,
+    payload: String,
+}
+
+/// Rows per batch: well below the rows per Native block (65,536), so one block per batch.
+const BATCH: u64 = 2000;
+
+fn batch(seq: u64) -> Vec<soa_persist::arrow::array::RecordBatch> {
+    let rows: CrashRowSoA = ((seq - 1) * BATCH..seq * BATCH)
+        .map(|id| CrashRow {
+            id,
+            batch: seq,
+            payload: format!("row {id} {}", "x".repeat((id % 40) as usize)),
+        })
+        .collect();
+    vec![rows.into_record_batch().expect("to Arrow")]
+}
+
+fn kills() -> usize {
+    std::env::var("SOA_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// What the writer saw: the last acknowledged write, and the errors in between.
+#[derive(Default)]
+struct Seen {
+    acked: AtomicU64,
+    errors: std::sync::Mutex<Vec<String>>,
+    not_retryable: std::sync::Mutex<Vec<String>>,
+}
+
+/// No acknowledged write lost, none in part, every error retryable; a write that landed twice
+/// (the rows acknowledged, the server killed before the id was recorded: the retry writes them
+/// again, a gap `append_batches_once` documents on 18.16) is counted and printed, not failed.
+#[test]
+fn acknowledged_appends_survive_kill_9_whole() {
+    run(false);
+}
+
+/// The same with "exactly once" asserted. Fails under enough kills on 18.16 (no insert
+/// deduplication token there, and the rows and the write id are two inserts): run it with
+/// `--ignored` to see the gap.
+#[test]
+#[ignore = "known gap on 18.16: a kill between the rows and the recorded write id duplicates the write"]
+fn acknowledged_appends_survive_kill_9_exactly_once() {
+    run(true);
+}
+
+fn run(exactly_once: bool) {
+    let Some(mut server) = Server::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let p = rt.block_on(async {
+        let client = fresh_database(&server.client().await, "crash").await;
+        ClickHousePersistence::<CrashRow>::open(client, None)
+            .await
+            .unwrap_or_else(|e| panic!("open: {e}\n{}", server.log_tail()))
+    });
+    let seen = Arc::new(Seen::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (p, seen, stop) = (p.clone(), seen.clone(), stop.clone());
+        rt.spawn(async move {
+            let mut seq = 1;
+            while !stop.load(Ordering::Acquire) {
+                let id = WriteId::new("crash-writer", seq);
+                // Retry this write (same id) until acknowledged, within a bound.
+                let deadline = Instant::now() + Duration::from_secs(180);
+                loop {
+                    match p.append_batches_once(batch(seq), &id).await {
+                        Ok(_) => break,
+                        Err(e) => {
+                            record(&seen, &e);
+                            assert!(
+                                Instant::now() < deadline,
+                                "write {seq} never succeeded: {e}"
+                            );
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                }
+                seen.acked.store(seq, Ordering::Release);
+                seq += 1;
+            }
+        })
+    };
+
+    let kills = kills();
+    for k in 0..kills {
+        // Let some writes through, then kill mid-stream (a pause that varies per round).
+        let before = seen.acked.load(Ordering::Acquire);
+        let wait = Instant::now() + Duration::from_secs(30);
+        while seen.acked.load(Ordering::Acquire) < before + 3 + k as u64 && Instant::now() < wait {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(37 * (k as u64 % 5)));
+        server.kill();
+        std::thread::sleep(Duration::from_millis(300));
+        server
+            .restart()
+            .unwrap_or_else(|e| panic!("restart after kill {}: {e}", k + 1));
+    }
+    // A few writes after the last restart, then stop.
+    let last = seen.acked.load(Ordering::Acquire);
+    let wait = Instant::now() + Duration::from_secs(60);
+    while seen.acked.load(Ordering::Acquire) < last + 3 && Instant::now() < wait {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Release);
+    rt.block_on(writer).expect("writer task");
+    let acked = seen.acked.load(Ordering::Acquire);
+
+    // Each batch's row count and distinct ids, read back after the restarts.
+    let answer = rt
+        .block_on(p.client().query_text(&format!(
+            "SELECT batch, count(), uniqExact(id) FROM `{}` GROUP BY batch ORDER BY batch \
+             FORMAT TabSeparated",
+            p.table_name()
+        )))
+        .unwrap_or_else(|e| panic!("read back: {e}\n{}", server.log_tail()));
+    let counts: BTreeMap<u64, (u64, u64)> = answer
+        .lines()
+        .map(|line| {
+            let cells: Vec<u64> = line.split('\t').map(|c| c.parse().unwrap()).collect();
+            (cells[0], (cells[1], cells[2]))
+        })
+        .collect();
+    let errors = seen.errors.lock().unwrap().clone();
+    eprintln!(
+        "{kills} kills, {acked} writes acknowledged, {} errors retried; first ones: {:?}",
+        errors.len(),
+        errors.iter().take(3).collect::<Vec<_>>()
+    );
+    let not_retryable = seen.not_retryable.lock().unwrap().clone();
+    assert!(
+        not_retryable.is_empty(),
+        "errors that were not retryable: {not_retryable:?}"
+    );
+    let mut twice = Vec::new();
+    for seq in 1..=acked {
+        let Some(&(rows, ids)) = counts.get(&seq) else {
+            panic!("acknowledged write {seq} is missing");
+        };
+        // All of the write's ids, each copy whole (a copy is one block).
+        assert_eq!(
+            ids, BATCH,
+            "acknowledged write {seq} in part: {ids} of {BATCH} ids"
+        );
+        assert_eq!(
+            rows % BATCH,
+            0,
+            "write {seq} has a partial copy: {rows} rows"
+        );
+        if rows > BATCH {
+            twice.push((seq, rows / BATCH));
+        }
+    }
+    for seq in counts.keys() {
+        assert!(*seq <= acked, "write {seq} was never attempted");
+    }
+    let copies: u64 = counts.values().map(|(rows, _)| rows / BATCH).sum();
+    assert_eq!(
+        rt.block_on(p.count(&Predicate::all())).unwrap(),
+        copies * BATCH
+    );
+    eprintln!("writes present more than once (write, copies): {twice:?}");
+    if exactly_once {
+        assert!(twice.is_empty(), "writes applied more than once: {twice:?}");
+    }
+}
+
+fn record(seen: &Seen, e: &PersistError) {
+    if !e.is_retryable() {
+        seen.not_retryable.lock().unwrap().push(e.to_string());
+    }
+    seen.errors.lock().unwrap().push(e.to_string());
+}
