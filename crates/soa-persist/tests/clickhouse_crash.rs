@@ -4,6 +4,7 @@
 //! folder and ports. At the end every acknowledged batch is in the table exactly once, no batch
 //! is there in part (a batch is below the block size, so one block), and every error the writer
 //! saw in between was retryable. SOA_CRASH_KILLS sets the number of kills (3 by default).
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
 mod tools;
