@@ -150,3 +150,27 @@ pub fn select_by_name(
         &options,
     )?)
 }
+
+/// The schema of `projection` (top-level column names, in that order) within `schema`, or the
+/// whole schema when there is none; a name the struct lacks is a `SchemaMismatch` naming it.
+pub fn project_schema(
+    schema: &SchemaRef,
+    projection: Option<&[String]>,
+    backend: &'static str,
+) -> Result<SchemaRef, PersistError> {
+    let Some(names) = projection else {
+        return Ok(schema.clone());
+    };
+    let indices = names
+        .iter()
+        .map(|n| {
+            schema
+                .index_of(n)
+                .map_err(|_| PersistError::SchemaMismatch {
+                    backend,
+                    detail: format!("projected column `{n}` is not a field of the struct"),
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Arc::new(schema.project(&indices)?))
+}

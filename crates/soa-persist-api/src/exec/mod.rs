@@ -16,7 +16,7 @@ mod delete;
 mod plan;
 
 pub use chunk::{Coalesce, split_rows};
-pub use conform::{cast_exact, cast_to_schema, conform, select_by_name};
+pub use conform::{cast_exact, cast_to_schema, conform, project_schema, select_by_name};
 pub use container::{batches_to_container, collect, retain_rows};
 pub use delete::{Deleted, delete_from, delete_rows};
 pub use plan::ScanPlan;

@@ -1,15 +1,15 @@
 //! Reads: `SELECT`s with the predicate as `WHERE` (values as typed literals), streamed back as
 //! Native and decoded into `T`'s schema; counts; stats from the system tables; free SQL.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use futures::{StreamExt, TryStreamExt};
 use soa_persist_api::ColumnStats;
 use soa_persist_api::exec::conform;
+use soa_persist_api::exec::project_schema;
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
+use soa_persist_core::arrow::datatypes::Schema;
 use soa_persist_core::query::Expr;
 use soa_persist_core::soa::SoA;
 
@@ -84,25 +84,8 @@ impl<T: SoA> ClickHousePersistence<T> {
 
     pub(crate) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         let schema = &self.table.schema;
-        let (target, whole): (SchemaRef, bool) = match &scan.projection {
-            None => (schema.clone(), true),
-            Some(names) => {
-                let indices = names
-                    .iter()
-                    .map(|n| {
-                        schema
-                            .index_of(n)
-                            .map_err(|_| PersistError::SchemaMismatch {
-                                backend: NAME,
-                                detail: format!(
-                                    "projected column `{n}` is not a field of the struct"
-                                ),
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                (Arc::new(schema.project(&indices)?), false)
-            }
-        };
+        let target = project_schema(schema, scan.projection.as_deref(), NAME)?;
+        let whole = scan.projection.is_none();
         let sql = self.select(&target, scan.predicate.expr())?;
         let stream = self.table.client.query_batches(&sql, target);
         let size = scan.batch_size;

@@ -18,6 +18,7 @@ use super::dialect::{Where, where_clause};
 use super::error::db_error;
 use super::pool::NAME;
 use super::{DuckDBPersistence, META_TABLE, SqlValue};
+use soa_persist_api::exec::project_schema;
 use soa_persist_api::exec::{Coalesce, cast_to_schema, select_by_name, split_rows};
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 
@@ -68,26 +69,7 @@ impl<T: SoA> DuckDBPersistence<T> {
 
     /// `scan` as a `SELECT` of its columns with its predicate as `WHERE`, streamed.
     pub(super) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
-        let target = match &scan.projection {
-            None => self.table.schema.clone(),
-            Some(names) => {
-                let indices = names
-                    .iter()
-                    .map(|n| {
-                        self.table
-                            .schema
-                            .index_of(n)
-                            .map_err(|_| PersistError::SchemaMismatch {
-                                backend: NAME,
-                                detail: format!(
-                                    "projected column `{n}` is not a field of the struct"
-                                ),
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Arc::new(self.table.schema.project(&indices)?)
-            }
-        };
+        let target = project_schema(&self.table.schema, scan.projection.as_deref(), NAME)?;
         let columns = column_list(&target);
         let (sql, params) = self.select(&columns, scan.predicate.expr())?;
         Ok(self.stream(sql, params, target, scan.batch_size, false))
