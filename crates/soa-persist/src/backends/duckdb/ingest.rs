@@ -46,7 +46,7 @@ static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
 pub(crate) struct Registered(u64);
 
 impl Registered {
-    pub fn new(batch: RecordBatch) -> Self {
+    pub(crate) fn new(batch: RecordBatch) -> Self {
         let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
         BATCHES
             .lock()

@@ -12,6 +12,7 @@ pub struct DuckDBOptions {
     /// The table's name; by default the struct's name in snake_case (`OrderLine` ->
     /// `order_line`). Any string works: it is always quoted.
     pub table: Option<String>,
+    /// How writes hand batches to DuckDB (an Arrow table scan by default, or the appender).
     pub ingest: Ingest,
     /// Opens the database read-only: reads and `sql` work, writes fail.
     pub read_only: bool,

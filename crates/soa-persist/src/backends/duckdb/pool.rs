@@ -63,7 +63,7 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    pub fn open(path: Option<&Path>, cfg: &OpenConfig) -> Result<Arc<Self>, PersistError> {
+    pub(super) fn open(path: Option<&Path>, cfg: &OpenConfig) -> Result<Arc<Self>, PersistError> {
         let Some(path) = path else {
             return Self::open_new(None, cfg);
         };
@@ -157,24 +157,24 @@ impl Db {
         }))
     }
 
-    pub fn path(&self) -> Option<&Path> {
+    pub(super) fn path(&self) -> Option<&Path> {
         self.path.as_deref()
     }
 
     /// Taken on the blocking thread of a write, so it lasts until the commit even when the
     /// caller stops waiting.
-    pub fn bookkeeping(&self) -> MutexGuard<'_, ()> {
+    pub(super) fn bookkeeping(&self) -> MutexGuard<'_, ()> {
         self.bookkeeping
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn read_only(&self) -> bool {
+    pub(super) fn read_only(&self) -> bool {
         self.read_only
     }
 
     /// A connection of this task's own: an idle one, or a fresh clone of the root.
-    pub fn get(self: &Arc<Self>) -> Result<Pooled, PersistError> {
+    pub(super) fn get(self: &Arc<Self>) -> Result<Pooled, PersistError> {
         let idle = self
             .idle
             .lock()
@@ -196,7 +196,7 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection in a blocking thread (DuckDB calls block).
-    pub async fn run<R, F>(self: &Arc<Self>, f: F) -> Result<R, PersistError>
+    pub(super) async fn run<R, F>(self: &Arc<Self>, f: F) -> Result<R, PersistError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<R, PersistError> + Send + 'static,

@@ -2,7 +2,6 @@
 //! schema, and free SQL.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use duckdb::Connection;
