@@ -181,19 +181,13 @@ impl PersistError {
     /// (`Io`, `Convert`, `Store`, `Arrow`) or none (`SchemaMismatch`, `MemoryBudget`, `Server`)
     /// are returned unchanged.
     pub fn with_source(mut self, cause: impl Into<BoxError>) -> Self {
-        match &mut self {
-            Self::Conflict { source, .. }
-            | Self::Corrupt { source, .. }
-            | Self::Constraint { source, .. }
-            | Self::InvalidInput { source, .. }
-            | Self::Backend { source, .. } => *source = Some(cause.into()),
-            Self::Convert(_)
-            | Self::Store(_)
-            | Self::SchemaMismatch { .. }
-            | Self::MemoryBudget { .. }
-            | Self::Io { .. }
-            | Self::Server { .. }
-            | Self::Arrow(_) => {}
+        if let Self::Conflict { source, .. }
+        | Self::Corrupt { source, .. }
+        | Self::Constraint { source, .. }
+        | Self::InvalidInput { source, .. }
+        | Self::Backend { source, .. } = &mut self
+        {
+            *source = Some(cause.into());
         }
         self
     }

@@ -76,30 +76,29 @@ pub enum ConvertError {
     },
 }
 
+/// The `field` of every variant, by reference or by mutable reference (one list for both).
+macro_rules! field_of {
+    ($error:expr) => {
+        match $error {
+            Self::MissingColumn { field }
+            | Self::TypeMismatch { field, .. }
+            | Self::UnexpectedNull { field, .. }
+            | Self::InvalidValue { field, .. }
+            | Self::Capacity { field, .. }
+            | Self::LengthMismatch { field, .. }
+            | Self::Arrow { field, .. } => field,
+        }
+    };
+}
+
 impl ConvertError {
     /// The dotted path of the column the error is about.
     pub fn field(&self) -> &str {
-        match self {
-            Self::MissingColumn { field }
-            | Self::TypeMismatch { field, .. }
-            | Self::UnexpectedNull { field, .. }
-            | Self::InvalidValue { field, .. }
-            | Self::Capacity { field, .. }
-            | Self::LengthMismatch { field, .. }
-            | Self::Arrow { field, .. } => field,
-        }
+        field_of!(self)
     }
 
     fn field_mut(&mut self) -> &mut String {
-        match self {
-            Self::MissingColumn { field }
-            | Self::TypeMismatch { field, .. }
-            | Self::UnexpectedNull { field, .. }
-            | Self::InvalidValue { field, .. }
-            | Self::Capacity { field, .. }
-            | Self::LengthMismatch { field, .. }
-            | Self::Arrow { field, .. } => field,
-        }
+        field_of!(self)
     }
 
     /// Prefixes the column path with `parent` (used as errors travel out of nested columns).

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
-use futures::StreamExt;
+use futures::TryStreamExt;
 use soa_persist_core::arrow::compute::concat_batches;
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
@@ -51,11 +51,11 @@ impl<T: SoA> ParquetPersistence<T> {
         let mut replaced = Vec::new();
         let mut written = Vec::new();
         for (_, files) in by_partition.into_iter().filter(|(_, f)| f.len() > 1) {
-            let mut stream = self.read(files.clone(), Scan::all()).await?;
-            let mut batches = Vec::new();
-            while let Some(b) = stream.next().await {
-                batches.push(b?);
-            }
+            let batches: Vec<_> = self
+                .read(files.clone(), Scan::all())
+                .await?
+                .try_collect()
+                .await?;
             let merged = concat_batches(&T::arrow_schema(), &batches)?;
             written.extend(self.write_files(vec![merged]).await?);
             replaced.extend(files.into_iter().map(|f| f.path));

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{StreamExt, stream};
+use futures::{StreamExt, TryStreamExt, stream};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
@@ -63,12 +63,8 @@ impl<T: SoA> ParquetPersistence<T> {
         let Some(snapshot) = self.snapshot().await? else {
             return Ok(None);
         };
-        let mut stream = self.read(snapshot.files.clone(), Scan::all()).await?;
-        let mut out = Vec::new();
-        while let Some(batch) = stream.next().await {
-            out.push(batch?);
-        }
-        Ok(Some(out))
+        let stream = self.read(snapshot.files.clone(), Scan::all()).await?;
+        Ok(Some(stream.try_collect().await?))
     }
 
     /// Rows matching `predicate`: the log's counts when every row does.
