@@ -1,6 +1,7 @@
 //! Errors keep their cause: walking `std::error::Error::source()` from a backend's error
 //! reaches the library error underneath (Parquet's decoder, DuckDB, the URL parser), and
 //! arguments a backend can't use are `InvalidInput`, never retryable.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 use std::error::Error;
 
