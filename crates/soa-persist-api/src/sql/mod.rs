@@ -14,7 +14,7 @@ use soa_persist_core::query::CmpOp;
 use crate::PersistError;
 
 pub use ddl::{create_table, default_table_name, enum_variants, is_uuid};
-pub use predicate::{WhereClause, resolve_field, where_clause};
+pub use predicate::{WhereClause, where_clause};
 
 /// One bound value of a generated statement: a one-row Arrow array holding the literal (null
 /// for SQL `NULL`), and the field of the column it is compared with.

@@ -9,6 +9,7 @@ use soa_persist_core::query::{Expr, Literal};
 
 use super::{Dialect, Param};
 use crate::PersistError;
+use crate::exec::resolve_field;
 
 /// A `WHERE` clause (without the keyword) and its parameters, in placeholder order.
 #[derive(Debug, Default)]
@@ -36,19 +37,6 @@ pub fn where_clause<D: Dialect + ?Sized>(
     };
     out.sql = writer.render(expr)?;
     Ok(out)
-}
-
-/// The field at a nested `path` (`["address", "city"]`) of `schema`.
-pub fn resolve_field<'a>(schema: &'a Schema, path: &[&str]) -> Option<&'a Field> {
-    let (first, rest) = path.split_first()?;
-    let mut field = schema.field_with_name(first).ok()?;
-    for name in rest {
-        field = match field.data_type() {
-            DataType::Struct(children) => children.iter().find(|c| c.name() == name)?,
-            _ => return None,
-        };
-    }
-    Some(field)
 }
 
 struct Writer<'a, D: ?Sized> {
