@@ -16,6 +16,10 @@
 
 use std::time::{Duration, Instant};
 
+// The loopback server's config files, shared with the test harness.
+#[path = "../../crates/soa-persist/tests/clickhouse/config.rs"]
+mod ch_config;
+
 use soa_persist::backends::clickhouse::{
     ClickHouseClient, ClickHouseConfig, ClickHousePersistence,
 };
@@ -383,42 +387,7 @@ mod server {
             .expect("a free port")
     }
 
-    const USERS: &str = r#"<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>8000000000</max_memory_usage><log_queries>1</log_queries></default></profiles>
-  <users>
-    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
-  </users>
-  <quotas><default></default></quotas>
-</yandex>
-"#;
-
-    fn config(dir: &Path, http: u16, tcp: u16, remote_servers: &str) -> String {
-        let d = dir.display();
-        format!(
-            r#"<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/server.err.log</errorlog></logger>
-  <http_port>{http}</http_port>
-  <tcp_port>{tcp}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>{d}/data/</path>
-  <tmp_path>{d}/data/tmp/</tmp_path>
-  <user_files_path>{d}/data/user_files/</user_files_path>
-  <format_schema_path>{d}/data/format_schemas/</format_schema_path>
-  <users_config>{d}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>268435456</mark_cache_size>
-  <uncompressed_cache_size>268435456</uncompressed_cache_size>
-  <mlock_executable>false</mlock_executable>
-  <query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>500</flush_interval_milliseconds></query_log>
-  <remote_servers>{remote_servers}</remote_servers>
-</yandex>
-"#
-        )
-    }
+    use super::ch_config::{config_xml as config, users_xml};
 
     impl Server {
         /// One server on free ports (`ports` = (http, tcp) when given); waits for `/ping`.
@@ -442,7 +411,7 @@ mod server {
             let config_path = dir.path().join("config.xml");
             std::fs::write(&config_path, config(dir.path(), http, tcp, remote))
                 .map_err(|e| e.to_string())?;
-            std::fs::write(dir.path().join("users.xml"), USERS).map_err(|e| e.to_string())?;
+            std::fs::write(dir.path().join("users.xml"), users_xml()).map_err(|e| e.to_string())?;
             let out =
                 std::fs::File::create(dir.path().join("stdout.log")).map_err(|e| e.to_string())?;
             let err = out.try_clone().map_err(|e| e.to_string())?;

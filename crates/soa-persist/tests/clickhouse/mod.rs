@@ -16,6 +16,9 @@
 //! `SOA_REQUIRE_TOOLS` / `CI` is set (`scripts/test.sh` sets it; `scripts/setup.sh` installs both).
 #![allow(dead_code)]
 
+mod config;
+use config::{config_xml, users_xml};
+
 pub mod codec;
 pub mod model;
 pub mod tables;
@@ -75,45 +78,6 @@ fn free_port() -> Result<u16, String> {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("no free port: {e}"))
-}
-
-fn users_xml() -> &'static str {
-    r#"<?xml version="1.0"?>
-<yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
-  <users>
-    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
-    <tester><password>secret</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></tester>
-  </users>
-  <quotas><default></default></quotas>
-</yandex>
-"#
-}
-
-fn config_xml(dir: &Path, http: u16, tcp: u16, remote_servers: &str) -> String {
-    let d = dir.display();
-    format!(
-        r#"<?xml version="1.0"?>
-<yandex>
-  <logger><level>warning</level><log>{d}/server.log</log><errorlog>{d}/server.err.log</errorlog></logger>
-  <http_port>{http}</http_port>
-  <tcp_port>{tcp}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
-  <path>{d}/data/</path>
-  <tmp_path>{d}/data/tmp/</tmp_path>
-  <user_files_path>{d}/data/user_files/</user_files_path>
-  <format_schema_path>{d}/data/format_schemas/</format_schema_path>
-  <users_config>{d}/users.xml</users_config>
-  <default_profile>default</default_profile>
-  <default_database>default</default_database>
-  <timezone>UTC</timezone>
-  <mark_cache_size>67108864</mark_cache_size>
-  <uncompressed_cache_size>67108864</uncompressed_cache_size>
-  <mlock_executable>false</mlock_executable>
-  <remote_servers>{remote_servers}</remote_servers>
-</yandex>
-"#
-    )
 }
 
 impl Server {
