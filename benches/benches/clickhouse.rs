@@ -351,8 +351,7 @@ fn main() {
 /// `system.query_log` on, a temporary data folder, killed and reaped on drop (adapted from the
 /// test harness in `crates/soa-persist/tests/clickhouse/mod.rs`).
 mod server {
-    use std::io::{Read, Write};
-    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    use std::net::{Ipv4Addr, TcpListener};
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
@@ -440,18 +439,7 @@ mod server {
         }
 
         fn ping(&self) -> bool {
-            let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.http)) else {
-                return false;
-            };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let request = format!(
-                "GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-                self.http
-            );
-            let mut response = Vec::new();
-            stream.write_all(request.as_bytes()).is_ok()
-                && stream.read_to_end(&mut response).is_ok()
-                && String::from_utf8_lossy(&response).contains("Ok.")
+            super::ch_config::ping(self.http)
         }
 
         fn log_tail(&self) -> String {

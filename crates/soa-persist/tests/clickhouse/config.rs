@@ -1,8 +1,12 @@
 //! The config files of a loopback ClickHouse server (18.16's `<yandex>` format): one data folder,
 //! chosen ports, a `default` user and a `tester`/`secret` user, queries logged to
-//! `system.query_log`. Shared by the test harness and the ClickHouse bench.
+//! `system.query_log`; and the readiness probe. Shared by the test harness and the ClickHouse
+//! bench.
 
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
 use std::path::Path;
+use std::time::Duration;
 
 pub fn users_xml() -> &'static str {
     r#"<?xml version="1.0"?>
@@ -42,4 +46,18 @@ pub fn config_xml(dir: &Path, http: u16, tcp: u16, remote_servers: &str) -> Stri
 </yandex>
 "#
     )
+}
+
+/// Whether the server's HTTP port answers `GET /ping` with `Ok.`.
+pub fn ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request =
+        format!("GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let mut response = Vec::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_end(&mut response).is_ok()
+        && String::from_utf8_lossy(&response).contains("Ok.")
 }

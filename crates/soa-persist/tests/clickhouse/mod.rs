@@ -23,8 +23,7 @@ pub mod codec;
 pub mod model;
 pub mod tables;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -156,18 +155,7 @@ impl Server {
 
     /// Whether `GET /ping` answers `Ok.`.
     fn ping(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.http_port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = format!(
-            "GET /ping HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-            self.http_port
-        );
-        let mut response = Vec::new();
-        stream.write_all(request.as_bytes()).is_ok()
-            && stream.read_to_end(&mut response).is_ok()
-            && String::from_utf8_lossy(&response).contains("Ok.")
+        config::ping(self.http_port)
     }
 
     /// The end of the server's logs, for failure messages.
