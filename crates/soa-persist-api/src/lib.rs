@@ -13,6 +13,7 @@ extern crate self as soa_persist_api;
 
 mod error;
 pub mod exec;
+mod handle;
 mod persistence;
 mod persistent_store;
 mod scan;
@@ -22,6 +23,7 @@ mod stats;
 pub mod testing;
 
 pub use error::{BoxError, PersistError, RetryPolicy, retry};
+pub use handle::Handle;
 pub use persistence::SoAPersistence;
 pub use persistent_store::{FlushPolicy, PersistentStore};
 pub use scan::{BatchStream, Scan, WriteId};

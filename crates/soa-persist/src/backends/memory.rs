@@ -5,8 +5,7 @@
 //! readers take a snapshot of `Arc`'d batches and never block writers for longer than a push.
 //! An optional memory budget refuses an append that would exceed it, appending nothing.
 
-use std::marker::PhantomData;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use futures::stream;
 use soa_persist_core::arrow::array::RecordBatch;
@@ -14,6 +13,7 @@ use soa_persist_core::arrow::compute::concat_batches;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
 
+use soa_persist_api::Handle;
 use soa_persist_api::exec::{ScanPlan, conform, delete_from};
 use soa_persist_api::{
     BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId,
@@ -23,8 +23,7 @@ const NAME: &str = "arrow";
 
 /// In-memory Arrow persistence of rows of `T`.
 pub struct ArrowPersistence<T> {
-    inner: Arc<Inner>,
-    _rows: PhantomData<fn() -> T>,
+    inner: Handle<Inner, T>,
 }
 
 struct Inner {
@@ -41,7 +40,6 @@ impl<T> Clone for ArrowPersistence<T> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            _rows: PhantomData,
         }
     }
 }
@@ -66,13 +64,12 @@ impl<T: SoA> ArrowPersistence<T> {
     /// `coalesce_rows`: consecutive appends smaller than this are merged into one batch.
     pub fn with_options(memory_budget: Option<usize>, coalesce_rows: usize) -> Self {
         Self {
-            inner: Arc::new(Inner {
+            inner: Handle::new(Inner {
                 batches: RwLock::new(None),
                 memory_budget,
                 coalesce_rows,
                 writers: Default::default(),
             }),
-            _rows: PhantomData,
         }
     }
 

@@ -16,8 +16,6 @@
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
 
-use std::marker::PhantomData;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use soa_persist_core::arrow::array::RecordBatch;
@@ -29,6 +27,7 @@ use soa_persist_core::soa::SoA;
 use super::client::{ClickHouseClient, ClickHouseConfig};
 use super::native::{BlockEncoder, TypeOptions};
 use super::{NAME, ddl};
+use soa_persist_api::Handle;
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 
 pub(crate) struct Table {
@@ -54,15 +53,13 @@ pub(crate) struct Table {
 /// Rows of `T` in a ClickHouse table; a cheap clonable handle (clones share the connection
 /// pool and take turns as one writer).
 pub struct ClickHousePersistence<T> {
-    pub(crate) table: Arc<Table>,
-    _rows: PhantomData<fn() -> T>,
+    pub(crate) table: Handle<Table, T>,
 }
 
 impl<T> Clone for ClickHousePersistence<T> {
     fn clone(&self) -> Self {
         Self {
             table: self.table.clone(),
-            _rows: PhantomData,
         }
     }
 }
@@ -139,7 +136,7 @@ impl<T: SoA> ClickHousePersistence<T> {
         let encoder =
             BlockEncoder::for_schema(schema.clone(), client.caps(), &TypeOptions::default())?;
         Ok(Self {
-            table: Arc::new(Table {
+            table: Handle::new(Table {
                 client,
                 name,
                 local,
@@ -151,7 +148,6 @@ impl<T: SoA> ClickHousePersistence<T> {
                 once: tokio::sync::Mutex::new(()),
                 written: AtomicBool::new(false),
             }),
-            _rows: PhantomData,
         })
     }
 

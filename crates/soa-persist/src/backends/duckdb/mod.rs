@@ -19,7 +19,6 @@ mod read;
 mod views;
 mod write;
 
-use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -41,6 +40,7 @@ use self::error::db_error;
 use self::pool::{Db, NAME, OpenConfig};
 use self::read::column_list;
 use self::write::Mode;
+use soa_persist_api::Handle;
 use soa_persist_api::exec::collect;
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 
@@ -67,15 +67,13 @@ struct Table {
 
 /// Rows of `T` in a DuckDB table; a cheap clonable handle (clones share the database).
 pub struct DuckDBPersistence<T> {
-    table: Arc<Table>,
-    _rows: PhantomData<fn() -> T>,
+    table: Handle<Table, T>,
 }
 
 impl<T> Clone for DuckDBPersistence<T> {
     fn clone(&self) -> Self {
         Self {
             table: self.table.clone(),
-            _rows: PhantomData,
         }
     }
 }
@@ -166,7 +164,7 @@ impl<T: SoA> DuckDBPersistence<T> {
         ));
         let columns = column_list(&schema);
         Ok(Self {
-            table: Arc::new(Table {
+            table: Handle::new(Table {
                 db,
                 name,
                 schema,
@@ -176,7 +174,6 @@ impl<T: SoA> DuckDBPersistence<T> {
                 writer: tokio::sync::Mutex::new(()),
                 written: AtomicBool::new(false),
             }),
-            _rows: PhantomData,
         })
     }
 

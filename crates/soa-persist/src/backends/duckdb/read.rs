@@ -108,7 +108,7 @@ impl<T: SoA> DuckDBPersistence<T> {
         if self.table.written.load(Ordering::Acquire) {
             return Ok(true);
         }
-        let table = self.table.clone();
+        let table = self.table.arc().clone();
         let written = self
             .table
             .db
@@ -218,7 +218,7 @@ impl<T: SoA> DuckDBPersistence<T> {
 
     /// Rows, row groups, memory and file sizes; any failure to find them out is an error.
     pub(super) async fn stats_now(&self) -> Result<Stats, PersistError> {
-        let table = self.table.clone();
+        let table = self.table.arc().clone();
         self.table
             .db
             .run(move |conn| {

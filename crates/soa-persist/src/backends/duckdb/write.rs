@@ -72,7 +72,7 @@ impl<T: SoA> DuckDBPersistence<T> {
             .map(|b| self.prepare(b))
             .collect::<Result<Vec<_>, _>>()?;
         let _turn = self.table.writer.lock().await;
-        let table = self.table.clone();
+        let table = self.table.arc().clone();
         self.table
             .db
             .run(move |conn| {

@@ -3,11 +3,9 @@
 //! and run (they assert what the accepted code does).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
-// trybuild compiles the crate again, with the features of this build, in a target folder of
-// its own: with `duckdb` on that would be a second DuckDB build. The test command runs this
-// test in a separate, default-features invocation instead.
+// trybuild compiles the cases in a target folder of its own, against `soa-persist` with the
+// features this crate asks for: the defaults.
 #[test]
-#[cfg_attr(feature = "duckdb", ignore = "run without the duckdb feature")]
 fn ui() {
     let t = trybuild::TestCases::new();
     let mut cases: Vec<std::path::PathBuf> = std::fs::read_dir("tests/ui")
