@@ -100,6 +100,17 @@ pub enum PersistError {
         #[source]
         source: Option<BoxError>,
     },
+    /// Rows whose keys are already stored (or repeated in one write): every such key is listed
+    /// and nothing of the write was stored.
+    #[error("{backend}: duplicate keys in `{field}`: {}", key_list(keys))]
+    DuplicateKeys {
+        /// The backend that refused the write.
+        backend: &'static str,
+        /// The key column's name.
+        field: String,
+        /// The keys, as text.
+        keys: Vec<String>,
+    },
     /// An argument the backend can't use (a table name, an option, a URL or path); nothing was
     /// done, and the same call fails the same way.
     #[error("{backend}: invalid input: {detail}")]
@@ -220,6 +231,7 @@ impl PersistError {
             | Self::MemoryBudget { .. }
             | Self::Corrupt { .. }
             | Self::Constraint { .. }
+            | Self::DuplicateKeys { .. }
             | Self::InvalidInput { .. }
             | Self::Arrow(_) => false,
         }
@@ -277,4 +289,14 @@ fn jitter_seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0);
     h.finish()
+}
+
+/// The first keys of a long list, and how many more there are.
+fn key_list(keys: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = keys[..keys.len().min(SHOWN)].join(", ");
+    if keys.len() > SHOWN {
+        text.push_str(&format!(" and {} more", keys.len() - SHOWN));
+    }
+    text
 }

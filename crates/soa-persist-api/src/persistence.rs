@@ -5,6 +5,7 @@
 //! with the zero-copy paths of `ToArrow`. All futures are `Send`, so the API works from a
 //! multi-threaded tokio runtime.
 
+use std::collections::HashSet;
 use std::future::Future;
 
 use futures::StreamExt;
@@ -14,9 +15,13 @@ use soa_persist_core::column::Column;
 use soa_persist_core::convert::ToArrow;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::{RowRef, SoA};
+use soa_persist_core::store::Keyed;
 
 use crate::error::PersistError;
-use crate::exec::{batches_to_container, collect, retain_rows};
+use crate::exec::{
+    KEYS_PER_QUERY, batches_to_container, collect, key_predicate, key_values, last_of_equal_keys,
+    retain_rows,
+};
 use crate::scan::{BatchStream, Scan, WriteId};
 use crate::stats::Stats;
 
@@ -92,6 +97,65 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
 
     /// What the backend holds now.
     fn stats(&self) -> impl Future<Output = Result<Stats, PersistError>> + Send;
+
+    /// Which of `keys` are stored, one flag per key, in order. The default pushes
+    /// `key IN (...)` down ([`KEYS_PER_QUERY`] keys a query) and reads back the key column only;
+    /// backends with a key index answer from it.
+    fn contains_keys(
+        &self,
+        keys: &[T::Key],
+    ) -> impl Future<Output = Result<Vec<bool>, PersistError>> + Send
+    where
+        T: Keyed,
+    {
+        async move {
+            let mut stored = HashSet::new();
+            for chunk in keys.chunks(KEYS_PER_QUERY) {
+                let scan = Scan::filter(key_predicate::<T>(chunk)).project([T::KEY_FIELD]);
+                let mut stream = self.scan(scan).await?;
+                while let Some(batch) = stream.next().await {
+                    stored.extend(key_values::<T>(&[batch?])?);
+                }
+            }
+            Ok(keys.iter().map(|k| stored.contains(k)).collect())
+        }
+    }
+
+    /// Inserts `batches`, replacing the stored rows with the same keys; of equal keys in
+    /// `batches`, the last row wins. The default deletes the keys, then appends: two writes, so
+    /// a reader in between sees neither the old rows nor the new ones, and an error between
+    /// them leaves the keys deleted. Backends that can do both in one atomic write override
+    /// it (memory, Parquet and DuckDB do).
+    fn upsert_batches(
+        &self,
+        batches: Vec<RecordBatch>,
+    ) -> impl Future<Output = Result<(), PersistError>> + Send
+    where
+        T: Keyed,
+    {
+        async move {
+            let batches = last_of_equal_keys::<T>(batches)?;
+            let keys = key_values::<T>(&batches)?;
+            self.delete_keys(&keys).await?;
+            self.append_batches(batches).await
+        }
+    }
+
+    /// Deletes the rows with these keys and returns how many there were. The default deletes
+    /// [`KEYS_PER_QUERY`] keys per (atomic) delete; backends that evaluate in Rust delete all
+    /// of them in one.
+    fn delete_keys(&self, keys: &[T::Key]) -> impl Future<Output = Result<u64, PersistError>> + Send
+    where
+        T: Keyed,
+    {
+        async move {
+            let mut deleted = 0;
+            for chunk in keys.chunks(KEYS_PER_QUERY) {
+                deleted += self.delete(&key_predicate::<T>(chunk)).await?;
+            }
+            Ok(deleted)
+        }
+    }
 
     /// Replaces everything stored with `rows` (moved into Arrow without copying primitives).
     fn save(&self, rows: T::Container) -> impl Future<Output = Result<(), PersistError>> + Send {

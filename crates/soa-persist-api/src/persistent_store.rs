@@ -26,6 +26,7 @@ use soa_persist_core::store::{Keyed, Store};
 use soa_persist_core::arrow::array::RecordBatch;
 
 use crate::error::PersistError;
+use crate::exec::duplicate_keys;
 use crate::persistence::SoAPersistence;
 use crate::scan::WriteId;
 use crate::stats::Stats;
@@ -64,6 +65,8 @@ pub struct PersistentStore<T: Keyed, P: SoAPersistence<T>> {
     /// The first `rows` buffered rows, handed to the backend as `batch` under `id`, not yet
     /// confirmed (the flush failed or was cancelled after handing them over).
     in_doubt: Option<InDoubt>,
+    /// Rows a flush refused because their keys were stored already.
+    rejected: T::Container,
 }
 
 struct InDoubt {
@@ -83,6 +86,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
             writer: uuid_like(),
             writes: 0,
             in_doubt: None,
+            rejected: T::Container::default(),
         }
     }
 
@@ -102,9 +106,22 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         self.buffer.len()
     }
 
+    /// Rows that flushes refused because their keys were already stored (each such flush
+    /// returned `PersistError::DuplicateKeys` naming them); they are not stored.
+    pub fn rejected(&self) -> &T::Container {
+        &self.rejected
+    }
+
+    /// Takes the refused rows out (to fix and `upsert`, or to report).
+    pub fn take_rejected(&mut self) -> T::Container {
+        std::mem::take(&mut self.rejected)
+    }
+
     /// Adds a row to the write buffer (flushing when the policy says so). A key already in the
-    /// buffer is refused; keys already flushed are checked by backends that enforce keys
-    /// (DuckDB) at flush time. A value that can never be stored (a decimal with more
+    /// buffer is refused here; keys already stored are found by the next flush, for all its
+    /// rows at once (one `contains_keys` call), which then writes nothing, moves those rows to
+    /// [`rejected`](Self::rejected) and returns `PersistError::DuplicateKeys` naming every one;
+    /// the flush after it writes the rest. A value that can never be stored (a decimal with more
     /// digits than its precision, an instant outside its unit's range) is refused here with a
     /// `ConvertError` naming the field, rather than failing the flush later.
     pub async fn add(&mut self, row: T) -> Result<(), PersistError> {
@@ -216,6 +233,7 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     pub async fn flush(&mut self) -> Result<(), PersistError> {
         self.settle().await?;
         if !self.buffer.is_empty() {
+            self.reject_stored_keys().await?;
             // Copying keeps the buffer intact until the backend has confirmed the rows.
             let batch = self.buffer.to_record_batch()?;
             self.writes += 1;
@@ -235,15 +253,137 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
         let Some(write) = &self.in_doubt else {
             return Ok(());
         };
-        self.backend
+        let result = self
+            .backend
             .append_batches_once(vec![write.batch.clone()], &write.id)
-            .await?;
+            .await;
+        if let Err(e) = result {
+            if !matches!(
+                e,
+                PersistError::Constraint { .. } | PersistError::DuplicateKeys { .. }
+            ) {
+                return Err(e);
+            }
+            // Refused whole, so certainly not stored: a key that another writer stored since
+            // our check. Find them all, set them aside, and let the next flush write the rest.
+            self.in_doubt = None;
+            self.reject_stored_keys().await?;
+            return Err(e);
+        }
         let rows = write.rows;
         self.in_doubt = None;
         // Rows added since the write began follow its rows in the buffer.
         self.buffer = self.buffer.split_off(rows);
         self.reindex_buffer();
         Ok(())
+    }
+
+    /// Moves the buffered rows whose keys are stored already to `rejected`, and reports them.
+    async fn reject_stored_keys(&mut self) -> Result<(), PersistError> {
+        let keys: Vec<T::Key> = (0..self.buffer.len())
+            .filter_map(|i| T::key_at(&self.buffer, i).cloned())
+            .collect();
+        let stored = self.backend.contains_keys(&keys).await?;
+        if !stored.contains(&true) {
+            return Ok(());
+        }
+        let duplicates: Vec<T::Key> = keys
+            .into_iter()
+            .zip(&stored)
+            .filter_map(|(k, s)| s.then_some(k))
+            .collect();
+        let mut refused = self.buffer.clone();
+        refused.retain_mask(&stored);
+        let keep: Vec<bool> = stored.iter().map(|s| !s).collect();
+        self.buffer.retain_mask(&keep);
+        self.rejected.append(&mut refused);
+        self.reindex_buffer();
+        Err(duplicate_keys::<T>(self.backend.name(), &duplicates))
+    }
+
+    /// Inserts `rows`, replacing the rows with the same keys, stored or buffered (of equal keys
+    /// in `rows`, the last wins). Flushes the buffer first, then writes `rows` at once: one
+    /// atomic write on the memory, Parquet and DuckDB backends (see
+    /// [`SoAPersistence::upsert_batches`] for the others). Safe to retry after an error.
+    pub async fn upsert(&mut self, rows: impl IntoIterator<Item = T>) -> Result<(), PersistError> {
+        let mut container = T::Container::default();
+        for row in rows {
+            container.push(row);
+        }
+        self.upsert_rows(container).await
+    }
+
+    async fn upsert_rows(&mut self, rows: T::Container) -> Result<(), PersistError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for i in 0..rows.len() {
+            if let Some(row) = rows.get_cloned(i) {
+                row.validate()?;
+            }
+        }
+        // Buffered rows with these keys are replaced too: drop them instead of flushing them.
+        self.settle().await?;
+        let upserted: std::collections::HashSet<&T::Key> = (0..rows.len())
+            .filter_map(|j| T::key_at(&rows, j))
+            .collect();
+        let keep: Vec<bool> = (0..self.buffer.len())
+            .map(|i| T::key_at(&self.buffer, i).is_none_or(|k| !upserted.contains(k)))
+            .collect();
+        drop(upserted);
+        self.buffer.retain_mask(&keep);
+        self.reindex_buffer();
+        self.flush().await?;
+        self.backend
+            .upsert_batches(vec![rows.into_record_batch()?])
+            .await
+    }
+
+    /// Changes the row with `key` by `change` (which must keep its key) and writes it back.
+    /// `NotFound` when no row has the key. Read, change and write are
+    /// separate steps: of two concurrent updates of one key, the later write wins.
+    pub async fn update<F>(&mut self, key: &T::Key, change: F) -> Result<(), PersistError>
+    where
+        F: FnOnce(&mut T),
+    {
+        let Some(mut row) = self.get(key).await? else {
+            return Err(StoreError::NotFound {
+                field: T::KEY_FIELD,
+                key: format!("{key:?}"),
+            }
+            .into());
+        };
+        change(&mut row);
+        if row.key() != key {
+            return Err(PersistError::invalid_input(
+                self.backend.name(),
+                format!(
+                    "update of {key:?} changed the key `{}` to {:?}",
+                    T::KEY_FIELD,
+                    row.key()
+                ),
+            ));
+        }
+        row.validate()?;
+        if let Some(&i) = self.buffer_keys.get(key) {
+            let _ = self.buffer.replace(i, row);
+            return Ok(());
+        }
+        self.upsert([row]).await
+    }
+
+    /// Deletes the rows with these keys, stored and buffered; returns how many there were.
+    pub async fn delete_keys(&mut self, keys: &[T::Key]) -> Result<u64, PersistError> {
+        self.settle().await?;
+        let deleted = self.backend.delete_keys(keys).await?;
+        let wanted: std::collections::HashSet<&T::Key> = keys.iter().collect();
+        let keep: Vec<bool> = (0..self.buffer.len())
+            .map(|i| T::key_at(&self.buffer, i).is_none_or(|k| !wanted.contains(k)))
+            .collect();
+        let removed = keep.iter().filter(|k| !**k).count() as u64;
+        self.buffer.retain_mask(&keep);
+        self.reindex_buffer();
+        Ok(deleted + removed)
     }
 
     /// Whether a flush failed or was cancelled after handing rows to the backend, so that it

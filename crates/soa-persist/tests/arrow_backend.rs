@@ -11,6 +11,11 @@ async fn arrow_backend_passes_the_conformance_suite() {
 }
 
 #[tokio::test]
+async fn append_refuses_stored_keys() {
+    conformance::append_refuses_stored_keys(&ArrowPersistence::<ConfOrder>::new()).await;
+}
+
+#[tokio::test]
 async fn memory_budget_refuses_an_append_and_appends_nothing() {
     let p = ArrowPersistence::<ConfOrder>::with_memory_budget(200_000);
     p.append(orders(0..100)).await.unwrap();

@@ -53,6 +53,12 @@ async fn in_memory_database_passes_the_conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn append_refuses_stored_keys() {
+    let db = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
+    conformance::append_refuses_stored_keys(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn appender_ingest_passes_the_conformance_suite() {
     conformance::run_all(|| async {
         let options = DuckDBOptions {

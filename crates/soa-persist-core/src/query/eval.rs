@@ -1,6 +1,7 @@
 //! Evaluation of the predicate tree over Arrow batches with compute kernels (SQL's
 //! three-valued logic), and the column lookups that evaluation, pruning and SQL share.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, Scalar};
@@ -10,6 +11,7 @@ use arrow::compute::kernels::comparison::{contains, starts_with};
 use arrow::compute::{filter_record_batch, is_not_null, is_null};
 use arrow::datatypes::{DataType, Field, Fields, Schema};
 use arrow::error::ArrowError;
+use arrow::row::{RowConverter, SortField};
 
 use super::{CmpOp, Expr, Literal};
 use crate::error::ConvertError;
@@ -107,6 +109,39 @@ fn compare(column: &ArrayRef, op: CmpOp, literal: &Literal) -> Result<BooleanArr
     Ok(result?)
 }
 
+/// `column IN values`: one hash probe per row for long lists (a flush's key check sends
+/// thousands), one `=` per value for short ones; the same answers either way.
+fn in_list(column: &ArrayRef, values: &[Literal], n: usize) -> Result<BooleanArray, ConvertError> {
+    const HASHED_FROM: usize = 8;
+    let left = unpack_dictionary(column)?;
+    let wanted = values
+        .iter()
+        .map(|v| unpack_dictionary(v.array()))
+        .collect::<Result<Vec<_>, _>>()?;
+    // A null literal (a value its column can't hold) makes the answer unknown, as `=` does.
+    let hashable = values.len() >= HASHED_FROM
+        && wanted
+            .iter()
+            .all(|w| w.data_type() == left.data_type() && w.null_count() == 0);
+    if !hashable {
+        let mut acc = BooleanArray::from(vec![false; n]);
+        for v in values {
+            acc = or_kleene(&acc, &compare(column, CmpOp::Eq, v)?)?;
+        }
+        return Ok(acc);
+    }
+    // The row format encodes floats by total order, so this agrees with the `=` kernel.
+    let converter = RowConverter::new(vec![SortField::new(left.data_type().clone())])?;
+    let refs: Vec<&dyn Array> = wanted.iter().map(|w| w.as_ref()).collect();
+    let wanted = converter.convert_columns(&[arrow::compute::concat(&refs)?])?;
+    let set: HashSet<&[u8], foldhash::fast::RandomState> =
+        wanted.iter().map(|r| r.data()).collect();
+    let rows = converter.convert_columns(std::slice::from_ref(&left))?;
+    Ok((0..left.len())
+        .map(|i| (!left.is_null(i)).then(|| set.contains(rows.row(i).data())))
+        .collect())
+}
+
 fn string_match(
     column: &ArrayRef,
     pattern: &str,
@@ -138,14 +173,7 @@ fn eval(expr: &Expr, batch: &RecordBatch) -> Result<BooleanArray, ConvertError> 
                 &compare(&c, CmpOp::Le, high)?,
             )?
         }
-        Expr::In { column, values } => {
-            let c = resolve_column(batch, column)?;
-            let mut acc = BooleanArray::from(vec![false; n]);
-            for v in values {
-                acc = or_kleene(&acc, &compare(&c, CmpOp::Eq, v)?)?;
-            }
-            acc
-        }
+        Expr::In { column, values } => in_list(&resolve_column(batch, column)?, values, n)?,
         Expr::IsNull(column) => is_null(&resolve_column(batch, column)?)?,
         Expr::IsNotNull(column) => is_not_null(&resolve_column(batch, column)?)?,
         Expr::StartsWith { column, prefix } => {

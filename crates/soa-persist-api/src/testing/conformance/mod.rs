@@ -1,8 +1,10 @@
 //! One conformance suite shared by every backend (like object_store's `integration.rs`): each
 //! backend's tests call [`run_all`] with a factory of fresh, empty backends, and every trait
 //! method is checked against a reference evaluation in plain Rust. This file holds the runner
-//! and the read checks; `writes.rs` the write, concurrency and store checks.
+//! and the read checks; `writes.rs` the write, concurrency and store checks; `keys.rs` the
+//! key contract.
 
+mod keys;
 mod writes;
 
 use std::future::Future;
@@ -15,6 +17,7 @@ use soa_persist_core::soa::SoA;
 use super::model::{ConfOrder, ConfStatus, ids, order, orders};
 use crate::{Scan, SoAPersistence};
 
+pub use keys::*;
 pub use writes::*;
 
 /// Runs every conformance test, each on a fresh backend from `factory`.
@@ -39,6 +42,11 @@ where
     append_once_applies_each_write_once(&factory().await).await;
     cancelled_flushes_lose_and_double_nothing(factory().await).await;
     failed_flushes_lose_and_double_nothing(factory().await).await;
+    flush_refuses_stored_keys(factory().await).await;
+    contains_keys_flags_stored(&factory().await).await;
+    upsert_replaces_by_key(factory().await).await;
+    update_changes_one_row(factory().await).await;
+    delete_keys_deletes_exactly(factory().await).await;
 }
 
 /// A fresh backend: `load` is `None`, counts and scans are empty.

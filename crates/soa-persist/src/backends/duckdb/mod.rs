@@ -28,6 +28,7 @@ use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::schema::META_STRUCT;
 use soa_persist_core::soa::SoA;
+use soa_persist_core::store::Keyed;
 
 pub use duckdb::types::Value as SqlValue;
 
@@ -248,6 +249,15 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
 
     async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
         self.delete_rows(predicate).await
+    }
+
+    /// `INSERT OR REPLACE` in one transaction.
+    async fn upsert_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError>
+    where
+        T: Keyed,
+    {
+        // The inherent method of the same name (no `Keyed` bound) does the work.
+        DuckDBPersistence::upsert_batches(self, batches).await
     }
 
     async fn clear(&self) -> Result<(), PersistError> {

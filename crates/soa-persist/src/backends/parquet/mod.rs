@@ -30,6 +30,7 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
+use soa_persist_core::store::Keyed;
 
 #[cfg(any(test, feature = "testing"))]
 pub use self::faulty::FaultyStorage;
@@ -37,6 +38,7 @@ use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use maintain::RepairReport;
+use soa_persist_api::exec::key_predicate;
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;
 
@@ -243,6 +245,20 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
 
     async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
         self.delete_matching(predicate).await
+    }
+
+    async fn upsert_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError>
+    where
+        T: Keyed,
+    {
+        self.upsert_all(batches).await
+    }
+
+    async fn delete_keys(&self, keys: &[T::Key]) -> Result<u64, PersistError>
+    where
+        T: Keyed,
+    {
+        self.delete_matching(&key_predicate::<T>(keys)).await
     }
 
     async fn clear(&self) -> Result<(), PersistError> {

@@ -1,19 +1,22 @@
 //! Writes: rows split by partition into complete Parquet files (encoded on blocking threads,
 //! stored atomically, not yet live), then made live by one commit record: `save` replaces,
 //! `append` adds (once per write id), `delete` rewrites the files that held matching rows,
-//! `clear` starts from empty.
+//! `upsert` does both in one commit, `clear` starts from empty.
 
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
-use soa_persist_api::exec::{ScanPlan, conform, delete_from};
+use soa_persist_api::exec::{
+    ScanPlan, conform, delete_from, key_predicate, key_values, last_of_equal_keys,
+};
 use soa_persist_api::{PersistError, Scan, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
+use soa_persist_core::store::Keyed;
 
 use super::layout::{self, partition_dir, split_by_partition};
 use super::log::{self, Committed, FileEntry, Next, Record, Snapshot};
@@ -154,41 +157,70 @@ impl<T: SoA> ParquetPersistence<T> {
         &self,
         predicate: &Predicate<T>,
     ) -> Result<u64, PersistError> {
+        self.rewrite_and_add(predicate, Vec::new(), "delete").await
+    }
+
+    /// Upsert: the files holding these keys rewritten without them, plus files of `batches`
+    /// (the last row of equal keys), swapped in by one commit.
+    pub(super) async fn upsert_all(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError>
+    where
+        T: Keyed,
+    {
+        let batches = last_of_equal_keys::<T>(batches)?;
+        let predicate = key_predicate::<T>(&key_values::<T>(&batches)?);
+        self.rewrite_and_add(&predicate, batches, "upsert")
+            .await
+            .map(drop)
+    }
+
+    /// One commit that removes the rows matching `predicate` (rewriting their files) and adds
+    /// `adding`; returns the rows removed. Retried from a fresh snapshot when another commit
+    /// lands first, since rewritten files are only valid against the version they came from.
+    async fn rewrite_and_add(
+        &self,
+        predicate: &Predicate<T>,
+        adding: Vec<RecordBatch>,
+        operation: &'static str,
+    ) -> Result<u64, PersistError> {
         for _ in 0..self.options.commit_attempts.max(1) {
             let Some(snapshot) = self.snapshot().await? else {
-                return Ok(0);
+                if adding.is_empty() {
+                    return Ok(0);
+                }
+                return self.append_as(adding, None).await.map(|_| 0);
             };
             let rewrite = self.rewrite_without(&snapshot, predicate).await?;
-            if rewrite.rows == 0 {
+            if rewrite.rows == 0 && adding.is_empty() {
                 return Ok(0);
             }
+            let mut add = rewrite.written.clone();
+            add.extend(self.write_files(adding.clone()).await?);
             let expected = snapshot.version;
             let result = self
                 .log
                 .commit(1, |current| {
-                    // Rewritten files are only valid against the snapshot they were derived from.
                     if current.version != expected {
                         return Err(PersistError::conflict(
                             NAME,
-                            "dataset changed during delete",
+                            format!("dataset changed during {operation}"),
                         ));
                     }
                     Ok(Next::Commit(Record {
                         remove: rewrite.removed.clone(),
-                        add: rewrite.written.clone(),
-                        ..Record::new("delete", T::schema_fingerprint())
+                        add: add.clone(),
+                        ..Record::new(operation, T::schema_fingerprint())
                     }))
                 })
                 .await;
             match result {
                 Ok(_) => return Ok(rewrite.rows),
-                Err(PersistError::Conflict { .. }) => self.remove_orphans(&rewrite.written).await,
+                Err(PersistError::Conflict { .. }) => self.remove_orphans(&add).await,
                 Err(e) => return Err(e),
             }
         }
         Err(PersistError::conflict(
             NAME,
-            "delete kept losing to concurrent commits",
+            format!("{operation} kept losing to concurrent commits"),
         ))
     }
 

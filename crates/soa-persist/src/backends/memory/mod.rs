@@ -4,6 +4,10 @@
 //! tail batch is merged with the next small append so scans don't crawl through tiny batches),
 //! readers take a snapshot of `Arc`'d batches and never block writers for longer than a push.
 //! An optional memory budget refuses an append that would exceed it, appending nothing.
+//! With a `#[soa(key)]` field, a hash index of the keys (`keys.rs`) refuses an append that
+//! repeats a stored key, and answers key checks without scanning.
+
+mod keys;
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -12,9 +16,10 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::compute::concat_batches;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
+use soa_persist_core::store::Keyed;
 
 use soa_persist_api::Handle;
-use soa_persist_api::exec::{ScanPlan, conform, delete_from};
+use soa_persist_api::exec::{KeyIndex, ScanPlan, conform, delete_from, key_predicate};
 use soa_persist_api::{
     BatchStream, ColumnStats, PersistError, Scan, SoAPersistence, Stats, WriteId,
 };
@@ -34,6 +39,8 @@ struct Inner {
     /// Highest write `seq` appended per writer (`append_batches_once`); changed only while the
     /// batches' write lock is held, so the two agree.
     writers: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    /// The key index (`None` without a key field); locked after `batches`, never before.
+    keys: std::sync::Mutex<Option<KeyIndex>>,
 }
 
 impl<T> Clone for ArrowPersistence<T> {
@@ -69,6 +76,7 @@ impl<T: SoA> ArrowPersistence<T> {
                 memory_budget,
                 coalesce_rows,
                 writers: Default::default(),
+                keys: std::sync::Mutex::new(keys::index_for::<T>()),
             }),
         }
     }
@@ -126,6 +134,7 @@ impl<T: SoA> ArrowPersistence<T> {
         }
         let current = guard.as_deref().unwrap_or_default();
         self.check_budget(current, &batches)?;
+        self.refuse_stored_keys(current, &batches)?;
         // Only the tail batch can change: build the new tail aside, so an error (a failed merge)
         // leaves the stored batches exactly as they were, and the multi-batch append is atomic.
         let mut tail: Vec<RecordBatch> = current.last().cloned().into_iter().collect();
@@ -169,7 +178,10 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
     async fn save_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
         let batches = conform_all::<T>(batches)?;
         self.check_budget(&[], &batches)?;
-        *self.write() = Some(batches);
+        keys::refuse_repeats::<T>(&batches)?;
+        let mut guard = self.write();
+        *guard = Some(batches);
+        self.keys_changed();
         Ok(())
     }
 
@@ -210,16 +222,40 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
         // Build the new state completely before swapping it in: an error leaves the old one.
         let deleted = delete_from(stored, predicate)?;
         *guard = Some(deleted.kept);
+        self.keys_changed();
         Ok(deleted.rows)
     }
 
     async fn clear(&self) -> Result<(), PersistError> {
-        *self.write() = Some(Vec::new());
+        let mut guard = self.write();
+        *guard = Some(Vec::new());
+        self.keys_changed();
         Ok(())
     }
 
     async fn flush(&self) -> Result<(), PersistError> {
         Ok(())
+    }
+
+    async fn contains_keys(&self, keys: &[T::Key]) -> Result<Vec<bool>, PersistError>
+    where
+        T: Keyed,
+    {
+        self.lookup_keys(keys)
+    }
+
+    async fn upsert_batches(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError>
+    where
+        T: Keyed,
+    {
+        self.upsert_as_one(batches)
+    }
+
+    async fn delete_keys(&self, keys: &[T::Key]) -> Result<u64, PersistError>
+    where
+        T: Keyed,
+    {
+        self.delete(&key_predicate::<T>(keys)).await
     }
 
     async fn stats(&self) -> Result<Stats, PersistError> {
