@@ -8,6 +8,11 @@ use soa_persist_core::query::Predicate;
 use super::super::model::{ConfOrder, assert_same_rows, ids, order, orders};
 use crate::{FlushPolicy, PersistError, PersistentStore, SoAPersistence};
 
+/// How many rows `p` holds.
+async fn stored<P: SoAPersistence<ConfOrder>>(p: &P) -> u64 {
+    p.count(&Predicate::all()).await.expect("count")
+}
+
 /// A flush with stored keys writes nothing, names them all, sets them aside; the next writes
 /// the rest, and `get` still finds the first row of each key.
 pub async fn flush_refuses_stored_keys<P: SoAPersistence<ConfOrder>>(p: P) {
@@ -31,14 +36,7 @@ pub async fn flush_refuses_stored_keys<P: SoAPersistence<ConfOrder>>(p: P) {
         }
         other => panic!("a flush with stored keys must be DuplicateKeys, got {other:?}"),
     }
-    assert_eq!(
-        store
-            .backend()
-            .count(&Predicate::all())
-            .await
-            .expect("count"),
-        10
-    );
+    assert_eq!(stored(store.backend()).await, 10);
     assert_eq!(
         ids(store.rejected()),
         (5..10).collect::<Vec<_>>(),
@@ -46,14 +44,7 @@ pub async fn flush_refuses_stored_keys<P: SoAPersistence<ConfOrder>>(p: P) {
     );
     assert_eq!(store.buffered(), 5, "the new keys stay buffered");
     store.flush().await.expect("the next flush writes the rest");
-    assert_eq!(
-        store
-            .backend()
-            .count(&Predicate::all())
-            .await
-            .expect("count"),
-        15
-    );
+    assert_eq!(stored(store.backend()).await, 15);
     let seven = store.get(&7).await.expect("get").expect("stored");
     assert_eq!(seven, order(7), "the stored row, not the refused one");
     let twelve = store.get(&12).await.expect("get").expect("stored");
@@ -120,14 +111,7 @@ pub async fn update_changes_one_row<P: SoAPersistence<ConfOrder>>(p: P) {
         store.get(&4).await.expect("get").expect("row").amount,
         999.0
     );
-    assert_eq!(
-        store
-            .backend()
-            .count(&Predicate::all())
-            .await
-            .expect("count"),
-        10
-    );
+    assert_eq!(stored(store.backend()).await, 10);
     let missing = store.update(&99, |r| r.amount = 1.0).await;
     assert!(
         matches!(missing, Err(PersistError::Store(_))),
@@ -172,9 +156,5 @@ pub async fn append_refuses_stored_keys<P: SoAPersistence<ConfOrder>>(p: &P) {
     twice.push(order(20));
     let refused = p.append(twice).await;
     assert!(refused.is_err(), "a key twice in one append");
-    assert_eq!(
-        p.count(&Predicate::all()).await.expect("count"),
-        10,
-        "nothing written"
-    );
+    assert_eq!(stored(p).await, 10, "nothing written");
 }
