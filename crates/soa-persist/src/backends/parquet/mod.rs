@@ -38,7 +38,8 @@ use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use maintain::RepairReport;
-use soa_persist_api::exec::key_predicate;
+use futures::StreamExt;
+use soa_persist_api::exec::{key_predicate, key_values};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;
 
@@ -259,6 +260,20 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
         T: Keyed,
     {
         self.delete_matching(&key_predicate::<T>(keys)).await
+    }
+
+    /// One pruned scan of the key column for all `keys` (no query size limit to respect).
+    async fn contains_keys(&self, keys: &[T::Key]) -> Result<Vec<bool>, PersistError>
+    where
+        T: Keyed,
+    {
+        let scan = Scan::filter(key_predicate::<T>(keys)).project([T::KEY_FIELD]);
+        let mut stream = self.scan(scan).await?;
+        let mut stored = std::collections::HashSet::new();
+        while let Some(batch) = stream.next().await {
+            stored.extend(key_values::<T>(&[batch?])?);
+        }
+        Ok(keys.iter().map(|k| stored.contains(k)).collect())
     }
 
     async fn clear(&self) -> Result<(), PersistError> {

@@ -3,7 +3,9 @@
 //! pruning never changes a result; exact filtering happens after decoding.
 
 use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
+use soa_persist_core::arrow::compute::concat;
 use soa_persist_core::arrow::compute::kernels::cmp::{eq, gt, gt_eq, lt, lt_eq};
+use soa_persist_core::arrow::row::{RowConverter, SortField};
 use soa_persist_core::arrow::datatypes::DataType;
 use soa_persist_core::query::{CmpOp, Expr, Literal, unpack_dictionary};
 
@@ -76,6 +78,50 @@ pub(super) fn may_match(
         Expr::And(a, b) => may_match(a, range) && may_match(b, range),
         Expr::Or(a, b) => may_match(a, range) || may_match(b, range),
     }
+}
+
+/// `expr` with each long `IN` list replaced by the range from its least to its greatest value,
+/// computed once per scan instead of per file and row group. Pruning with it is still sound:
+/// `may_match` is monotone in every position but under `NOT`, where it always says "may".
+pub(super) fn pruning_form(expr: &Expr) -> Expr {
+    match expr {
+        Expr::In { column, values } if values.len() >= LONG_LIST => match bounds(values) {
+            Some((low, high)) => Expr::Between {
+                column: column.clone(),
+                low,
+                high,
+            },
+            None => expr.clone(),
+        },
+        Expr::And(a, b) => Expr::And(Box::new(pruning_form(a)), Box::new(pruning_form(b))),
+        Expr::Or(a, b) => Expr::Or(Box::new(pruning_form(a)), Box::new(pruning_form(b))),
+        other => other.clone(),
+    }
+}
+
+/// From this many values on, an `IN` list prunes by its range.
+const LONG_LIST: usize = 8;
+
+/// The least and greatest of `values` (one type, no nulls), by the row format's order: the
+/// order of the comparison kernels (floats by total order, strings by bytes).
+fn bounds(values: &[Literal]) -> Option<(Literal, Literal)> {
+    let arrays = values
+        .iter()
+        .map(|v| unpack_dictionary(v.array()).ok())
+        .collect::<Option<Vec<_>>>()?;
+    let data_type = arrays.first()?.data_type().clone();
+    if arrays
+        .iter()
+        .any(|a| a.data_type() != &data_type || a.null_count() > 0)
+    {
+        return None;
+    }
+    let converter = RowConverter::new(vec![SortField::new(data_type)]).ok()?;
+    let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+    let rows = converter.convert_columns(&[concat(&refs).ok()?]).ok()?;
+    let low = (0..rows.num_rows()).min_by_key(|&i| rows.row(i))?;
+    let high = (0..rows.num_rows()).max_by_key(|&i| rows.row(i))?;
+    Some((values[low].clone(), values[high].clone()))
 }
 
 /// Float statistics leave NaN out while the predicates order NaN above every number, so a

@@ -19,7 +19,7 @@ use soa_persist_core::soa::SoA;
 
 use super::layout::partition_column;
 use super::log::FileEntry;
-use super::prune::{ColumnRange, may_match, prunable};
+use super::prune::{ColumnRange, may_match, prunable, pruning_form};
 use super::{ParquetPersistence, corrupt, join_error, parallelism};
 
 /// Rows the decoder produces at a time when the scan asks for no batch size.
@@ -34,18 +34,19 @@ impl<T: SoA> ParquetPersistence<T> {
     ) -> Result<BatchStream, PersistError> {
         // Pruning only skips what can't match, so the whole predicate remains to evaluate.
         let plan = Arc::new(ScanPlan::new(scan));
+        let pruning = Arc::new(pruning_form(&plan.remaining));
         let storage = self.storage.clone();
         let schema = T::arrow_schema();
         let candidates: Vec<FileEntry> = files
             .into_iter()
-            .filter(|f| may_match(&plan.remaining, &|path| partition_range(&schema, f, path)))
+            .filter(|f| may_match(&pruning, &|path| partition_range(&schema, f, path)))
             .collect();
         let stream = stream::iter(candidates)
             .map(move |file| {
-                let (storage, plan) = (storage.clone(), plan.clone());
+                let (storage, plan, pruning) = (storage.clone(), plan.clone(), pruning.clone());
                 async move {
                     let bytes = storage.get(&file.path).await?;
-                    decode_blocking::<T>(file, bytes, plan).await
+                    decode_blocking::<T>(file, bytes, plan, pruning).await
                 }
             })
             // Files decode concurrently (one per core), in order; memory stays a few files.
@@ -89,14 +90,16 @@ impl<T: SoA> ParquetPersistence<T> {
     }
 }
 
-/// Decodes one file on a blocking thread; a panic in the decoder becomes `Corrupt`.
+/// Decodes one file on a blocking thread, its row groups pruned by `pruning` (the plan's
+/// predicate in `pruning_form`); a panic in the decoder becomes `Corrupt`.
 pub(super) async fn decode_blocking<T: SoA>(
     file: FileEntry,
     bytes: Bytes,
     plan: Arc<ScanPlan>,
+    pruning: Arc<Expr>,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let what = format!("reading {}", file.path);
-    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &plan))
+    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &plan, &pruning))
         .await
         .map_err(|e| join_error(e, &what))?
 }
@@ -125,11 +128,12 @@ fn decode_file<T: SoA>(
     file: &FileEntry,
     bytes: Bytes,
     plan: &ScanPlan,
+    pruning: &Expr,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let schema = T::arrow_schema();
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(&file.path, e))?;
-    let row_groups = matching_row_groups(&schema, file, &builder, &plan.remaining);
+    let row_groups = matching_row_groups(&schema, file, &builder, pruning);
     if row_groups.is_empty() {
         return Ok(Vec::new());
     }

@@ -13,14 +13,14 @@ use soa_persist_api::exec::{
 };
 use soa_persist_api::{PersistError, Scan, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::query::Predicate;
+use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
 use super::layout::{self, partition_dir, split_by_partition};
 use super::log::{self, Committed, FileEntry, Next, Record, Snapshot};
-use super::prune::may_match;
+use super::prune::{may_match, pruning_form};
 use super::read::{decode_blocking, partition_range};
 use super::spark::spark_cast;
 use super::storage::NAME;
@@ -232,15 +232,18 @@ impl<T: SoA> ParquetPersistence<T> {
     ) -> Result<Rewrite, PersistError> {
         let schema = T::arrow_schema();
         let all = std::sync::Arc::new(ScanPlan::new(Scan::<T>::all()));
+        let everything = std::sync::Arc::new(Expr::True);
+        let pruning = pruning_form(predicate.expr());
         let mut rewrite = Rewrite::default();
         for file in &snapshot.files {
-            if !may_match(predicate.expr(), &|path| {
+            if !may_match(&pruning, &|path| {
                 partition_range(&schema, file, path)
             }) {
                 continue;
             }
             let bytes = self.storage.get(&file.path).await?;
-            let batches = decode_blocking::<T>(file.clone(), bytes, all.clone()).await?;
+            let batches =
+                decode_blocking::<T>(file.clone(), bytes, all.clone(), everything.clone()).await?;
             let left = delete_from(&batches, predicate)?;
             if left.rows > 0 {
                 rewrite.rows += left.rows;
