@@ -123,8 +123,10 @@ fn main() {
     // Upsert 1% of the keys.
     let keys = spread(n, n / 100, 11);
     let (ours_upsert, ()) = timed(|| {
-        rt.block_on(parquet.upsert_batches(vec![changed(&keys).into_record_batch().expect("batch")]))
-            .expect("upsert")
+        rt.block_on(
+            parquet.upsert_batches(vec![changed(&keys).into_record_batch().expect("batch")]),
+        )
+        .expect("upsert")
     });
     let (duck_upsert, ()) = timed(|| rt.block_on(duck.upsert(changed(&keys))).expect("upsert"));
     report(
@@ -137,5 +139,8 @@ fn main() {
         rt.block_on(p.count(&Order::fields().amount.eq(0.5)))
             .expect("count")
     };
-    assert!(count(&parquet) >= keys.len() as u64 / 2, "upserted rows are there");
+    assert!(
+        count(&parquet) >= keys.len() as u64 / 2,
+        "upserted rows are there"
+    );
 }

@@ -9,6 +9,7 @@
 //! `scan` streams file by file. Maintenance: `maintain.rs`; storage primitives: `storage/`.
 //! This file: the handle, how it is opened, and the trait implementation.
 
+mod bloom;
 #[cfg(any(test, feature = "testing"))]
 mod faulty;
 pub mod fs;
@@ -37,8 +38,8 @@ pub use self::faulty::FaultyStorage;
 use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
-pub use maintain::RepairReport;
 use futures::StreamExt;
+pub use maintain::RepairReport;
 use soa_persist_api::exec::{key_predicate, key_values};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;

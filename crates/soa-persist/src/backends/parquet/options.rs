@@ -3,6 +3,7 @@
 
 use parquet::basic::{Compression as Codec, GzipLevel, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use soa_persist_api::PersistError;
 
 use super::log;
@@ -43,6 +44,9 @@ pub struct ParquetOptions {
     pub spark_compatible: bool,
     /// Attempts before a commit that keeps losing to concurrent writers returns `Conflict`.
     pub commit_attempts: u32,
+    /// A bloom filter on the `#[soa(key)]` column of every row group (1% false positives), so
+    /// key lookups and key checks skip the row groups that can't hold the key.
+    pub key_bloom_filter: bool,
 }
 
 impl Default for ParquetOptions {
@@ -56,12 +60,17 @@ impl Default for ParquetOptions {
             statistics: true,
             spark_compatible: false,
             commit_attempts: 200,
+            key_bloom_filter: true,
         }
     }
 }
 
 impl ParquetOptions {
-    pub(super) fn writer_properties(&self) -> Result<WriterProperties, PersistError> {
+    /// The writer's settings; `key` is the key column, if the struct has one.
+    pub(super) fn writer_properties(
+        &self,
+        key: Option<&str>,
+    ) -> Result<WriterProperties, PersistError> {
         let bad = |e: parquet::errors::ParquetError| {
             PersistError::invalid_input(NAME, format!("invalid writer settings: {e}"))
                 .with_source(e)
@@ -73,7 +82,15 @@ impl ParquetOptions {
             Compression::Gzip(level) => Codec::GZIP(GzipLevel::try_new(level).map_err(bad)?),
             Compression::None => Codec::UNCOMPRESSED,
         };
-        Ok(WriterProperties::builder()
+        let mut builder = WriterProperties::builder();
+        if let Some(key) = key.filter(|_| self.key_bloom_filter) {
+            let column = ColumnPath::from(key);
+            builder = builder
+                .set_column_bloom_filter_enabled(column.clone(), true)
+                .set_column_bloom_filter_fpp(column.clone(), 0.01)
+                .set_column_bloom_filter_max_ndv(column, self.row_group_rows.max(1) as u64);
+        }
+        Ok(builder
             .set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
                 log::WRITER_KEY.to_string(),
                 concat!("soa-persist ", env!("CARGO_PKG_VERSION")).to_string(),

@@ -5,8 +5,8 @@
 use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
 use soa_persist_core::arrow::compute::concat;
 use soa_persist_core::arrow::compute::kernels::cmp::{eq, gt, gt_eq, lt, lt_eq};
-use soa_persist_core::arrow::row::{RowConverter, SortField};
 use soa_persist_core::arrow::datatypes::DataType;
+use soa_persist_core::arrow::row::{RowConverter, SortField};
 use soa_persist_core::query::{CmpOp, Expr, Literal, unpack_dictionary};
 
 /// Min, max (one-value arrays in the column's type) and null count of a column in a unit.

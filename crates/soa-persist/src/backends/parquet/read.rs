@@ -17,6 +17,7 @@ use soa_persist_core::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::soa::SoA;
 
+use super::bloom;
 use super::layout::partition_column;
 use super::log::FileEntry;
 use super::prune::{ColumnRange, may_match, prunable, pruning_form};
@@ -133,7 +134,7 @@ fn decode_file<T: SoA>(
     let schema = T::arrow_schema();
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(&file.path, e))?;
-    let row_groups = matching_row_groups(&schema, file, &builder, pruning);
+    let row_groups = matching_row_groups(&schema, file, &builder, pruning, &plan.remaining);
     if row_groups.is_empty() {
         return Ok(Vec::new());
     }
@@ -154,19 +155,22 @@ fn decode_file<T: SoA>(
 }
 
 /// The row groups of a file whose statistics (or partition values) may match `expr`.
+/// Statistics first (`pruning`), then the bloom filters against the exact `predicate`.
 fn matching_row_groups(
     schema: &Schema,
     file: &FileEntry,
     builder: &ParquetRecordBatchReaderBuilder<Bytes>,
-    expr: &Expr,
+    pruning: &Expr,
+    predicate: &Expr,
 ) -> Vec<usize> {
     let metadata = builder.metadata();
     (0..metadata.num_row_groups())
         .filter(|&rg| {
-            may_match(expr, &|path| {
+            may_match(pruning, &|path| {
                 partition_range(schema, file, path).or_else(|| row_group_range(builder, rg, path))
             })
         })
+        .filter(|&rg| bloom::may_hold(builder, rg, predicate))
         .collect()
 }
 

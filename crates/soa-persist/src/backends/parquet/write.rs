@@ -14,7 +14,7 @@ use soa_persist_api::exec::{
 use soa_persist_api::{PersistError, Scan, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::query::{Expr, Predicate};
-use soa_persist_core::schema::partition_fields;
+use soa_persist_core::schema::{key_field, partition_fields};
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
@@ -43,7 +43,9 @@ impl<T: SoA> ParquetPersistence<T> {
         &self,
         batches: Vec<RecordBatch>,
     ) -> Result<Vec<FileEntry>, PersistError> {
-        let props = self.options.writer_properties()?;
+        let props = self
+            .options
+            .writer_properties(key_field(&T::arrow_schema()))?;
         let jobs = self.jobs(batches)?;
         // Every value was checked before the first file is written: a refusal writes nothing.
         self.log.ensure().await?;
@@ -236,9 +238,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let pruning = pruning_form(predicate.expr());
         let mut rewrite = Rewrite::default();
         for file in &snapshot.files {
-            if !may_match(&pruning, &|path| {
-                partition_range(&schema, file, path)
-            }) {
+            if !may_match(&pruning, &|path| partition_range(&schema, file, path)) {
                 continue;
             }
             let bytes = self.storage.get(&file.path).await?;
