@@ -167,3 +167,30 @@ async fn the_key_contract_holds_on_small_row_groups() {
         .with_options(small_groups(true));
     conformance::upsert_replaces_by_key(p).await;
 }
+
+#[tokio::test]
+async fn key_checks_hold_on_spark_profile_files_too() {
+    // Spark-profile files store the u64 key as a decimal: the check falls back to a scan.
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<ConfOrder>::open(dir.path())
+        .unwrap()
+        .with_options(ParquetOptions {
+            spark_compatible: true,
+            ..small_groups(true)
+        });
+    p.append(orders(0..300)).await.unwrap();
+    let probe: Vec<u64> = vec![0, 299, 300, 1_000, 150];
+    assert_eq!(
+        p.contains_keys(&probe).await.unwrap(),
+        [true, true, false, false, true]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spark = ParquetOptions {
+        spark_compatible: true,
+        ..small_groups(true)
+    };
+    let p = ParquetPersistence::<ConfOrder>::open(dir.path())
+        .unwrap()
+        .with_options(spark);
+    conformance::flush_refuses_stored_keys(p).await;
+}

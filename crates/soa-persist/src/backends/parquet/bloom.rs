@@ -3,8 +3,6 @@
 //! or `IN` predicate asks for is skipped. A filter can only say "maybe" or "no", so pruning
 //! with it never changes a result.
 
-use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::bloom_filter::Sbbf;
 use soa_persist_core::arrow::array::{Array, ArrayRef, AsArray};
 use soa_persist_core::arrow::datatypes::{
@@ -13,56 +11,46 @@ use soa_persist_core::arrow::datatypes::{
 };
 use soa_persist_core::query::{CmpOp, Expr, Literal};
 
+use super::footer::Footer;
+
 /// Whether row group `row_group` may hold rows matching `expr`, by its bloom filters.
-pub(super) fn may_hold(
-    builder: &ParquetRecordBatchReaderBuilder<Bytes>,
-    row_group: usize,
-    expr: &Expr,
-) -> bool {
+pub(super) fn may_hold(footer: &Footer, row_group: usize, expr: &Expr) -> bool {
     match expr {
         Expr::Compare {
             column,
             op: CmpOp::Eq,
             value,
-        } => any_may_be_in(builder, row_group, column, std::slice::from_ref(value)),
-        Expr::In { column, values } => any_may_be_in(builder, row_group, column, values),
-        Expr::And(a, b) => may_hold(builder, row_group, a) && may_hold(builder, row_group, b),
-        Expr::Or(a, b) => may_hold(builder, row_group, a) || may_hold(builder, row_group, b),
+        } => any_may_be_in(footer, row_group, column, std::slice::from_ref(value)),
+        Expr::In { column, values } => any_may_be_in(footer, row_group, column, values),
+        Expr::And(a, b) => may_hold(footer, row_group, a) && may_hold(footer, row_group, b),
+        Expr::Or(a, b) => may_hold(footer, row_group, a) || may_hold(footer, row_group, b),
         _ => true,
     }
 }
 
 fn any_may_be_in(
-    builder: &ParquetRecordBatchReaderBuilder<Bytes>,
+    footer: &Footer,
     row_group: usize,
     column: &[&'static str],
     values: &[Literal],
 ) -> bool {
     let [name] = column else { return true };
-    let Some(leaf) = builder
-        .parquet_schema()
-        .columns()
-        .iter()
-        .position(|c| c.path().parts() == [*name])
-    else {
+    let Some(filter) = footer.bloom(row_group, name) else {
         return true;
     };
     // The file's Arrow type must be the literal's: a Spark-profile file stores other types.
-    let Ok(field) = builder.schema().field_with_name(name) else {
-        return true;
-    };
-    let Ok(Some(filter)) = builder.get_row_group_column_bloom_filter(row_group, leaf) else {
+    let Ok(field) = footer.metadata.schema().field_with_name(name) else {
         return true;
     };
     values
         .iter()
-        .any(|v| v.array().data_type() != field.data_type() || may_contain(&filter, v.array()))
+        .any(|v| v.array().data_type() != field.data_type() || may_contain(filter, v.array()))
 }
 
 /// `filter.check` on the value as the Parquet writer hashed it (its physical type: narrow
 /// integers widened to INT32, 64-bit ones and timestamps as INT64, strings as their bytes);
 /// `true` for a null or a type this doesn't know.
-fn may_contain(filter: &Sbbf, one: &ArrayRef) -> bool {
+pub(super) fn may_contain(filter: &Sbbf, one: &ArrayRef) -> bool {
     if one.is_empty() || one.is_null(0) {
         return true;
     }

@@ -12,7 +12,9 @@
 mod bloom;
 #[cfg(any(test, feature = "testing"))]
 mod faulty;
+mod footer;
 pub mod fs;
+mod keys;
 mod layout;
 mod log;
 mod maintain;
@@ -29,12 +31,14 @@ use std::sync::Arc;
 
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
+use soa_persist_core::bridge::BaseField;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
 #[cfg(any(test, feature = "testing"))]
 pub use self::faulty::FaultyStorage;
+use self::footer::FooterCache;
 use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
@@ -60,6 +64,7 @@ pub struct ParquetPersistence<T> {
     storage: Arc<dyn Storage>,
     log: Arc<Log>,
     options: Arc<ParquetOptions>,
+    footers: Arc<FooterCache>,
     _rows: PhantomData<fn() -> T>,
 }
 
@@ -69,6 +74,7 @@ impl<T> Clone for ParquetPersistence<T> {
             storage: self.storage.clone(),
             log: self.log.clone(),
             options: self.options.clone(),
+            footers: self.footers.clone(),
             _rows: PhantomData,
         }
     }
@@ -133,6 +139,7 @@ impl<T: SoA> ParquetPersistence<T> {
             log: Arc::new(Log::new(storage.clone())),
             storage,
             options: Arc::new(ParquetOptions::default()),
+            footers: Arc::default(),
             _rows: PhantomData,
         }
     }
@@ -263,11 +270,16 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
         self.delete_matching(&key_predicate::<T>(keys)).await
     }
 
-    /// One pruned scan of the key column for all `keys` (no query size limit to respect).
+    /// Footers, statistics and bloom filters first (`keys.rs`); a pruned scan of the key
+    /// column where they can't answer.
     async fn contains_keys(&self, keys: &[T::Key]) -> Result<Vec<bool>, PersistError>
     where
         T: Keyed,
     {
+        let probe = T::Key::encode(keys, T::key_column().options())?;
+        if let Some(found) = self.stored_keys(&probe, T::KEY_FIELD).await? {
+            return Ok(found);
+        }
         let scan = Scan::filter(key_predicate::<T>(keys)).project([T::KEY_FIELD]);
         let mut stream = self.scan(scan).await?;
         let mut stored = std::collections::HashSet::new();

@@ -9,15 +9,19 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 use soa_persist_api::exec::{ScanPlan, conform, resolve_field};
 use soa_persist_api::{BatchStream, PersistError, Scan};
 use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use soa_persist_core::arrow::datatypes::{FieldRef, Schema, SchemaRef};
 use soa_persist_core::query::{Expr, Predicate};
+use soa_persist_core::schema::key_field;
 use soa_persist_core::soa::SoA;
 
 use super::bloom;
+use super::footer::{Footer, FooterCache};
 use super::layout::partition_column;
 use super::log::FileEntry;
 use super::prune::{ColumnRange, may_match, prunable, pruning_form};
@@ -37,17 +41,26 @@ impl<T: SoA> ParquetPersistence<T> {
         let plan = Arc::new(ScanPlan::new(scan));
         let pruning = Arc::new(pruning_form(&plan.remaining));
         let storage = self.storage.clone();
+        let footers = self.footers.clone();
+        footers.keep_only(&files);
         let schema = T::arrow_schema();
+        // A file whose footer is known is read only if a row group of it may match.
         let candidates: Vec<FileEntry> = files
             .into_iter()
             .filter(|f| may_match(&pruning, &|path| partition_range(&schema, f, path)))
+            .filter(|f| {
+                footers.get(&f.path).is_none_or(|footer| {
+                    !matching_row_groups(&schema, f, &footer, &pruning, &plan.remaining).is_empty()
+                })
+            })
             .collect();
         let stream = stream::iter(candidates)
             .map(move |file| {
                 let (storage, plan, pruning) = (storage.clone(), plan.clone(), pruning.clone());
+                let footers = footers.clone();
                 async move {
                     let bytes = storage.get(&file.path).await?;
-                    decode_blocking::<T>(file, bytes, plan, pruning).await
+                    decode_blocking::<T>(file, bytes, plan, pruning, footers).await
                 }
             })
             // Files decode concurrently (one per core), in order; memory stays a few files.
@@ -98,11 +111,23 @@ pub(super) async fn decode_blocking<T: SoA>(
     bytes: Bytes,
     plan: Arc<ScanPlan>,
     pruning: Arc<Expr>,
+    footers: Arc<FooterCache>,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let what = format!("reading {}", file.path);
-    tokio::task::spawn_blocking(move || decode_file::<T>(&file, bytes, &plan, &pruning))
-        .await
-        .map_err(|e| join_error(e, &what))?
+    tokio::task::spawn_blocking(move || {
+        let footer = match footers.get(&file.path) {
+            Some(footer) => footer,
+            None => {
+                let key = key_field(&T::arrow_schema()).map(str::to_string);
+                let footer = Arc::new(Footer::load(&file, &bytes, key.as_deref())?);
+                footers.insert(&file.path, footer.clone());
+                footer
+            }
+        };
+        decode_file::<T>(&file, bytes, &plan, &pruning, &footer)
+    })
+    .await
+    .map_err(|e| join_error(e, &what))?
 }
 
 /// A file's partition column as a min = max range (for partition pruning).
@@ -130,14 +155,15 @@ fn decode_file<T: SoA>(
     bytes: Bytes,
     plan: &ScanPlan,
     pruning: &Expr,
+    footer: &Footer,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let schema = T::arrow_schema();
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(&file.path, e))?;
-    let row_groups = matching_row_groups(&schema, file, &builder, pruning, &plan.remaining);
+    let row_groups = matching_row_groups(&schema, file, footer, pruning, &plan.remaining);
     if row_groups.is_empty() {
         return Ok(Vec::new());
     }
+    let builder =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, footer.metadata.clone());
     let columns = FileColumns::new(&schema, file, builder.schema(), plan.columns());
     let reader = columns.reader(
         builder,
@@ -159,37 +185,37 @@ fn decode_file<T: SoA>(
 fn matching_row_groups(
     schema: &Schema,
     file: &FileEntry,
-    builder: &ParquetRecordBatchReaderBuilder<Bytes>,
+    footer: &Footer,
     pruning: &Expr,
     predicate: &Expr,
 ) -> Vec<usize> {
-    let metadata = builder.metadata();
-    (0..metadata.num_row_groups())
+    let metadata = &footer.metadata;
+    (0..metadata.metadata().num_row_groups())
         .filter(|&rg| {
             may_match(pruning, &|path| {
-                partition_range(schema, file, path).or_else(|| row_group_range(builder, rg, path))
+                partition_range(schema, file, path).or_else(|| row_group_range(metadata, rg, path))
             })
         })
-        .filter(|&rg| bloom::may_hold(builder, rg, predicate))
+        .filter(|&rg| bloom::may_hold(footer, rg, predicate))
         .collect()
 }
 
 /// A column's min, max and null count in one row group, from its statistics; `None` when
 /// they can't prune (no statistics, a float column, a nested path).
-fn row_group_range(
-    builder: &ParquetRecordBatchReaderBuilder<Bytes>,
+pub(super) fn row_group_range(
+    reader: &ArrowReaderMetadata,
     rg: usize,
     path: &[&'static str],
 ) -> Option<ColumnRange> {
-    let file_schema = builder.schema();
+    let file_schema = reader.schema();
     let field = resolve_field(file_schema, path)?;
     // Statistics are converted per top-level column.
     let [name] = path else { return None };
     if !prunable(field.data_type()) {
         return None;
     }
-    let metadata = builder.metadata();
-    let conv = StatisticsConverter::try_new(name, file_schema, builder.parquet_schema()).ok()?;
+    let metadata = reader.metadata();
+    let conv = StatisticsConverter::try_new(name, file_schema, reader.parquet_schema()).ok()?;
     let group = std::iter::once(metadata.row_group(rg));
     let min = conv.row_group_mins(group.clone()).ok()?;
     let max = conv.row_group_maxes(group.clone()).ok()?;

@@ -242,8 +242,14 @@ impl<T: SoA> ParquetPersistence<T> {
                 continue;
             }
             let bytes = self.storage.get(&file.path).await?;
-            let batches =
-                decode_blocking::<T>(file.clone(), bytes, all.clone(), everything.clone()).await?;
+            let batches = decode_blocking::<T>(
+                file.clone(),
+                bytes,
+                all.clone(),
+                everything.clone(),
+                self.footers.clone(),
+            )
+            .await?;
             let left = delete_from(&batches, predicate)?;
             if left.rows > 0 {
                 rewrite.rows += left.rows;

@@ -1,0 +1,144 @@
+//! Key checks without a scan: for each live file, its footer (cached by the handle), the key
+//! column's statistics and bloom filters pick the row groups that may hold some of the keys,
+//! and only those row groups' key column is decoded. A batch of new keys above every stored
+//! one (ids that grow) reads nothing but cached footers.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use soa_persist_api::PersistError;
+use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
+use soa_persist_core::arrow::compute::kernels::boolean::and;
+use soa_persist_core::arrow::compute::kernels::cmp::{gt_eq, lt_eq};
+use soa_persist_core::arrow::row::{RowConverter, Rows, SortField};
+use soa_persist_core::schema::partition_fields;
+use soa_persist_core::soa::SoA;
+
+use super::bloom::may_contain;
+use super::footer::Footer;
+use super::log::FileEntry;
+use super::read::row_group_range;
+use super::{ParquetPersistence, corrupt};
+
+impl<T: SoA> ParquetPersistence<T> {
+    /// Which of `probe`'s keys (an array in the type of key column `key`) are stored; `None`
+    /// when this path can't answer (the key is a partition column, or a file stores it in
+    /// another type, as the Spark profile does) and a scan must.
+    pub(super) async fn stored_keys(
+        &self,
+        probe: &ArrayRef,
+        key: &'static str,
+    ) -> Result<Option<Vec<bool>>, PersistError> {
+        if partition_fields(&T::arrow_schema()).contains(&key) {
+            return Ok(None);
+        }
+        let mut found = vec![false; probe.len()];
+        let Some(snapshot) = self.snapshot().await? else {
+            return Ok(Some(found));
+        };
+        let converter = RowConverter::new(vec![SortField::new(probe.data_type().clone())])?;
+        let wanted = converter.convert_columns(std::slice::from_ref(probe))?;
+        for file in &snapshot.files {
+            let (footer, mut bytes) = self.footer_of(file, key).await?;
+            let stored_type = footer.metadata.schema().field_with_name(key).ok();
+            if stored_type.is_none_or(|f| f.data_type() != probe.data_type()) {
+                return Ok(None);
+            }
+            for rg in 0..footer.metadata.metadata().num_row_groups() {
+                let candidates = candidates(&footer, rg, key, probe, &found);
+                if candidates.is_empty() {
+                    continue;
+                }
+                let data = match &bytes {
+                    Some(b) => b.clone(),
+                    None => bytes.insert(self.storage.get(&file.path).await?).clone(),
+                };
+                let stored = decode_keys(file, data, &footer, rg, key, &converter)?;
+                let stored: HashSet<&[u8]> = stored
+                    .iter()
+                    .flat_map(|rows| rows.iter().map(|r| r.data()))
+                    .collect();
+                for i in candidates {
+                    found[i] |= stored.contains(wanted.row(i).data());
+                }
+            }
+        }
+        Ok(Some(found))
+    }
+
+    /// A file's footer from the cache, or read (with the file's bytes, kept for decoding).
+    async fn footer_of(
+        &self,
+        file: &FileEntry,
+        key: &str,
+    ) -> Result<(Arc<Footer>, Option<Bytes>), PersistError> {
+        if let Some(footer) = self.footers.get(&file.path) {
+            return Ok((footer, None));
+        }
+        let bytes = self.storage.get(&file.path).await?;
+        let footer = Arc::new(Footer::load(file, &bytes, Some(key))?);
+        self.footers.insert(&file.path, footer.clone());
+        Ok((footer, Some(bytes)))
+    }
+}
+
+/// Positions of the keys not found yet that row group `rg` may hold: within its min/max, and
+/// (where it has one) in its bloom filter.
+fn candidates(
+    footer: &Footer,
+    rg: usize,
+    key: &'static str,
+    probe: &ArrayRef,
+    found: &[bool],
+) -> Vec<usize> {
+    let in_range = row_group_range(&footer.metadata, rg, &[key]).and_then(|r| {
+        let low = gt_eq(probe, &Scalar::new(r.min)).ok()?;
+        let high = lt_eq(probe, &Scalar::new(r.max)).ok()?;
+        and(&low, &high).ok()
+    });
+    let bloom = footer.bloom(rg, key);
+    (0..probe.len())
+        .filter(|&i| !found[i])
+        .filter(|&i| in_range.as_ref().is_none_or(|m: &BooleanArray| m.value(i)))
+        .filter(|&i| bloom.is_none_or(|f| may_contain(f, &probe.slice(i, 1))))
+        .collect()
+}
+
+/// The key column of row group `rg`, as rows of `converter` (one `Rows` per decoded batch).
+fn decode_keys(
+    file: &FileEntry,
+    bytes: Bytes,
+    footer: &Footer,
+    rg: usize,
+    key: &str,
+    converter: &RowConverter,
+) -> Result<Vec<Rows>, PersistError> {
+    let builder =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, footer.metadata.clone());
+    let leaf = builder
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts() == [key])
+        .ok_or_else(|| {
+            PersistError::corrupt(
+                super::storage::NAME,
+                format!("{}: no key column `{key}`", file.path),
+            )
+        })?;
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [leaf]);
+    let reader = builder
+        .with_row_groups(vec![rg])
+        .with_projection(mask)
+        .build()
+        .map_err(|e| corrupt(&file.path, e))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(&file.path, e))?;
+        rows.push(converter.convert_columns(std::slice::from_ref(batch.column(0)))?);
+    }
+    Ok(rows)
+}
