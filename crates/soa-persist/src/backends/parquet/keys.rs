@@ -10,9 +10,7 @@ use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use soa_persist_api::PersistError;
-use soa_persist_core::arrow::array::{Array, ArrayRef, BooleanArray, Scalar};
-use soa_persist_core::arrow::compute::kernels::boolean::and;
-use soa_persist_core::arrow::compute::kernels::cmp::{gt_eq, lt_eq};
+use soa_persist_core::arrow::array::{Array, ArrayRef};
 use soa_persist_core::arrow::row::{RowConverter, Rows, SortField};
 use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
@@ -41,14 +39,23 @@ impl<T: SoA> ParquetPersistence<T> {
         };
         let converter = RowConverter::new(vec![SortField::new(probe.data_type().clone())])?;
         let wanted = converter.convert_columns(std::slice::from_ref(probe))?;
+        // The probe in key order: a row group's min/max select a slice by binary search.
+        let mut order: Vec<usize> = (0..wanted.num_rows()).collect();
+        order.sort_unstable_by(|&a, &b| wanted.row(a).cmp(&wanted.row(b)));
+        let probe = Probe {
+            array: probe,
+            rows: &wanted,
+            order: &order,
+            converter: &converter,
+        };
         for file in &snapshot.files {
             let (footer, mut bytes) = self.footer_of(file, key).await?;
             let stored_type = footer.metadata.schema().field_with_name(key).ok();
-            if stored_type.is_none_or(|f| f.data_type() != probe.data_type()) {
+            if stored_type.is_none_or(|f| f.data_type() != probe.array.data_type()) {
                 return Ok(None);
             }
             for rg in 0..footer.metadata.metadata().num_row_groups() {
-                let candidates = candidates(&footer, rg, key, probe, &found);
+                let candidates = probe.candidates(&footer, rg, key, &found);
                 if candidates.is_empty() {
                     continue;
                 }
@@ -85,26 +92,43 @@ impl<T: SoA> ParquetPersistence<T> {
     }
 }
 
-/// Positions of the keys not found yet that row group `rg` may hold: within its min/max, and
-/// (where it has one) in its bloom filter.
-fn candidates(
-    footer: &Footer,
-    rg: usize,
-    key: &'static str,
-    probe: &ArrayRef,
-    found: &[bool],
-) -> Vec<usize> {
-    let in_range = row_group_range(&footer.metadata, rg, &[key]).and_then(|r| {
-        let low = gt_eq(probe, &Scalar::new(r.min)).ok()?;
-        let high = lt_eq(probe, &Scalar::new(r.max)).ok()?;
-        and(&low, &high).ok()
-    });
-    let bloom = footer.bloom(rg, key);
-    (0..probe.len())
-        .filter(|&i| !found[i])
-        .filter(|&i| in_range.as_ref().is_none_or(|m: &BooleanArray| m.value(i)))
-        .filter(|&i| bloom.is_none_or(|f| may_contain(f, &probe.slice(i, 1))))
-        .collect()
+/// The keys looked for: the array, its rows, their positions in key order.
+struct Probe<'a> {
+    array: &'a ArrayRef,
+    rows: &'a Rows,
+    order: &'a [usize],
+    converter: &'a RowConverter,
+}
+
+impl Probe<'_> {
+    /// Positions of the keys not found yet that row group `rg` may hold: within its min/max
+    /// (a binary search in key order), and in its bloom filter where it has one.
+    fn candidates(
+        &self,
+        footer: &Footer,
+        rg: usize,
+        key: &'static str,
+        found: &[bool],
+    ) -> Vec<usize> {
+        let bounds = row_group_range(&footer.metadata, rg, &[key]).and_then(|r| {
+            let min = self.converter.convert_columns(&[r.min]).ok()?;
+            let max = self.converter.convert_columns(&[r.max]).ok()?;
+            (min.num_rows() == 1 && max.num_rows() == 1).then(|| {
+                let row = |i: &usize| self.rows.row(*i);
+                let low = self.order.partition_point(|i| row(i) < min.row(0));
+                let high = self.order.partition_point(|i| row(i) <= max.row(0));
+                low..high.max(low)
+            })
+        });
+        let slice = &self.order[bounds.unwrap_or(0..self.order.len())];
+        let bloom = footer.bloom(rg, key);
+        slice
+            .iter()
+            .copied()
+            .filter(|&i| !found[i])
+            .filter(|&i| bloom.is_none_or(|f| may_contain(f, &self.array.slice(i, 1))))
+            .collect()
+    }
 }
 
 /// The key column of row group `rg`, as rows of `converter` (one `Rows` per decoded batch).
