@@ -98,6 +98,14 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
     /// What the backend holds now.
     fn stats(&self) -> impl Future<Output = Result<Stats, PersistError>> + Send;
 
+    /// Whether `append_batches` itself refuses rows whose keys are stored or repeated (with
+    /// `DuplicateKeys` or `Constraint`, nothing written), as the memory backend's key index and
+    /// DuckDB's primary key do. A store over such a backend skips its own key check before a
+    /// flush and looks for the stored keys only when a flush is refused.
+    fn refuses_duplicate_keys(&self) -> bool {
+        false
+    }
+
     /// Which of `keys` are stored, one flag per key, in order. The default pushes
     /// `key IN (...)` down ([`KEYS_PER_QUERY`] keys a query) and reads back the key column only;
     /// backends with a key index answer from it.

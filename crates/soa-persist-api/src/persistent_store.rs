@@ -233,7 +233,9 @@ impl<T: Keyed, P: SoAPersistence<T>> PersistentStore<T, P> {
     pub async fn flush(&mut self) -> Result<(), PersistError> {
         self.settle().await?;
         if !self.buffer.is_empty() {
-            self.reject_stored_keys().await?;
+            if !self.backend.refuses_duplicate_keys() {
+                self.reject_stored_keys().await?;
+            }
             // Copying keeps the buffer intact until the backend has confirmed the rows.
             let batch = self.buffer.to_record_batch()?;
             self.writes += 1;

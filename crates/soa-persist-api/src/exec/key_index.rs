@@ -1,23 +1,35 @@
-//! `KeyIndex`: a hash set of the keys of a backend's batches, for backends that keep batches in
-//! memory. One probe tells a new key apart from the stored ones; only a hit (a duplicate, or a
-//! 64-bit hash collision) is confirmed against the batches. Appends extend it; any other write
-//! asks for a rebuild, which the next lookup does.
+//! `KeyIndex`: a set of the keys of a backend's batches, for backends that keep batches in
+//! memory. Integer and timestamp keys are held exactly (their value as 64 bits); other keys as
+//! a 64-bit hash of their row encoding, so a hit there (a duplicate, or a collision) is
+//! confirmed against the batches. Integer keys also keep their least and greatest value: while
+//! every new batch lies outside that range (ids that grow), the set is not even built. Appends
+//! extend the index; any other write asks for a rebuild, which the next use does.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 
-use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch};
-use soa_persist_core::arrow::datatypes::DataType;
+use soa_persist_core::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use soa_persist_core::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
+    TimestampSecondType, UInt16Type, UInt32Type, UInt64Type,
+};
 use soa_persist_core::arrow::error::ArrowError;
-use soa_persist_core::arrow::row::{RowConverter, Rows, SortField};
+use soa_persist_core::arrow::row::{RowConverter, SortField};
 
-/// Hashes of the key column (column `column` of every batch) of the first `rows` rows.
+/// The keys (column `column` of every batch) of the first `rows` rows.
 pub struct KeyIndex {
     converter: RowConverter,
     column: usize,
+    /// Whether digests are the keys themselves (integer-like keys), not hashes.
+    exact: bool,
     /// Seeded per index, so keys can't be chosen to collide.
     state: foldhash::fast::RandomState,
-    hashes: HashSet<u64, foldhash::fast::RandomState>,
+    digests: HashSet<u64, foldhash::fast::RandomState>,
+    /// Whether `digests` holds every indexed key (always, for keys that aren't integer-like).
+    built: bool,
+    /// The least and greatest integer-like key indexed.
+    range: Option<(i128, i128)>,
     rows: usize,
     stale: bool,
 }
@@ -28,8 +40,11 @@ impl KeyIndex {
         Ok(Self {
             converter: RowConverter::new(vec![SortField::new(data_type.clone())])?,
             column,
+            exact: integer_like(data_type),
             state: foldhash::fast::RandomState::default(),
-            hashes: HashSet::default(),
+            digests: HashSet::default(),
+            built: !integer_like(data_type),
+            range: None,
             rows: 0,
             stale: false,
         })
@@ -48,22 +63,30 @@ impl KeyIndex {
         probe: &ArrayRef,
     ) -> Result<Vec<bool>, ArrowError> {
         self.catch_up(batches)?;
+        if self.exact && !overlaps(self.range, value_range(probe)) {
+            return Ok(vec![false; probe.len()]);
+        }
+        self.build(batches)?;
+        let digests = self.digests_of(probe)?;
+        let mut found: Vec<bool> = digests.iter().map(|d| self.digests.contains(d)).collect();
+        if self.exact || !found.contains(&true) {
+            return Ok(found);
+        }
+        // Hashes matched: confirm those keys against the stored ones.
         let probe = self
             .converter
             .convert_columns(std::slice::from_ref(probe))?;
         let mut candidates: HashMap<&[u8], Vec<usize>, foldhash::fast::RandomState> =
             HashMap::default();
-        for (i, row) in probe.iter().enumerate() {
-            if self.hashes.contains(&self.state.hash_one(row.data())) {
-                candidates.entry(row.data()).or_default().push(i);
+        for (i, hit) in found.iter_mut().enumerate() {
+            if std::mem::take(hit) {
+                candidates.entry(probe.row(i).data()).or_default().push(i);
             }
         }
-        let mut found = vec![false; probe.num_rows()];
-        if candidates.is_empty() {
-            return Ok(found);
-        }
         for batch in batches {
-            let rows = self.rows_of(batch)?;
+            let rows = self
+                .converter
+                .convert_columns(std::slice::from_ref(self.key_column(batch)?))?;
             for row in rows.iter() {
                 for &i in candidates.get(row.data()).into_iter().flatten() {
                     found[i] = true;
@@ -73,8 +96,78 @@ impl KeyIndex {
         Ok(found)
     }
 
+    /// Records `probe`'s keys as appended after `batches`, unless one is stored already or
+    /// repeated in `probe`: then nothing is recorded and their positions (ascending) come back. One hash
+    /// probe per key (the check and the insert are the same probe). If the append then fails,
+    /// `invalidate`.
+    pub fn add_new(
+        &mut self,
+        batches: &[RecordBatch],
+        probe: &ArrayRef,
+    ) -> Result<Vec<usize>, ArrowError> {
+        self.catch_up(batches)?;
+        if self.exact && !overlaps(self.range, value_range(probe)) {
+            // Nothing stored lies in the new keys' range: only repeats among them can clash.
+            let bad = self.repeats(probe)?;
+            if bad.is_empty() {
+                self.record(probe)?;
+            }
+            return Ok(bad);
+        }
+        if self.exact {
+            self.build(batches)?;
+            let digests = self.digests_of(probe)?;
+            let mut bad = Vec::new();
+            for (i, d) in digests.iter().enumerate() {
+                if !self.digests.insert(*d) {
+                    bad.push(i);
+                }
+            }
+            if !bad.is_empty() {
+                // Take back what this call added: every digest but the refused ones.
+                let refused: HashSet<usize> = bad.iter().copied().collect();
+                for (i, d) in digests.iter().enumerate() {
+                    if !refused.contains(&i) {
+                        self.digests.remove(d);
+                    }
+                }
+                return Ok(bad);
+            }
+            self.range = merge(self.range, value_range(probe));
+            self.rows += probe.len();
+        } else {
+            let mut bad = self.repeats(probe)?;
+            let found = self.lookup(batches, probe)?;
+            bad.extend(
+                found
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| **f)
+                    .map(|(i, _)| i),
+            );
+            if !bad.is_empty() {
+                bad.sort_unstable();
+                bad.dedup();
+                return Ok(bad);
+            }
+            self.record(probe)?;
+        }
+        Ok(Vec::new())
+    }
+
     /// Positions of the keys of `probe` that occur earlier in `probe` itself.
     pub fn repeats(&self, probe: &ArrayRef) -> Result<Vec<usize>, ArrowError> {
+        if self.exact && strictly_increasing(probe) {
+            return Ok(Vec::new());
+        }
+        if self.exact {
+            let digests = self.digests_of(probe)?;
+            let mut seen: HashSet<u64, foldhash::fast::RandomState> =
+                HashSet::with_capacity_and_hasher(digests.len(), Default::default());
+            return Ok((0..digests.len())
+                .filter(|&i| !seen.insert(digests[i]))
+                .collect());
+        }
         let rows = self
             .converter
             .convert_columns(std::slice::from_ref(probe))?;
@@ -88,9 +181,35 @@ impl KeyIndex {
             .collect())
     }
 
+    /// Indexes `keys`, appended after what is indexed.
+    fn record(&mut self, keys: &ArrayRef) -> Result<(), ArrowError> {
+        if self.built {
+            let digests = self.digests_of(keys)?;
+            self.digests.extend(digests);
+        }
+        self.range = merge(self.range, value_range(keys));
+        self.rows += keys.len();
+        Ok(())
+    }
+
+    /// Fills the set from `batches` (all indexed), if it isn't already.
+    fn build(&mut self, batches: &[RecordBatch]) -> Result<(), ArrowError> {
+        if self.built {
+            return Ok(());
+        }
+        for batch in batches {
+            let digests = self.digests_of(self.key_column(batch)?)?;
+            self.digests.extend(digests);
+        }
+        self.built = true;
+        Ok(())
+    }
+
     fn catch_up(&mut self, batches: &[RecordBatch]) -> Result<(), ArrowError> {
         if self.stale {
-            self.hashes.clear();
+            self.digests.clear();
+            self.built = !self.exact;
+            self.range = None;
             self.rows = 0;
             self.stale = false;
         }
@@ -100,24 +219,239 @@ impl KeyIndex {
                 skip -= batch.num_rows();
                 continue;
             }
-            let new = batch.slice(skip, batch.num_rows() - skip);
+            let new = self.key_column(batch)?.slice(skip, batch.num_rows() - skip);
             skip = 0;
-            let rows = self.rows_of(&new)?;
-            let state = &self.state;
-            self.hashes
-                .extend(rows.iter().map(|r| state.hash_one(r.data())));
-            self.rows += new.num_rows();
+            self.record(&new)?;
         }
         Ok(())
     }
 
-    fn rows_of(&self, batch: &RecordBatch) -> Result<Rows, ArrowError> {
+    fn key_column<'b>(&self, batch: &'b RecordBatch) -> Result<&'b ArrayRef, ArrowError> {
         let column = batch.column(self.column);
         if column.null_count() > 0 {
             return Err(ArrowError::InvalidArgumentError(
                 "a key column holds nulls".into(),
             ));
         }
-        self.converter.convert_columns(std::slice::from_ref(column))
+        Ok(column)
+    }
+
+    /// One digest per key: the value itself for integer-like keys, else a hash of its row.
+    fn digests_of(&self, keys: &ArrayRef) -> Result<Vec<u64>, ArrowError> {
+        if let Some(values) = exact_digests(keys) {
+            return Ok(values);
+        }
+        let rows = self.converter.convert_columns(std::slice::from_ref(keys))?;
+        Ok(rows.iter().map(|r| self.state.hash_one(r.data())).collect())
+    }
+}
+
+fn integer_like(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Date32
+            | DataType::Timestamp(..)
+    )
+}
+
+/// The keys as 64-bit values, one-to-one within a type; `None` for other types.
+fn exact_digests(keys: &ArrayRef) -> Option<Vec<u64>> {
+    fn values<P: ArrowPrimitiveType>(keys: &ArrayRef, to: impl Fn(P::Native) -> u64) -> Vec<u64> {
+        keys.as_primitive::<P>()
+            .values()
+            .iter()
+            .map(|v| to(*v))
+            .collect()
+    }
+    Some(match keys.data_type() {
+        DataType::Int16 => values::<Int16Type>(keys, |v| v as u64),
+        DataType::Int32 => values::<Int32Type>(keys, |v| v as u64),
+        DataType::Int64 => values::<Int64Type>(keys, |v| v as u64),
+        DataType::UInt16 => values::<UInt16Type>(keys, u64::from),
+        DataType::UInt32 => values::<UInt32Type>(keys, u64::from),
+        DataType::UInt64 => values::<UInt64Type>(keys, |v| v),
+        DataType::Date32 => values::<Date32Type>(keys, |v| v as u64),
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            values::<TimestampSecondType>(keys, |v| v as u64)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            values::<TimestampMillisecondType>(keys, |v| v as u64)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            values::<TimestampMicrosecondType>(keys, |v| v as u64)
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            values::<TimestampNanosecondType>(keys, |v| v as u64)
+        }
+        _ => return None,
+    })
+}
+
+/// The least and greatest value of integer-like `keys` (`None` for other types or no keys).
+fn value_range(keys: &ArrayRef) -> Option<(i128, i128)> {
+    fn bounds<P: ArrowPrimitiveType>(keys: &ArrayRef) -> Option<(i128, i128)>
+    where
+        P::Native: Into<i128> + Ord,
+    {
+        let values = keys.as_primitive::<P>().values();
+        let min = values.iter().min()?;
+        let max = values.iter().max()?;
+        Some(((*min).into(), (*max).into()))
+    }
+    match keys.data_type() {
+        DataType::Int16 => bounds::<Int16Type>(keys),
+        DataType::Int32 => bounds::<Int32Type>(keys),
+        DataType::Date32 => bounds::<Date32Type>(keys),
+        DataType::Int64 => bounds::<Int64Type>(keys),
+        DataType::UInt16 => bounds::<UInt16Type>(keys),
+        DataType::UInt32 => bounds::<UInt32Type>(keys),
+        DataType::UInt64 => bounds::<UInt64Type>(keys),
+        DataType::Timestamp(TimeUnit::Second, _) => bounds::<TimestampSecondType>(keys),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => bounds::<TimestampMillisecondType>(keys),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => bounds::<TimestampMicrosecondType>(keys),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => bounds::<TimestampNanosecondType>(keys),
+        _ => None,
+    }
+}
+
+/// Whether integer-like `keys` strictly increase (so none repeats: the common case of ids
+/// handed out in order, checked in one pass instead of a hash set).
+fn strictly_increasing(keys: &ArrayRef) -> bool {
+    fn check<P: ArrowPrimitiveType>(keys: &ArrayRef) -> bool
+    where
+        P::Native: Ord,
+    {
+        keys.as_primitive::<P>()
+            .values()
+            .windows(2)
+            .all(|w| w[0] < w[1])
+    }
+    match keys.data_type() {
+        DataType::Int16 => check::<Int16Type>(keys),
+        DataType::Int32 => check::<Int32Type>(keys),
+        DataType::Date32 => check::<Date32Type>(keys),
+        DataType::Int64 => check::<Int64Type>(keys),
+        DataType::UInt16 => check::<UInt16Type>(keys),
+        DataType::UInt32 => check::<UInt32Type>(keys),
+        DataType::UInt64 => check::<UInt64Type>(keys),
+        DataType::Timestamp(TimeUnit::Second, _) => check::<TimestampSecondType>(keys),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => check::<TimestampMillisecondType>(keys),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => check::<TimestampMicrosecondType>(keys),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => check::<TimestampNanosecondType>(keys),
+        _ => false,
+    }
+}
+
+/// Whether two value ranges share a value (`None`, no keys, shares none).
+fn overlaps(a: Option<(i128, i128)>, b: Option<(i128, i128)>) -> bool {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => a0 <= b1 && b0 <= a1,
+        _ => false,
+    }
+}
+
+fn merge(a: Option<(i128, i128)>, b: Option<(i128, i128)>) -> Option<(i128, i128)> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    use soa_persist_core::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
+
+    use super::KeyIndex;
+
+    fn batch(keys: &ArrayRef) -> RecordBatch {
+        RecordBatch::try_from_iter([("k", keys.clone())]).unwrap()
+    }
+
+    /// Appends batches drawn by `draw` (growing, overlapping, repeating keys), with a delete
+    /// now and then, against a plain set: the index refuses exactly what the set says.
+    fn against_a_set(draw: impl Fn(u64, usize) -> Vec<i64>, to_array: impl Fn(&[i64]) -> ArrayRef) {
+        let probe_type = to_array(&[0]).data_type().clone();
+        let mut index = KeyIndex::new(0, &probe_type).unwrap();
+        let mut stored: Vec<RecordBatch> = Vec::new();
+        let mut model: HashSet<i64> = HashSet::new();
+        for round in 0..200u64 {
+            let keys = draw(round, (round % 7) as usize * 13 + 1);
+            let array = to_array(&keys);
+            let mut seen = HashSet::new();
+            let want: Vec<usize> = (0..keys.len())
+                .filter(|&i| model.contains(&keys[i]) || !seen.insert(keys[i]))
+                .collect();
+            let flags = index.lookup(&stored, &array).unwrap();
+            let stored_flags: Vec<bool> = keys.iter().map(|k| model.contains(k)).collect();
+            assert_eq!(flags, stored_flags, "lookup, round {round}");
+            let bad = index.add_new(&stored, &array).unwrap();
+            assert_eq!(bad, want, "add_new, round {round}");
+            if bad.is_empty() {
+                stored.push(batch(&array));
+                model.extend(keys);
+            }
+            if round % 50 == 49 {
+                // A delete: keep every other batch, and rebuild.
+                stored = stored.into_iter().step_by(2).collect();
+                model.clear();
+                index.invalidate();
+                for b in &stored {
+                    let keys: Vec<i64> =
+                        (0..b.num_rows()).map(|i| key_of(b.column(0), i)).collect();
+                    model.extend(keys);
+                }
+            }
+        }
+    }
+
+    fn key_of(array: &ArrayRef, i: usize) -> i64 {
+        if let Some(a) = array.as_any().downcast_ref::<Int32Array>() {
+            return i64::from(a.value(i));
+        }
+        let a = array.as_any().downcast_ref::<StringArray>().unwrap();
+        a.value(i).trim_start_matches("key-").parse().unwrap()
+    }
+
+    fn draw(round: u64, n: usize) -> Vec<i64> {
+        let mut x = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly growing ids; every third round draws from the whole range.
+                if round % 3 == 0 {
+                    (x % 3000) as i64 - 1000
+                } else {
+                    (round * 100 + i as u64) as i64
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integer_keys_match_a_set() {
+        against_a_set(draw, |keys| {
+            Arc::new(Int32Array::from_iter_values(keys.iter().map(|k| *k as i32))) as ArrayRef
+        });
+    }
+
+    #[test]
+    fn string_keys_match_a_set() {
+        against_a_set(draw, |keys| {
+            Arc::new(StringArray::from_iter_values(
+                keys.iter().map(|k| format!("key-{k}")),
+            )) as ArrayRef
+        });
     }
 }

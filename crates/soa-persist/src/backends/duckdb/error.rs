@@ -83,6 +83,10 @@ fn classify(e: duckdb::Error, path: Option<&Path>) -> PersistError {
     let message = e.to_string();
     let error = match Classified::of(&e, path) {
         Some(c) => by_class(&c, path, message),
+        // The appender reports a key violation without a class ("Failed to append: ...").
+        None if message.contains("violates primary key constraint") => {
+            PersistError::constraint(NAME, message)
+        }
         None => PersistError::backend(NAME, message, false),
     };
     error.with_source(e)
@@ -219,6 +223,10 @@ mod tests {
         ));
         assert!(matches!(err, PersistError::Conflict { .. }), "{err:?}");
         let err = db_error(failure("Constraint Error: Duplicate key \"id: 1\""));
+        assert!(matches!(err, PersistError::Constraint { .. }), "{err:?}");
+        let err = db_error(failure(
+            "Failed to append: Duplicate key \"id: 5\" violates primary key constraint.",
+        ));
         assert!(matches!(err, PersistError::Constraint { .. }), "{err:?}");
     }
 

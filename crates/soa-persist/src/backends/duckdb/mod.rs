@@ -27,6 +27,7 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::schema::META_STRUCT;
+use soa_persist_core::schema::key_field;
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
@@ -249,6 +250,11 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
 
     async fn delete(&self, predicate: &Predicate<T>) -> Result<u64, PersistError> {
         self.delete_rows(predicate).await
+    }
+
+    /// The table's primary key refuses a stored key.
+    fn refuses_duplicate_keys(&self) -> bool {
+        key_field(&self.table.schema).is_some()
     }
 
     /// `INSERT OR REPLACE` in one transaction.

@@ -36,8 +36,9 @@ impl<T: SoA> ArrowPersistence<T> {
         }
     }
 
-    /// Refuses `adding` when one of its keys is stored or repeated in it (call with the
-    /// batches' write lock held, so no other append slips in between).
+    /// Refuses `adding` when one of its keys is stored or repeated in it, and otherwise records
+    /// its keys as appended (call with the batches' write lock held, so no other append slips
+    /// in between; `keys_changed` if the append then fails).
     pub(super) fn refuse_stored_keys(
         &self,
         stored: &[RecordBatch],
@@ -50,15 +51,7 @@ impl<T: SoA> ArrowPersistence<T> {
         let Some(probe) = key_column::<T>(adding)? else {
             return Ok(());
         };
-        let mut bad = index.repeats(&probe)?;
-        let found = index.lookup(stored, &probe)?;
-        bad.extend(
-            found
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| **f)
-                .map(|(i, _)| i),
-        );
+        let bad = index.add_new(stored, &probe)?;
         duplicates::<T>(&probe, bad)
     }
 

@@ -143,7 +143,14 @@ impl<T: SoA> ArrowPersistence<T> {
                 .last()
                 .is_some_and(|last| last.num_rows() + batch.num_rows() <= self.inner.coalesce_rows);
             match tail.last_mut() {
-                Some(last) if merge => *last = concat_batches(&schema, [&*last, &batch])?,
+                Some(last) if merge => match concat_batches(&schema, [&*last, &batch]) {
+                    Ok(merged) => *last = merged,
+                    Err(e) => {
+                        // The key index already holds these keys.
+                        self.keys_changed();
+                        return Err(e.into());
+                    }
+                },
                 _ => tail.push(batch),
             }
         }
@@ -235,6 +242,14 @@ impl<T: SoA> SoAPersistence<T> for ArrowPersistence<T> {
 
     async fn flush(&self) -> Result<(), PersistError> {
         Ok(())
+    }
+
+    fn refuses_duplicate_keys(&self) -> bool {
+        self.inner
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
     }
 
     async fn contains_keys(&self, keys: &[T::Key]) -> Result<Vec<bool>, PersistError>
