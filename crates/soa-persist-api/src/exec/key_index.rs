@@ -97,9 +97,9 @@ impl KeyIndex {
     }
 
     /// Records `probe`'s keys as appended after `batches`, unless one is stored already or
-    /// repeated in `probe`: then nothing is recorded and their positions (ascending) come back. One hash
-    /// probe per key (the check and the insert are the same probe). If the append then fails,
-    /// `invalidate`.
+    /// repeated in `probe`: then nothing is recorded and their positions (ascending) come
+    /// back. One hash probe per key (the check and the insert are the same probe). If the
+    /// append then fails, `invalidate`.
     pub fn add_new(
         &mut self,
         batches: &[RecordBatch],
@@ -260,37 +260,37 @@ fn integer_like(data_type: &DataType) -> bool {
     )
 }
 
+/// `$f::<P>($keys)` for the Arrow primitive type `P` of integer-like keys, else `$other`.
+macro_rules! by_integer_type {
+    ($f:ident, $keys:expr, $other:expr) => {
+        match $keys.data_type() {
+            DataType::Int16 => $f::<Int16Type>($keys),
+            DataType::Int32 => $f::<Int32Type>($keys),
+            DataType::Date32 => $f::<Date32Type>($keys),
+            DataType::Int64 => $f::<Int64Type>($keys),
+            DataType::UInt16 => $f::<UInt16Type>($keys),
+            DataType::UInt32 => $f::<UInt32Type>($keys),
+            DataType::UInt64 => $f::<UInt64Type>($keys),
+            DataType::Timestamp(TimeUnit::Second, _) => $f::<TimestampSecondType>($keys),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => $f::<TimestampMillisecondType>($keys),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => $f::<TimestampMicrosecondType>($keys),
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => $f::<TimestampNanosecondType>($keys),
+            _ => $other,
+        }
+    };
+}
+
 /// The keys as 64-bit values, one-to-one within a type; `None` for other types.
 fn exact_digests(keys: &ArrayRef) -> Option<Vec<u64>> {
-    fn values<P: ArrowPrimitiveType>(keys: &ArrayRef, to: impl Fn(P::Native) -> u64) -> Vec<u64> {
-        keys.as_primitive::<P>()
-            .values()
-            .iter()
-            .map(|v| to(*v))
-            .collect()
+    fn digests<P: ArrowPrimitiveType>(keys: &ArrayRef) -> Option<Vec<u64>>
+    where
+        P::Native: Into<i128>,
+    {
+        // Through i128, so signed values keep their two's complement bits and u64 its own.
+        let values = keys.as_primitive::<P>().values();
+        Some(values.iter().map(|v| (*v).into() as u64).collect())
     }
-    Some(match keys.data_type() {
-        DataType::Int16 => values::<Int16Type>(keys, |v| v as u64),
-        DataType::Int32 => values::<Int32Type>(keys, |v| v as u64),
-        DataType::Int64 => values::<Int64Type>(keys, |v| v as u64),
-        DataType::UInt16 => values::<UInt16Type>(keys, u64::from),
-        DataType::UInt32 => values::<UInt32Type>(keys, u64::from),
-        DataType::UInt64 => values::<UInt64Type>(keys, |v| v),
-        DataType::Date32 => values::<Date32Type>(keys, |v| v as u64),
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            values::<TimestampSecondType>(keys, |v| v as u64)
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            values::<TimestampMillisecondType>(keys, |v| v as u64)
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            values::<TimestampMicrosecondType>(keys, |v| v as u64)
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            values::<TimestampNanosecondType>(keys, |v| v as u64)
-        }
-        _ => return None,
-    })
+    by_integer_type!(digests, keys, None)
 }
 
 /// The least and greatest value of integer-like `keys` (`None` for other types or no keys).
@@ -304,20 +304,7 @@ fn value_range(keys: &ArrayRef) -> Option<(i128, i128)> {
         let max = values.iter().max()?;
         Some(((*min).into(), (*max).into()))
     }
-    match keys.data_type() {
-        DataType::Int16 => bounds::<Int16Type>(keys),
-        DataType::Int32 => bounds::<Int32Type>(keys),
-        DataType::Date32 => bounds::<Date32Type>(keys),
-        DataType::Int64 => bounds::<Int64Type>(keys),
-        DataType::UInt16 => bounds::<UInt16Type>(keys),
-        DataType::UInt32 => bounds::<UInt32Type>(keys),
-        DataType::UInt64 => bounds::<UInt64Type>(keys),
-        DataType::Timestamp(TimeUnit::Second, _) => bounds::<TimestampSecondType>(keys),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => bounds::<TimestampMillisecondType>(keys),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => bounds::<TimestampMicrosecondType>(keys),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => bounds::<TimestampNanosecondType>(keys),
-        _ => None,
-    }
+    by_integer_type!(bounds, keys, None)
 }
 
 /// Whether integer-like `keys` strictly increase (so none repeats: the common case of ids
@@ -332,20 +319,7 @@ fn strictly_increasing(keys: &ArrayRef) -> bool {
             .windows(2)
             .all(|w| w[0] < w[1])
     }
-    match keys.data_type() {
-        DataType::Int16 => check::<Int16Type>(keys),
-        DataType::Int32 => check::<Int32Type>(keys),
-        DataType::Date32 => check::<Date32Type>(keys),
-        DataType::Int64 => check::<Int64Type>(keys),
-        DataType::UInt16 => check::<UInt16Type>(keys),
-        DataType::UInt32 => check::<UInt32Type>(keys),
-        DataType::UInt64 => check::<UInt64Type>(keys),
-        DataType::Timestamp(TimeUnit::Second, _) => check::<TimestampSecondType>(keys),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => check::<TimestampMillisecondType>(keys),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => check::<TimestampMicrosecondType>(keys),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => check::<TimestampNanosecondType>(keys),
-        _ => false,
-    }
+    by_integer_type!(check, keys, false)
 }
 
 /// Whether two value ranges share a value (`None`, no keys, shares none).
@@ -361,97 +335,5 @@ fn merge(a: Option<(i128, i128)>, b: Option<(i128, i128)>) -> Option<(i128, i128
         (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
         (a, None) => a,
         (None, b) => b,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-    use std::sync::Arc;
-
-    use soa_persist_core::arrow::array::{ArrayRef, Int32Array, RecordBatch, StringArray};
-
-    use super::KeyIndex;
-
-    fn batch(keys: &ArrayRef) -> RecordBatch {
-        RecordBatch::try_from_iter([("k", keys.clone())]).unwrap()
-    }
-
-    /// Appends batches drawn by `draw` (growing, overlapping, repeating keys), with a delete
-    /// now and then, against a plain set: the index refuses exactly what the set says.
-    fn against_a_set(draw: impl Fn(u64, usize) -> Vec<i64>, to_array: impl Fn(&[i64]) -> ArrayRef) {
-        let probe_type = to_array(&[0]).data_type().clone();
-        let mut index = KeyIndex::new(0, &probe_type).unwrap();
-        let mut stored: Vec<RecordBatch> = Vec::new();
-        let mut model: HashSet<i64> = HashSet::new();
-        for round in 0..200u64 {
-            let keys = draw(round, (round % 7) as usize * 13 + 1);
-            let array = to_array(&keys);
-            let mut seen = HashSet::new();
-            let want: Vec<usize> = (0..keys.len())
-                .filter(|&i| model.contains(&keys[i]) || !seen.insert(keys[i]))
-                .collect();
-            let flags = index.lookup(&stored, &array).unwrap();
-            let stored_flags: Vec<bool> = keys.iter().map(|k| model.contains(k)).collect();
-            assert_eq!(flags, stored_flags, "lookup, round {round}");
-            let bad = index.add_new(&stored, &array).unwrap();
-            assert_eq!(bad, want, "add_new, round {round}");
-            if bad.is_empty() {
-                stored.push(batch(&array));
-                model.extend(keys);
-            }
-            if round % 50 == 49 {
-                // A delete: keep every other batch, and rebuild.
-                stored = stored.into_iter().step_by(2).collect();
-                model.clear();
-                index.invalidate();
-                for b in &stored {
-                    let keys: Vec<i64> =
-                        (0..b.num_rows()).map(|i| key_of(b.column(0), i)).collect();
-                    model.extend(keys);
-                }
-            }
-        }
-    }
-
-    fn key_of(array: &ArrayRef, i: usize) -> i64 {
-        if let Some(a) = array.as_any().downcast_ref::<Int32Array>() {
-            return i64::from(a.value(i));
-        }
-        let a = array.as_any().downcast_ref::<StringArray>().unwrap();
-        a.value(i).trim_start_matches("key-").parse().unwrap()
-    }
-
-    fn draw(round: u64, n: usize) -> Vec<i64> {
-        let mut x = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                // Mostly growing ids; every third round draws from the whole range.
-                if round % 3 == 0 {
-                    (x % 3000) as i64 - 1000
-                } else {
-                    (round * 100 + i as u64) as i64
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn integer_keys_match_a_set() {
-        against_a_set(draw, |keys| {
-            Arc::new(Int32Array::from_iter_values(keys.iter().map(|k| *k as i32))) as ArrayRef
-        });
-    }
-
-    #[test]
-    fn string_keys_match_a_set() {
-        against_a_set(draw, |keys| {
-            Arc::new(StringArray::from_iter_values(
-                keys.iter().map(|k| format!("key-{k}")),
-            )) as ArrayRef
-        });
     }
 }

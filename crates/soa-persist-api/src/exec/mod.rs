@@ -15,6 +15,8 @@ mod conform;
 mod container;
 mod delete;
 mod key_index;
+#[cfg(test)]
+mod key_index_tests;
 mod keys;
 mod plan;
 
