@@ -244,7 +244,9 @@ async fn write_states(root: &Path) {
     p.append(state_rows(0..10)).await.unwrap();
     p.append(state_rows(10..20)).await.unwrap();
     snapshot("1 two appends", (0..20).collect()).await;
-    p.delete(&State::fields().id.is_in([3i64, 13])).await.unwrap();
+    p.delete(&State::fields().id.is_in([3i64, 13]))
+        .await
+        .unwrap();
     let live: Vec<i64> = (0..20).filter(|i| *i != 3 && *i != 13).collect();
     snapshot("2 delete", live).await;
     p.save(state_rows(100..110)).await.unwrap();
@@ -264,6 +266,7 @@ fn driver(python: &Path, root: &Path, args: &[&str]) -> Command {
         .args(&args[1..])
         .env("TZ", "UTC")
         .env("PYTHONHASHSEED", "0")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     cmd
@@ -279,7 +282,10 @@ fn wait(step: &str, child: Child) {
 }
 
 fn run(python: &Path, root: &Path, args: &[&str]) {
-    wait(args[0], driver(python, root, args).spawn().expect("run python"));
+    wait(
+        args[0],
+        driver(python, root, args).spawn().expect("run python"),
+    );
 }
 
 fn doc_path() -> PathBuf {
@@ -310,7 +316,15 @@ async fn every_engine_reads_every_type_row_for_row() {
     write_states(root).await;
 
     // Spark in one process (its JVM is a core's worth), every other reader in another.
-    let others = ["soa-persist", "pyarrow", "pandas", "polars", "duckdb", "chdb", "datafusion"];
+    let others = [
+        "soa-persist",
+        "pyarrow",
+        "pandas",
+        "polars",
+        "duckdb",
+        "chdb",
+        "datafusion",
+    ];
     let spark = driver(&python, root, &["read", "spark"])
         .spawn()
         .expect("run python");
