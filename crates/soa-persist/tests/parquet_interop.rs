@@ -6,6 +6,7 @@
 //! (`SOA_INTEROP_BLESS=1` rewrites it).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
+mod common;
 #[allow(dead_code)] // only `venv()` is needed here
 mod tools;
 
@@ -14,26 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::{Inner, Status};
 use soa_persist::ParquetOptions;
 use soa_persist::prelude::*;
 use soa_persist::rust_decimal::Decimal;
 use soa_persist::uuid::Uuid;
 use soa_persist::{Micros, Millis, Nanos, Seconds};
-
-#[derive(SoAEnum, Clone, Copy, Debug, PartialEq)]
-pub enum Status {
-    Pending,
-    #[soa(rename = "shipped")]
-    Shipped,
-    Delivered,
-}
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-pub struct Inner {
-    city: String,
-    zip: Option<u32>,
-    codes: Vec<u8>,
-}
 
 #[derive(SoA, Clone, Debug, PartialEq)]
 pub struct Nested {
@@ -112,6 +99,7 @@ cases! {
     Decimal9 = "decimal_9_2": #[soa(decimal(9, 2))] Decimal;
     Decimal18 = "decimal_18_4": #[soa(decimal(18, 4))] Decimal;
     Decimal38 = "decimal_38_10": #[soa(decimal(38, 10))] Decimal;
+    Decimal38Whole = "decimal_38_0": #[soa(decimal(38, 0))] Decimal;
     Uuids = "uuid": Uuid;
     Dictionary = "dictionary": Status;
     List = "list": Vec<i32>;

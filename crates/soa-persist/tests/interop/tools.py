@@ -211,7 +211,10 @@ def versions():
     import polars
     import pyspark
 
+    import subprocess
+
     engine = chdb.query("SELECT version()", "CSV").bytes().decode().strip().strip('"')
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     return {"pyarrow": pa.__version__, "pandas": pandas.__version__, "polars": polars.__version__,
-            "duckdb": duckdb.__version__, "spark": f"pyspark {pyspark.__version__}",
+            "duckdb": duckdb.__version__, "spark": f"pyspark {pyspark.__version__} ({java})",
             "chdb": f"{chdb.__version__} (ClickHouse {engine})", "datafusion": datafusion.__version__}
