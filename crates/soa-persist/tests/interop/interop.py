@@ -6,15 +6,14 @@ reader and checks the rendered docs/interop.md.
 usage:
   interop.py write ROOT           ROOT/ref/<case>/ (the rows with our Arrow types, for the Rust
                                   side) and ROOT/w/<writer>/<case>/ for every Python writer
-  interop.py read ROOT READER...  reads ROOT/w/*/<case>/ (and the Rust read-backs) with READERs
-  interop.py states ROOT READER...  reads ROOT/states/<state>/ (a dataset after delete, save,
-                                  compact, before and after vacuum) with READERs
+  interop.py read ROOT READER...  reads ROOT/w/*/<case>/ with each READER (soa-persist: the Rust
+                                  side's loads, saved again to ROOT/r/), and ROOT/states/<state>/
+                                  (a dataset after delete, save, compact; before and after vacuum)
   interop.py report ROOT          ROOT/results.json and ROOT/interop.md
 """
 import datetime as dt
 import decimal
 import fnmatch
-import glob
 import json
 import math
 import os
@@ -27,7 +26,7 @@ import uuid as uuidlib
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cases import CASES, EXCEPTIONS, FIXES, STATE_NOTES
+from cases import CASES, EXCEPTIONS, FIXES, STATE_CASE, STATE_NOTES
 from tools import READERS, WRITERS, read_with, versions, write_with
 
 EPOCH_DATE = dt.date(1970, 1, 1)
@@ -184,13 +183,9 @@ def compare(seen, want, col):
 # ---- steps ---------------------------------------------------------------------------------
 
 
-def case_dir(root, *parts):
-    return os.path.join(root, *parts)
-
-
 def step_write(root):
     for case in CASES:
-        d = case_dir(root, "ref", case.name)
+        d = os.path.join(root, "ref", case.name)
         os.makedirs(d, exist_ok=True)
         if case.rust:
             pq.write_table(case.table(), os.path.join(d, "ref.parquet"))
@@ -198,20 +193,22 @@ def step_write(root):
     for writer in WRITERS:
         outcome[writer] = {}
         for case in CASES:
-            d = case_dir(root, "w", writer, case.name)
+            d = os.path.join(root, "w", writer, case.name)
             try:
                 write_with(writer, case, d)
                 outcome[writer][case.name] = None
             except BaseException as e:  # the cell records it; the next case goes on
-                if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                    raise
                 shutil.rmtree(d, ignore_errors=True)
                 outcome[writer][case.name] = one_line(e)
-    with open(os.path.join(root, f"writes.json"), "w") as f:
+    with open(os.path.join(root, "writes.json"), "w") as f:
         json.dump(outcome, f, indent=1, sort_keys=True)
 
 
 def one_line(e):
+    """A cell's note for a failure. Caught as BaseException, since a tool's panic (pyo3's
+    PanicException) is no Exception; an interrupt still stops the run."""
+    if isinstance(e, (KeyboardInterrupt, SystemExit)):
+        raise e
     text = str(e).strip().splitlines()
     head = text[0] if text else ""
     return f"{type(e).__name__}: {head}"[:300]
@@ -224,10 +221,10 @@ def read_cell(reader, root, writer, case):
         errors = load_json(os.path.join(root, "rust-reads.json")).get(writer, {})
         if errors.get(case.name):
             raise RuntimeError(errors[case.name])
-        d = case_dir(root, "r", writer, case.name)
+        d = os.path.join(root, "r", writer, case.name)
         seen = canon_table(read_with("pyarrow", d, case), case)
     else:
-        d = case_dir(root, "w", writer, case.name)
+        d = os.path.join(root, "w", writer, case.name)
         table = read_with(reader, d, case)
         seen = canon_pandas(table, case) if reader == "pandas" else canon_table(table, case)
     return {col: compare(seen, want, col) for col in case.columns()}
@@ -245,9 +242,7 @@ def step_read(root, readers):
                     continue
                 try:
                     out[writer][case.name] = read_cell(reader, root, writer, case)
-                except BaseException as e:  # a tool's panic (pyo3) is no Exception
-                    if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                        raise
+                except BaseException as e:
                     out[writer][case.name] = {col: "read: " + one_line(e) for col in case.columns()}
         print(f"{reader}: {time.monotonic() - start:.1f} s", file=sys.stderr)
         with open(os.path.join(root, f"reads-{reader}.json"), "w") as f:
@@ -256,8 +251,6 @@ def step_read(root, readers):
 
 
 def step_states(root, readers):
-    from cases import STATE_CASE
-
     states = load_json(os.path.join(root, "states", "expected.json"))
     for reader in readers:
         out = {}
@@ -271,8 +264,6 @@ def step_states(root, readers):
                 out[state] = "equal" if got == sorted(ids) else \
                     f"{len(got)} rows: {len(stale)} not live, {doubled} twice, {len(missing)} missing"
             except BaseException as e:
-                if isinstance(e, (KeyboardInterrupt, SystemExit)):
-                    raise
                 out[state] = "read: " + one_line(e)
         with open(os.path.join(root, f"states-{reader}.json"), "w") as f:
             json.dump(out, f, indent=1, sort_keys=True)
@@ -340,8 +331,6 @@ def main():
         step_write(root)
     elif step == "read":
         step_read(root, rest)
-    elif step == "states":
-        step_states(root, rest)
     elif step == "report":
         step_report(root)
     else:
