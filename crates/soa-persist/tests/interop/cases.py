@@ -131,11 +131,15 @@ STATE_NOTES = (
 
 # Cells the matrix found failing that were fixed in the library: (cells, the fix).
 FIXES = [
-    ("soa-persist -> every reader but soa-persist, Polars and DataFusion, timestamp(s) and its Option",
+    ("timestamp(s) and its Option, written by soa-persist, read by pyarrow, pandas, DuckDB, Spark or chdb",
      "Parquet has no seconds unit and the encoder stored `Timestamp(Second)` as a bare INT64, which "
      "pyarrow, pandas, DuckDB, Spark and chdb read as integers; such columns are now stored as "
      "milliseconds (exact) and read back into the struct's unit (`seconds_as_millis` in "
      "`backends/parquet/write.rs`)"),
+    ("spark -> soa-persist, u64 and its Option",
+     "Spark writes UInt64 as decimal(20,0) and a `u64` field refused the column; integer fields now also "
+     "load whole decimals (scale 0), each value range-checked (`decode_integer` in "
+     "`soa-persist-core/src/bridge/primitive.rs`)"),
 ]
 
 # Every cell that is not equal needs a line here: (writer, reader, type) as fnmatch patterns
@@ -195,7 +199,7 @@ EXCEPTIONS = [
      "`spark.sql.parquet.outputTimestampType`): readers that decode INT96 to nanoseconds wrap, saturate or "
      "refuse instants outside 1677-2262 (soa-persist refuses them as inexact)"),
     ("spark", "*", "*u64*", "Spark has no unsigned types: its users write u64 as decimal(20,0), same values "
-     "(a `u64` field of soa-persist does not load a decimal column)"),
+     "(soa-persist loads them into its u64 field)"),
     ("spark", "*", "hive_partition", "Spark writes an empty-string partition value as null "
      "(__HIVE_DEFAULT_PARTITION__)"),
     ("chdb", "*", "*binary*", "ClickHouse has one String type: it writes binary as UTF-8-annotated strings that "
