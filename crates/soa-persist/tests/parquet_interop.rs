@@ -3,7 +3,8 @@
 //! for row; a dataset after delete, save and compact is read before and after vacuum. The
 //! Python side is tests/interop/ (run in the virtualenv of `scripts/setup.sh`); this file plays
 //! soa-persist as writer and reader, and fails on a failing cell or a stale docs/interop.md
-//! (`SOA_INTEROP_BLESS=1` rewrites it).
+//! (`SOA_INTEROP_BLESS=1` rewrites it; `SOA_INTEROP_DIR=<dir>` keeps the files and the JSON
+//! of every cell there).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod common;
@@ -324,9 +325,9 @@ async fn every_engine_reads_every_type_row_for_row() {
 
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("results.json")).unwrap()).unwrap();
-    let failing: Vec<String> = results["cells"]
-        .as_array()
-        .unwrap()
+    let cells = results["cells"].as_array().unwrap();
+    let count = |status: &str| cells.iter().filter(|c| c["status"] == status).count();
+    let failing: Vec<String> = cells
         .iter()
         .filter(|c| c["status"] == "fail")
         .map(|c| {
@@ -339,7 +340,13 @@ async fn every_engine_reads_every_type_row_for_row() {
             )
         })
         .collect();
-
+    eprintln!(
+        "interop: {} cells, {} equal, {} documented, {} failing",
+        cells.len(),
+        count("equal"),
+        count("documented"),
+        count("fail")
+    );
     let rendered = std::fs::read_to_string(root.join("interop.md")).unwrap();
     if std::env::var_os("SOA_INTEROP_BLESS").is_some() {
         std::fs::write(doc_path(), &rendered).unwrap();

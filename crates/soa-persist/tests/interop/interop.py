@@ -17,6 +17,7 @@ import fnmatch
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -281,11 +282,13 @@ def all_writes(root):
     return writes
 
 
-def documented(writer, reader, case, col):
+def documented(writer, reader, case, col, diff):
+    """The index of the first EXCEPTIONS line covering the cell, or None."""
     label = case.label(col)
-    for rule, (w, r, t, _) in enumerate(EXCEPTIONS):
+    for rule, (w, r, t, _, *seen) in enumerate(EXCEPTIONS):
         if fnmatch.fnmatchcase(writer, w) and fnmatch.fnmatchcase(reader, r) and \
-                (fnmatch.fnmatchcase(label, t) or fnmatch.fnmatchcase(case.name, t)):
+                (fnmatch.fnmatchcase(label, t) or fnmatch.fnmatchcase(case.name, t)) and \
+                all(re.search(pattern, diff) for pattern in seen):
             return rule
     return None
 
@@ -301,7 +304,7 @@ def step_report(root):
                 for col in case.columns():
                     error = writes[writer].get(case.name)
                     diff = "write: " + error if error else reads.get(writer, {}).get(case.name, {}).get(col, "not read")
-                    rule = None if diff is None else documented(writer, reader, case, col)
+                    rule = None if diff is None else documented(writer, reader, case, col, diff)
                     if diff is None:
                         status, note = "equal", ""
                     elif rule is not None:

@@ -100,7 +100,7 @@ def render(results, writers, readers, cases, state_notes, exceptions, fixes):
     for c in cells:
         if c["status"] == "documented":
             used[c["rule"]] = used.get(c["rule"], 0) + 1
-    for rule, (w, r, t, reason) in enumerate(exceptions):
+    for rule, (w, r, t, reason, *_) in enumerate(exceptions):
         add(f"| {esc(w)} | {esc(r)} | {esc(t)} | {used.get(rule, 0)} | {esc(reason)} |")
     add("")
     add("## Fixed in the library")
