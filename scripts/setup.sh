@@ -2,13 +2,13 @@
 # Installs what the test suite needs, skipping whatever is already there. Safe to run again.
 # - the Rust components for fmt and clippy;
 # - Java for Spark (Debian's default JRE, when no java is on the machine);
-# - a Python virtualenv (outside the clone, so it is reused) with pyarrow, polars, duckdb and
-#   pyspark, used to cross-check Parquet files with the tools people read them with, and moto's
-#   S3 server (moto[server] 5.2), which tests/parquet_s3.rs starts on loopback as a real
-#   S3-protocol store;
+# - a Python virtualenv (outside the clone, so it is reused) with the versions pinned in
+#   scripts/requirements.txt: pyarrow, pandas, Polars, DuckDB, pyspark, chdb (ClickHouse in
+#   process, also the Native format's cross-check) and DataFusion for the interoperability
+#   matrix (docs/interop.md), and moto's S3 server, which tests/parquet_s3.rs starts on
+#   loopback as a real S3-protocol store;
 # - ClickHouse: Debian's clickhouse-server (when none is on the machine), which the ClickHouse
-#   tests start on loopback, and chdb (ClickHouse in process) in the virtualenv, which
-#   cross-checks the Native format for the types an old server lacks.
+#   tests start on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/toolchain.sh
@@ -31,26 +31,32 @@ if ! command -v java >/dev/null; then
 fi
 
 VENV="${SOA_VENV:-$HOME/.cache/soa-persist/venv}"
-PACKAGES="pyarrow polars duckdb pyspark"
+REQUIREMENTS=scripts/requirements.txt
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PACKAGES
+# Every pin of scripts/requirements.txt installed at its version (prints them; fails otherwise).
+PINS_CHECK='
+import re, sys
+from importlib.metadata import PackageNotFoundError, version
+wrong = []
+for line in open(sys.argv[1]):
+    m = re.match(r"\s*([A-Za-z0-9_.-]+)(\[[^]]*\])?==([^\s#]+)", line)
+    if not m:
+        continue
+    try:
+        have = version(m.group(1))
+    except PackageNotFoundError:
+        have = None
+    if have != m.group(3):
+        wrong.append(f"{m.group(1)} {have} (pinned {m.group(3)})")
+    elif len(sys.argv) > 2:
+        print(f"  {m.group(1)} {have}")
+sys.exit("not as pinned: " + ", ".join(wrong) if wrong else 0)
+'
+if ! "$VENV/bin/python" -c "$PINS_CHECK" "$REQUIREMENTS" 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
 fi
-"$VENV/bin/python" -c "import pyarrow, polars, duckdb, pyspark; print('python interop:', 'pyarrow', pyarrow.__version__, 'polars', polars.__version__, 'duckdb', duckdb.__version__, 'pyspark', pyspark.__version__)"
-
-# moto's server mode: an S3-protocol server (with conditional puts) for tests/parquet_s3.rs.
-MOTO='moto[server]>=5.2,<5.3'
-MOTO_CHECK="import moto, moto.server, flask, flask_cors; v = tuple(int(x) for x in moto.__version__.split('.')[:2]); assert (5, 2) <= v < (5, 3), moto.__version__"
-if ! "$VENV/bin/python" -c "$MOTO_CHECK" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$MOTO"
-fi
-"$VENV/bin/python" -c "$MOTO_CHECK; print('s3 server: moto', moto.__version__)"
+echo "python tools ($VENV):"
+"$VENV/bin/python" -c "$PINS_CHECK" "$REQUIREMENTS" print
 test -x "$VENV/bin/moto_server"
-
-# chdb: ClickHouse in process, for tests/clickhouse_chdb.rs.
-if ! "$VENV/bin/python" -c "import chdb" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check chdb
-fi
-"$VENV/bin/python" -c "import chdb; print('clickhouse in process: chdb', chdb.__version__)"

@@ -4,8 +4,8 @@
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, PrimitiveArray};
 use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    ArrowPrimitiveType, DataType, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 
 use super::{BaseField, FieldOptions, ListItem, arc, valid_at};
@@ -35,7 +35,8 @@ fn encode_opt_primitive<A: ArrowPrimitiveType>(values: &[Option<A::Native>]) -> 
     arc(PrimitiveArray::<A>::new(ScalarBuffer::from(dense), nulls))
 }
 
-/// Reads any integer array into `T`, checking every non-null value fits.
+/// Reads any integer array into `T`, checking every non-null value fits; also whole decimals
+/// (scale 0), the type Spark and Hive give unsigned 64-bit integers.
 fn decode_integer<T>(array: &ArrayRef, expected: DataType) -> Result<Vec<T>, ConvertError>
 where
     T: Default
@@ -47,7 +48,8 @@ where
         + TryFrom<u8>
         + TryFrom<u16>
         + TryFrom<u32>
-        + TryFrom<u64>,
+        + TryFrom<u64>
+        + TryFrom<i128>,
 {
     fn convert<A, T>(array: &ArrayRef) -> Result<Vec<T>, ConvertError>
     where
@@ -82,6 +84,7 @@ where
         DataType::UInt16 => convert::<UInt16Type, T>(array),
         DataType::UInt32 => convert::<UInt32Type, T>(array),
         DataType::UInt64 => convert::<UInt64Type, T>(array),
+        DataType::Decimal128(_, 0) => convert::<Decimal128Type, T>(array),
         other => Err(ConvertError::type_mismatch(expected, other)),
     }
 }

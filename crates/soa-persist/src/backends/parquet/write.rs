@@ -3,16 +3,20 @@
 //! `append` adds (once per write id), `delete` rewrites the files that held matching rows,
 //! `upsert` does both in one commit, `clear` starts from empty.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::{FutureExt, StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use soa_persist_api::exec::{
-    ScanPlan, conform, delete_from, key_predicate, key_values, last_of_equal_keys,
+    ScanPlan, cast_exact, conform, delete_from, key_predicate, key_values, last_of_equal_keys,
 };
 use soa_persist_api::{PersistError, Scan, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
+use soa_persist_core::error::ConvertError;
 use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::schema::{key_field, partition_fields};
 use soa_persist_core::soa::SoA;
@@ -292,6 +296,7 @@ fn encode(
     let write_err = |e: parquet::errors::ParquetError| {
         PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
     };
+    let batch = &seconds_as_millis(batch)?;
     let mut buffer = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
         .map_err(write_err)?;
@@ -306,6 +311,45 @@ fn encode(
         path,
     };
     Ok((Bytes::from(buffer), entry))
+}
+
+/// Parquet has no seconds unit: the encoder would store `Timestamp(Second)` as a bare INT64 that
+/// other readers take for an integer, so such columns are stored as milliseconds (exact; reads
+/// convert back to the struct's unit).
+fn seconds_as_millis(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Timestamp(TimeUnit::Second, _)))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Timestamp(TimeUnit::Second, tz) => {
+                let millis = DataType::Timestamp(TimeUnit::Millisecond, tz.clone());
+                columns.push(cast_exact(column, &millis).map_err(|e| {
+                    PersistError::Convert(ConvertError::InvalidValue {
+                        field: field.name().clone(),
+                        row: 0,
+                        detail: format!("seconds stored as milliseconds: {e}"),
+                    })
+                })?);
+                fields.push(field.as_ref().clone().with_data_type(millis));
+            }
+            _ => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone())),
+        columns,
+    )?)
 }
 
 /// Compressed and uncompressed bytes per top-level column, over every row group.
