@@ -155,6 +155,16 @@ impl ClickHouseClient {
         }
     }
 
+    /// The same server, `name = value` sent with every request of the copy.
+    pub(crate) fn with_query_setting(&self, name: &str, value: &str) -> Self {
+        Self {
+            base: self.base.clone(),
+            client: self.client.clone().with_setting(name, value),
+            config: self.config.clone(),
+            caps: self.caps.clone(),
+        }
+    }
+
     /// What the server offers (probed once at `connect`).
     pub fn caps(&self) -> &ServerCaps {
         &self.caps

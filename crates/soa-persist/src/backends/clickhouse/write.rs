@@ -1,21 +1,23 @@
-//! Writes: appends as Native inserts, the write-id record of `append_batches_once`, `save` and
+//! Writes: appends as Native inserts (with their write ids for `append_batches_once`), `save` and
 //! `clear` as a table swap, and `delete` as a mutation that is waited for.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use soa_persist_api::PersistError;
 use soa_persist_api::exec::conform;
 use soa_persist_api::sql::Dialect;
-use soa_persist_api::{PersistError, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::query::Expr;
+use soa_persist_core::schema::key_field;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
 use super::client::ClickHouseClient;
-use super::ddl::{META_TABLE, WRITES_TABLE, distributed_ddl};
+use super::ddl::{META_TABLE, distributed_ddl};
 use super::dialect::{ClickHouseDialect, string_literal, where_sql};
 use super::persistence::ClickHousePersistence;
+use super::shard::split;
 
 /// How long `delete` waits for its mutation before giving up (retryable: it may still finish).
 const MUTATION_WAIT: Duration = Duration::from_secs(300);
@@ -64,26 +66,35 @@ impl<T: SoA> ClickHousePersistence<T> {
         Ok(())
     }
 
-    /// The highest write number of `writer` applied to this table (0 for none).
-    pub(crate) async fn applied_seq(&self, writer: &str) -> Result<u64, PersistError> {
-        let sql = format!(
-            "SELECT max(seq) FROM {} WHERE table_name = {} AND writer = {} FORMAT TabSeparated",
-            self.ident(WRITES_TABLE),
-            string_literal(self.table.name.as_bytes()),
-            string_literal(writer.as_bytes())
-        );
-        parse_u64(&self.table.client.query_text(&sql).await?)
-    }
-
-    pub(crate) async fn record_write(&self, id: &WriteId) -> Result<(), PersistError> {
-        let sql = format!(
-            "INSERT INTO {} (table_name, writer, seq) VALUES ({}, {}, {})",
-            self.ident(WRITES_TABLE),
-            string_literal(self.table.name.as_bytes()),
-            string_literal(id.writer.as_bytes()),
-            id.seq
-        );
-        self.table.client.execute(&sql).await
+    /// Inserts blocks that carry their write id (`once.rs`) into the parts tables: on a
+    /// cluster each block is cut by key and sent to every shard at once, its id on each piece.
+    pub(crate) async fn insert_with_ids(
+        &self,
+        blocks: Vec<RecordBatch>,
+    ) -> Result<(), PersistError> {
+        let t = &self.table;
+        let key = key_field(&t.schema).and_then(|k| t.schema.index_of(k).ok());
+        let table = self.ident(&t.local);
+        let mut per_shard: Vec<Vec<RecordBatch>> = vec![Vec::new(); t.shards.len()];
+        for block in &blocks {
+            let pieces = if t.shards.len() == 1 {
+                vec![block.clone()]
+            } else {
+                split(block, key, t.shards.len())?
+            };
+            for (shard, piece) in per_shard.iter_mut().zip(pieces) {
+                if piece.num_rows() > 0 {
+                    shard.push(piece);
+                }
+            }
+        }
+        let inserts = t.shards.iter().zip(&per_shard).map(|(shard, pieces)| {
+            let shard = shard.with_query_setting("insert_allow_materialized_columns", "1");
+            let table = table.clone();
+            async move { shard.insert(&table, &t.id_encoder, pieces).await }
+        });
+        futures::future::try_join_all(inserts).await?;
+        Ok(())
     }
 
     /// Replaces the table's rows: a copy of the parts table's structure is filled (on a
@@ -119,7 +130,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                 t.client
                     .execute(&format!("DROP TABLE IF EXISTS {dist_q}"))
                     .await?;
-                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema);
+                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema)?;
                 t.client.execute(&ddl).await?;
                 dist
             }
@@ -173,7 +184,10 @@ impl<T: SoA> ClickHousePersistence<T> {
         Ok(n)
     }
 
-    async fn wait_for_mutations(&self, shard: &ClickHouseClient) -> Result<(), PersistError> {
+    pub(crate) async fn wait_for_mutations(
+        &self,
+        shard: &ClickHouseClient,
+    ) -> Result<(), PersistError> {
         let sql = format!(
             "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
              AND table = {} AND is_done = 0 FORMAT TabSeparated",
