@@ -61,7 +61,8 @@ impl<T: SoA> ClickHousePersistence<T> {
             self.record(id, false).await?;
             (blocks, true)
         };
-        self.insert_with_ids(send).await?;
+        let t = &self.table;
+        self.insert_parts(&t.local, &t.id_encoder, send).await?;
         self.mark_written().await?;
         self.record(id, true).await?;
         Ok(wrote)

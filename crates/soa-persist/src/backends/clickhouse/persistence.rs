@@ -10,8 +10,9 @@
 //! | `flush` | nothing: an `INSERT` is durable once the server acknowledged it |
 //! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
 //!
-//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`,
-//! and reads and inserts go through the `Distributed` table `<table>`.
+//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`;
+//! reads and `save` go through the `Distributed` table `<table>`, appends are cut by key on the
+//! client and sent to every shard at once (`shard.rs`).
 //!
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
@@ -51,6 +52,8 @@ pub(crate) struct Table {
     /// `append_batches_once` checks and records ids one at a time.
     pub once: tokio::sync::Mutex<()>,
     pub written: AtomicBool,
+    /// On a cluster: appends go to every shard at once (else through the `Distributed` table).
+    pub per_shard: AtomicBool,
 }
 
 /// Rows of `T` in a ClickHouse table; a cheap clonable handle (clones share the connection
@@ -97,8 +100,9 @@ impl<T: SoA> ClickHousePersistence<T> {
     /// Rows spread over the shards of `cluster` (a name in the servers' `remote_servers`):
     /// a `MergeTree` table `<table>_local` on each of `shards` (clients on the same database
     /// name), and a `Distributed` table `<table>` on the first, sharded by a hash of the key
-    /// (at random without one). Inserts go through the `Distributed` table synchronously, so
-    /// rows are on their shards when an append returns; reads go through it too. `save`,
+    /// (at random without one). Appends cut rows by the same hash and insert into every
+    /// shard at once (see `set_per_shard_inserts`), so rows are on their shards when an append
+    /// returns; reads go through the `Distributed` table. `save`,
     /// `clear` and `delete` act on every shard in turn: a reader during one of them can see
     /// some shards before it and some after.
     pub async fn cluster(
@@ -153,8 +157,18 @@ impl<T: SoA> ClickHousePersistence<T> {
                 turns: tokio::sync::RwLock::new(()),
                 once: tokio::sync::Mutex::new(()),
                 written: AtomicBool::new(false),
+                per_shard: AtomicBool::new(true),
             }),
         })
+    }
+
+    /// On a cluster, whether appends cut rows by key on the client and insert into every
+    /// shard's table at once (the default: faster, see the bench) or go through the
+    /// `Distributed` table. For this handle and its clones; `append_batches_once` always cuts.
+    pub fn set_per_shard_inserts(&self, on: bool) {
+        self.table
+            .per_shard
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The table's name.

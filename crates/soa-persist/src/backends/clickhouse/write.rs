@@ -16,6 +16,7 @@ use super::NAME;
 use super::client::ClickHouseClient;
 use super::ddl::{META_TABLE, distributed_ddl};
 use super::dialect::{ClickHouseDialect, string_literal, where_sql};
+use super::native::BlockEncoder;
 use super::persistence::ClickHousePersistence;
 use super::shard::split;
 
@@ -33,21 +34,23 @@ impl<T: SoA> ClickHousePersistence<T> {
         table: &str,
         batches: Vec<RecordBatch>,
     ) -> Result<(), PersistError> {
-        let batches = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(conform::<T>)
-            .collect::<Result<Vec<_>, _>>()?;
         let t = &self.table;
         t.client
-            .insert(&self.ident(table), &t.encoder, &batches)
+            .insert(&self.ident(table), &t.encoder, &conformed::<T>(batches)?)
             .await?;
         Ok(())
     }
 
-    /// Appends `batches` (the caller holds a turn) and marks the table written.
+    /// Appends `batches` (the caller holds a turn) and marks the table written: on a cluster
+    /// inserting into every shard at once unless told to go through the `Distributed` table.
     pub(crate) async fn insert(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        self.insert_into(&self.table.name, batches).await?;
+        let t = &self.table;
+        if t.cluster.is_some() && t.per_shard.load(Ordering::Relaxed) {
+            let batches = conformed::<T>(batches)?;
+            self.insert_parts(&t.local, &t.encoder, batches).await?;
+        } else {
+            self.insert_into(&t.name, batches).await?;
+        }
         self.mark_written().await
     }
 
@@ -66,21 +69,24 @@ impl<T: SoA> ClickHousePersistence<T> {
         Ok(())
     }
 
-    /// Inserts blocks that carry their write id (`once.rs`) into the parts tables: on a
-    /// cluster each block is cut by key and sent to every shard at once, its id on each piece.
-    pub(crate) async fn insert_with_ids(
+    /// Inserts `batches` into the parts table `local`: on a cluster each batch is cut by key
+    /// and every shard takes its pieces at once. Blocks with the hidden write-id columns
+    /// (`once.rs`) keep their id on each piece.
+    pub(crate) async fn insert_parts(
         &self,
-        blocks: Vec<RecordBatch>,
+        local: &str,
+        encoder: &BlockEncoder,
+        batches: Vec<RecordBatch>,
     ) -> Result<(), PersistError> {
         let t = &self.table;
         let key = key_field(&t.schema).and_then(|k| t.schema.index_of(k).ok());
-        let table = self.ident(&t.local);
+        let table = self.ident(local);
         let mut per_shard: Vec<Vec<RecordBatch>> = vec![Vec::new(); t.shards.len()];
-        for block in &blocks {
+        for batch in batches {
             let pieces = if t.shards.len() == 1 {
-                vec![block.clone()]
+                vec![batch]
             } else {
-                split(block, key, t.shards.len())?
+                split(&batch, key, t.shards.len())?
             };
             for (shard, piece) in per_shard.iter_mut().zip(pieces) {
                 if piece.num_rows() > 0 {
@@ -88,10 +94,14 @@ impl<T: SoA> ClickHousePersistence<T> {
                 }
             }
         }
+        let ids = encoder.schema().fields().len() > t.schema.fields().len();
         let inserts = t.shards.iter().zip(&per_shard).map(|(shard, pieces)| {
-            let shard = shard.with_query_setting("insert_allow_materialized_columns", "1");
+            let shard = match ids {
+                true => shard.with_query_setting("insert_allow_materialized_columns", "1"),
+                false => shard.clone(),
+            };
             let table = table.clone();
-            async move { shard.insert(&table, &t.id_encoder, pieces).await }
+            async move { shard.insert(&table, encoder, pieces).await }
         });
         futures::future::try_join_all(inserts).await?;
         Ok(())
@@ -212,6 +222,15 @@ impl<T: SoA> ClickHousePersistence<T> {
         }
         Ok(())
     }
+}
+
+/// The rows of `batches` as `T`'s schema, empty batches left out.
+fn conformed<T: SoA>(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, PersistError> {
+    batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(conform::<T>)
+        .collect()
 }
 
 /// The one number a `FORMAT TabSeparated` answer holds.
