@@ -1,9 +1,10 @@
 //! `append_batches_once` when a write's outcome is unknown (recorded as started, not as done:
-//! the server died or the answer was lost). A retry skips the blocks stored whole, deletes a
-//! block stored in part (a block spans partitions, and on a cluster shards) and sends it
-//! again, and sends the missing ones: every row stored once, on one server and on a two-shard
-//! cluster. Also: the write-id columns stay hidden, and `_soa_writes` merges down to two rows
-//! per writer with the answers unchanged.
+//! the server died or the answer was lost). A write is cut into units (one block, shard and
+//! partition: one part each), so a kill leaves some units stored whole and others missing, a
+//! block on one shard and not the other. A retry skips the stored units and sends the missing
+//! ones: every row stored once, on one server and on a two-shard cluster. Also: the write-id
+//! columns stay hidden, and `_soa_writes` merges down to two rows per writer with the answers
+//! unchanged.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -65,13 +66,17 @@ async fn in_doubt_writes_complete_once(
     );
     assert_eq!(stored_ids(p).await, (0..40).collect::<Vec<_>>());
 
-    // Block 1 in part (on the first shard only), block 3 missing.
+    // The first server's first units gone (on a cluster the same blocks stay on the other
+    // shard), and each server's last unit gone: what kills between parts leave.
     forget_done(p).await;
-    let part = format!("ALTER TABLE `{local}` DELETE WHERE _soa_block = 1 AND id % 2 = 0");
-    mutate(&shards[0], &part).await;
+    let first = format!("ALTER TABLE `{local}` DELETE WHERE _soa_block < 3");
+    mutate(&shards[0], &first).await;
     for shard in shards {
-        let gone = format!("ALTER TABLE `{local}` DELETE WHERE _soa_block = 3");
-        mutate(shard, &gone).await;
+        let last = format!(
+            "ALTER TABLE `{local}` DELETE WHERE _soa_block = \
+             (SELECT max(_soa_block) FROM `{local}`)"
+        );
+        mutate(shard, &last).await;
     }
     assert!(p.count(&Predicate::all()).await.expect("count") < 40);
     assert!(
@@ -143,19 +148,16 @@ async fn write_ids_merge_to_two_rows_per_writer() {
     let p = ClickHousePersistence::<ConfOrder>::open(client.clone(), None)
         .await
         .expect("open");
-    let one = |i: u64| vec![orders(i..i + 1).to_record_batch().expect("batch")];
+    // Write `seq` of `writer`: the one row `row`; whether it wrote.
+    let once = |writer: &'static str, seq: u64, row: u64| {
+        let (p, id) = (p.clone(), WriteId::new(writer, seq));
+        let rows = vec![orders(row..row + 1).to_record_batch().expect("batch")];
+        async move { p.append_batches_once(rows, &id).await.expect("append") }
+    };
     for seq in 1..=30 {
-        assert!(
-            p.append_batches_once(one(seq), &WriteId::new("w", seq))
-                .await
-                .unwrap()
-        );
+        assert!(once("w", seq, seq).await);
     }
-    assert!(
-        p.append_batches_once(one(0), &WriteId::new("v", 1))
-            .await
-            .unwrap()
-    );
+    assert!(once("v", 1, 0).await);
     let rows = "SELECT count() FROM _soa_writes WHERE writer = 'w'";
     // Background merges may have begun: 60 rows written, as few as 2 left.
     let before: u64 = client
@@ -171,20 +173,8 @@ async fn write_ids_merge_to_two_rows_per_writer() {
         .await
         .unwrap();
     assert_eq!(client.query_text(rows).await.unwrap().trim(), "2");
-    assert!(
-        !p.append_batches_once(one(5), &WriteId::new("w", 5))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !p.append_batches_once(one(0), &WriteId::new("v", 1))
-            .await
-            .unwrap()
-    );
-    assert!(
-        p.append_batches_once(one(31), &WriteId::new("w", 31))
-            .await
-            .unwrap()
-    );
+    assert!(!once("w", 5, 5).await, "an old write of w");
+    assert!(!once("v", 1, 0).await, "v's write");
+    assert!(once("w", 31, 31).await, "the next write of w");
     assert_eq!(stored_ids(&p).await, (0..32).collect::<Vec<_>>());
 }

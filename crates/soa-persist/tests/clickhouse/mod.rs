@@ -272,21 +272,26 @@ impl Cluster {
         }))
     }
 
-    /// A client per shard on a new database of the same name on each (as a cluster's
-    /// `Distributed` table requires).
+    /// A client per shard on a new database of the same name on each.
     pub async fn fresh_databases(&self, prefix: &str) -> Vec<ClickHouseClient> {
-        let db = unique_name(prefix);
-        let mut clients = Vec::new();
-        for server in &self.shards {
-            let client = server.client().await;
-            client
-                .execute(&format!("CREATE DATABASE `{db}`"))
-                .await
-                .unwrap_or_else(|e| panic!("create database {db}: {e}"));
-            clients.push(client.with_database(&db));
-        }
-        clients
+        fresh_databases(&self.shards, prefix).await
     }
+}
+
+/// A client per server on a new database of the same name on each (as a cluster's
+/// `Distributed` table requires).
+pub async fn fresh_databases(servers: &[Server], prefix: &str) -> Vec<ClickHouseClient> {
+    let db = unique_name(prefix);
+    let mut clients = Vec::new();
+    for server in servers {
+        let client = server.client().await;
+        client
+            .execute(&format!("CREATE DATABASE `{db}`"))
+            .await
+            .unwrap_or_else(|e| panic!("create database {db}: {e}"));
+        clients.push(client.with_database(&db));
+    }
+    clients
 }
 
 /// chdb (ClickHouse in-process) through the virtualenv's Python, run in a folder of its own

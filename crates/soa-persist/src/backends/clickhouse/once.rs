@@ -1,16 +1,18 @@
 //! Exactly-once appends (`append_batches_once`) on servers without insert deduplication
 //! (18.16 has neither `insert_deduplication_token` nor deduplication on plain MergeTree).
 //!
-//! Each block of a write carries its id in the hidden columns `_soa_write` (`seq/writer`) and
-//! `_soa_block` (its index in the write): a Native block is one part per partition, written
-//! whole or not at all, so a block's rows and the proof that they landed commit together.
-//! `_soa_writes` records a write as started (before any row is sent) and as done (after).
-//! A write never started has no rows anywhere, so the common path costs one small query; only
-//! a write started and not done (its outcome unknown: a kill, a lost answer) counts its rows
-//! per block and sends the blocks that are missing, after deleting any block found in part (a
-//! block split over partitions or shards can land in part).
+//! A write is cut into units: the rows of one block (at most `block_rows`), one shard and one
+//! partition. A unit is one Native block that the server writes as one part (it squashes small
+//! blocks together but never splits one, and a block of one partition is one part), whole or
+//! not at all. Each unit carries the write id in the hidden columns `_soa_write`
+//! (`seq/writer`) and `_soa_block` (the unit's number in the write), so rows and the proof that
+//! they landed commit together. `_soa_writes` records a write as started (before any row is
+//! sent) and as done (after). A write never started has no rows anywhere, so the common path
+//! costs one small query; only a write started and not done (its outcome unknown: a kill, a
+//! lost answer) counts its rows per unit and sends the units that are missing. Nothing is
+//! ever deleted: 18.16's mutations can stall after a kill.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use soa_persist_api::exec::conform;
 use soa_persist_api::{PersistError, WriteId};
@@ -23,7 +25,9 @@ use super::NAME;
 use super::ddl::{BLOCK_COLUMN, WRITE_COLUMN, WRITES_TABLE};
 use super::dialect::string_literal;
 use super::persistence::ClickHousePersistence;
+use super::shard::{by_partition, split};
 use super::write::parse_u64;
+use soa_persist_core::schema::{key_field, partition_fields};
 
 /// What `_soa_writes` says of a writer.
 struct WriteState {
@@ -41,6 +45,12 @@ pub(crate) fn with_id_columns(schema: &Schema) -> SchemaRef {
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// One part's worth of a write: rows of one block, shard and partition, with the id columns.
+pub(crate) struct Unit {
+    shard: usize,
+    rows: RecordBatch,
+}
+
 impl<T: SoA> ClickHousePersistence<T> {
     /// The body of `append_batches_once` (the caller holds the `once` lock and a turn).
     pub(crate) async fn append_once(
@@ -52,17 +62,22 @@ impl<T: SoA> ClickHousePersistence<T> {
         if state.done >= id.seq {
             return Ok(false);
         }
-        let blocks = self.id_blocks(batches, id)?;
+        let units = self.units(batches, id)?;
         let (send, wrote) = if state.started {
-            let send = self.missing_blocks(id, &blocks).await?;
+            let send = self.missing_units(id, units).await?;
             let wrote = !send.is_empty();
             (send, wrote)
         } else {
             self.record(id, false).await?;
-            (blocks, true)
+            (units, true)
         };
         let t = &self.table;
-        self.insert_parts(&t.local, &t.id_encoder, send).await?;
+        let mut per_shard: Vec<Vec<RecordBatch>> = vec![Vec::new(); t.shards.len()];
+        for unit in send {
+            per_shard[unit.shard].push(unit.rows);
+        }
+        self.send_to_shards(&t.local, &t.id_encoder, per_shard)
+            .await?;
         self.mark_written().await?;
         self.record(id, true).await?;
         Ok(wrote)
@@ -98,92 +113,86 @@ impl<T: SoA> ClickHousePersistence<T> {
         self.table.client.execute(&sql).await
     }
 
-    /// The write's rows (conformed to `T`) as the blocks an insert sends, each with the id
-    /// columns; the cut depends only on the batches and the block size, so a retry of the
-    /// same batches numbers its blocks the same.
-    fn id_blocks(
-        &self,
-        batches: Vec<RecordBatch>,
-        id: &WriteId,
-    ) -> Result<Vec<RecordBatch>, PersistError> {
-        let schema = self.table.id_encoder.schema().clone();
+    /// The write's rows (conformed to `T`) cut into units, numbered in order; the cut depends
+    /// only on the batches, the block size and the shard count, so a retry of the same batches
+    /// numbers its units the same.
+    fn units(&self, batches: Vec<RecordBatch>, id: &WriteId) -> Result<Vec<Unit>, PersistError> {
+        let t = &self.table;
+        let key = key_field(&t.schema).and_then(|k| t.schema.index_of(k).ok());
+        let partitions: Vec<usize> = partition_fields(&t.schema)
+            .iter()
+            .filter_map(|f| t.schema.index_of(f).ok())
+            .collect();
         let write = write_key(id);
-        let step = self.table.client.config().block_rows;
-        let mut blocks = Vec::new();
+        let step = t.client.config().block_rows;
+        let mut units = Vec::new();
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = conform::<T>(batch)?;
             for at in (0..batch.num_rows()).step_by(step) {
-                let part = batch.slice(at, step.min(batch.num_rows() - at));
-                let rows = part.num_rows();
-                let index = u32::try_from(blocks.len()).map_err(|_| too_many_blocks())?;
-                let mut columns: Vec<ArrayRef> = part.columns().to_vec();
-                columns.push(Arc::new(StringArray::from_iter_values(
-                    std::iter::repeat_n(write.as_str(), rows),
-                )));
-                columns.push(Arc::new(UInt32Array::from_value(index, rows)));
-                blocks.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| {
-                    PersistError::Backend {
-                        backend: NAME,
-                        message: format!("adding the write id to a block: {e}"),
-                        retryable: false,
-                        source: None,
+                let block = batch.slice(at, step.min(batch.num_rows() - at));
+                for (shard, piece) in split(&block, key, t.shards.len())?.iter().enumerate() {
+                    for rows in by_partition(piece, &partitions)? {
+                        if rows.num_rows() > 0 {
+                            let index = u32::try_from(units.len()).map_err(|_| too_many())?;
+                            let rows = self.with_id(rows, &write, index)?;
+                            units.push(Unit { shard, rows });
+                        }
                     }
-                })?);
-            }
-        }
-        Ok(blocks)
-    }
-
-    /// The blocks of a write in doubt not stored whole; those stored in part are deleted
-    /// first, so sending them again stores each row once.
-    async fn missing_blocks(
-        &self,
-        id: &WriteId,
-        blocks: &[RecordBatch],
-    ) -> Result<Vec<RecordBatch>, PersistError> {
-        let write = string_literal(write_key(id).as_bytes());
-        // Shard by shard: the `Distributed` table has no hidden columns.
-        let sql = format!(
-            "SELECT {block}, count() FROM {} WHERE {} = {write} GROUP BY {block} \
-             FORMAT TabSeparated",
-            self.ident(&self.table.local),
-            self.ident(WRITE_COLUMN),
-            block = self.ident(BLOCK_COLUMN),
-        );
-        let mut stored = HashMap::new();
-        for shard in &self.table.shards {
-            for line in shard.query_text(&sql).await?.lines() {
-                if let Some((block, rows)) = line.split_once('\t') {
-                    *stored.entry(parse_u64(block)?).or_insert(0) += parse_u64(rows)?;
                 }
             }
         }
-        let mut partial = Vec::new();
-        let mut send = Vec::new();
-        for (index, block) in blocks.iter().enumerate() {
-            let have = stored.get(&(index as u64)).copied().unwrap_or(0);
-            if have == block.num_rows() as u64 {
-                continue;
+        Ok(units)
+    }
+
+    /// `rows` with the id columns: the write and the unit's number.
+    fn with_id(
+        &self,
+        rows: RecordBatch,
+        write: &str,
+        index: u32,
+    ) -> Result<RecordBatch, PersistError> {
+        let n = rows.num_rows();
+        let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
+        columns.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(write, n),
+        )));
+        columns.push(Arc::new(UInt32Array::from_value(index, n)));
+        let schema = self.table.id_encoder.schema().clone();
+        RecordBatch::try_new(schema, columns).map_err(|e| PersistError::Backend {
+            backend: NAME,
+            message: format!("adding the write id to a block: {e}"),
+            retryable: false,
+            source: None,
+        })
+    }
+
+    /// The units of a write in doubt that are not stored. A unit is one part, so any of its
+    /// rows found means all of them landed (fewer than sent: a `delete` since).
+    async fn missing_units(
+        &self,
+        id: &WriteId,
+        units: Vec<Unit>,
+    ) -> Result<Vec<Unit>, PersistError> {
+        // Shard by shard: the `Distributed` table has no hidden columns.
+        let sql = format!(
+            "SELECT DISTINCT {} FROM {} WHERE {} = {} FORMAT TabSeparated",
+            self.ident(BLOCK_COLUMN),
+            self.ident(&self.table.local),
+            self.ident(WRITE_COLUMN),
+            string_literal(write_key(id).as_bytes()),
+        );
+        let mut stored = HashSet::new();
+        for shard in &self.table.shards {
+            for line in shard.query_text(&sql).await?.lines() {
+                stored.insert(parse_u64(line)?);
             }
-            if have > 0 {
-                partial.push(index.to_string());
-            }
-            send.push(block.clone());
         }
-        if !partial.is_empty() {
-            let sql = format!(
-                "ALTER TABLE {} DELETE WHERE {} = {write} AND {} IN ({})",
-                self.ident(&self.table.local),
-                self.ident(WRITE_COLUMN),
-                self.ident(BLOCK_COLUMN),
-                partial.join(", ")
-            );
-            for shard in &self.table.shards {
-                shard.execute(&sql).await?;
-                self.wait_for_mutations(shard).await?;
-            }
-        }
-        Ok(send)
+        Ok(units
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| !stored.contains(&(*index as u64)))
+            .map(|(_, unit)| unit)
+            .collect())
     }
 }
 
@@ -192,6 +201,6 @@ fn write_key(id: &WriteId) -> String {
     format!("{}/{}", id.seq, id.writer)
 }
 
-fn too_many_blocks() -> PersistError {
-    PersistError::invalid_input(NAME, "one write of more than 2^32 blocks")
+fn too_many() -> PersistError {
+    PersistError::invalid_input(NAME, "one write of more than 2^32 parts")
 }

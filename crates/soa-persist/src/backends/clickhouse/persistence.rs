@@ -3,7 +3,7 @@
 //! | operation | on ClickHouse |
 //! | --- | --- |
 //! | `append_batches` | one `INSERT ... FORMAT Native`, block by block; atomic per block only |
-//! | `append_batches_once` | the write id in hidden columns of its rows' blocks, `_soa_writes` for started / done (`once.rs`) |
+//! | `append_batches_once` | the write id in hidden columns of each part's rows, `_soa_writes` for started / done (`once.rs`) |
 //! | `save_batches`, `clear` | a new table (`CREATE TABLE new AS t`) filled, `RENAME` swap, old dropped |
 //! | `delete` | `ALTER TABLE ... DELETE WHERE` mutation, waited for; returns the count before |
 //! | `load`, `scan`, `count` | `SELECT` with the predicate as `WHERE`, decoded as `T`'s schema |
@@ -222,9 +222,9 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.insert(batches).await
     }
 
-    /// Each block carries the write id in hidden columns, so rows and proof commit together;
-    /// a retry of a write whose outcome is unknown sends only the blocks not stored (see
-    /// `once.rs`). It runs in a task of its own: a caller that stops waiting (a deadline)
+    /// Each part's rows carry the write id in hidden columns, so rows and proof commit
+    /// together; a retry of a write whose outcome is unknown sends only the parts not stored
+    /// (see `once.rs`). It runs in a task of its own: a caller that stops waiting (a deadline)
     /// does not stop it halfway, and its retry waits for it.
     async fn append_batches_once(
         &self,

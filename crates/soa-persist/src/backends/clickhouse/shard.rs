@@ -1,14 +1,18 @@
 //! Rows to shards on the client: a row goes to shard `sipHash64(key) % shards`, the
 //! `Distributed` table's own rule for integer and string keys (other key types hash their
 //! Arrow bytes: a row's shard is still a function of its key), so a cluster's appends go to
-//! every shard's `MergeTree` table at once instead of through the `Distributed` table.
+//! every shard's `MergeTree` table at once instead of through the `Distributed` table. Rows cut
+//! by partition too, for inserts whose every block must be one part (`once.rs`).
 
+use std::collections::HashMap;
 use std::hash::Hasher;
 
 use soa_persist_api::PersistError;
 use soa_persist_core::arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use soa_persist_core::arrow::compute::take_record_batch;
 use soa_persist_core::arrow::datatypes::DataType;
+use soa_persist_core::arrow::error::ArrowError;
+use soa_persist_core::arrow::row::{RowConverter, SortField};
 
 use super::NAME;
 
@@ -80,16 +84,49 @@ pub(crate) fn split(
     for (row, shard) in owners.into_iter().enumerate() {
         rows[shard].push(row as u32);
     }
+    take_each(batch, rows)
+}
+
+/// `batch` cut into one batch per distinct value of `columns` (the partition fields), in the
+/// order the values first appear: each piece lands in one partition, so one part.
+pub(crate) fn by_partition(
+    batch: &RecordBatch,
+    columns: &[usize],
+) -> Result<Vec<RecordBatch>, PersistError> {
+    if columns.is_empty() {
+        return Ok(vec![batch.clone()]);
+    }
+    let arrays: Vec<_> = columns.iter().map(|&i| batch.column(i).clone()).collect();
+    let fields = arrays
+        .iter()
+        .map(|a| SortField::new(a.data_type().clone()))
+        .collect();
+    let values = RowConverter::new(fields)
+        .and_then(|c| c.convert_columns(&arrays))
+        .map_err(split_error)?;
+    let mut groups = HashMap::new();
+    let mut rows: Vec<Vec<u32>> = Vec::new();
+    for (row, value) in values.iter().enumerate() {
+        let group = *groups.entry(value).or_insert_with(|| {
+            rows.push(Vec::new());
+            rows.len() - 1
+        });
+        rows[group].push(row as u32);
+    }
+    take_each(batch, rows)
+}
+
+fn take_each(batch: &RecordBatch, rows: Vec<Vec<u32>>) -> Result<Vec<RecordBatch>, PersistError> {
     rows.into_iter()
-        .map(|indices| {
-            take_record_batch(batch, &UInt32Array::from(indices)).map_err(|e| {
-                PersistError::Backend {
-                    backend: NAME,
-                    message: format!("splitting rows over shards: {e}"),
-                    retryable: false,
-                    source: None,
-                }
-            })
-        })
+        .map(|indices| take_record_batch(batch, &UInt32Array::from(indices)).map_err(split_error))
         .collect()
+}
+
+fn split_error(e: ArrowError) -> PersistError {
+    PersistError::Backend {
+        backend: NAME,
+        message: format!("cutting rows by shard or partition: {e}"),
+        retryable: false,
+        source: None,
+    }
 }

@@ -46,8 +46,8 @@ impl<T: SoA> ClickHousePersistence<T> {
     pub(crate) async fn insert(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
         let t = &self.table;
         if t.cluster.is_some() && t.per_shard.load(Ordering::Relaxed) {
-            let batches = conformed::<T>(batches)?;
-            self.insert_parts(&t.local, &t.encoder, batches).await?;
+            self.insert_parts(&t.local, conformed::<T>(batches)?)
+                .await?;
         } else {
             self.insert_into(&t.name, batches).await?;
         }
@@ -70,38 +70,46 @@ impl<T: SoA> ClickHousePersistence<T> {
     }
 
     /// Inserts `batches` into the parts table `local`: on a cluster each batch is cut by key
-    /// and every shard takes its pieces at once. Blocks with the hidden write-id columns
-    /// (`once.rs`) keep their id on each piece.
-    pub(crate) async fn insert_parts(
+    /// and every shard takes its pieces at once.
+    async fn insert_parts(
         &self,
         local: &str,
-        encoder: &BlockEncoder,
         batches: Vec<RecordBatch>,
     ) -> Result<(), PersistError> {
         let t = &self.table;
         let key = key_field(&t.schema).and_then(|k| t.schema.index_of(k).ok());
-        let table = self.ident(local);
         let mut per_shard: Vec<Vec<RecordBatch>> = vec![Vec::new(); t.shards.len()];
         for batch in batches {
-            let pieces = if t.shards.len() == 1 {
-                vec![batch]
-            } else {
-                split(&batch, key, t.shards.len())?
-            };
-            for (shard, piece) in per_shard.iter_mut().zip(pieces) {
+            for (shard, piece) in per_shard
+                .iter_mut()
+                .zip(split(&batch, key, t.shards.len())?)
+            {
                 if piece.num_rows() > 0 {
                     shard.push(piece);
                 }
             }
         }
+        self.send_to_shards(local, &t.encoder, per_shard).await
+    }
+
+    /// Inserts each shard's batches into its table `local`, all shards at once. Batches with
+    /// the hidden write-id columns (`encoder` writes them) are allowed to fill them.
+    pub(crate) async fn send_to_shards(
+        &self,
+        local: &str,
+        encoder: &BlockEncoder,
+        per_shard: Vec<Vec<RecordBatch>>,
+    ) -> Result<(), PersistError> {
+        let t = &self.table;
+        let table = self.ident(local);
         let ids = encoder.schema().fields().len() > t.schema.fields().len();
-        let inserts = t.shards.iter().zip(&per_shard).map(|(shard, pieces)| {
+        let inserts = t.shards.iter().zip(&per_shard).map(|(shard, batches)| {
             let shard = match ids {
                 true => shard.with_query_setting("insert_allow_materialized_columns", "1"),
                 false => shard.clone(),
             };
             let table = table.clone();
-            async move { shard.insert(&table, encoder, pieces).await }
+            async move { shard.insert(&table, encoder, batches).await }
         });
         futures::future::try_join_all(inserts).await?;
         Ok(())
@@ -194,10 +202,7 @@ impl<T: SoA> ClickHousePersistence<T> {
         Ok(n)
     }
 
-    pub(crate) async fn wait_for_mutations(
-        &self,
-        shard: &ClickHouseClient,
-    ) -> Result<(), PersistError> {
+    async fn wait_for_mutations(&self, shard: &ClickHouseClient) -> Result<(), PersistError> {
         let sql = format!(
             "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
              AND table = {} AND is_done = 0 FORMAT TabSeparated",
