@@ -2,8 +2,8 @@
 //! with its write id, retrying a failed write with the same id until it is acknowledged; the
 //! test kills `clickhouse-server` with SIGKILL mid-stream and restarts it on the same data
 //! folder and ports. At the end every acknowledged batch is in the table exactly once, no batch
-//! is there in part (a batch is below the block size, so one block), and every error the writer
-//! saw in between was retryable. The same on a two-shard cluster, killing each shard in turn (a
+//! is there in part (a batch is one block, written as one part per partition and shard), and
+//! every error the writer saw in between was retryable. The same on a two-shard cluster, killing each shard in turn (a
 //! block is cut over both shards, so a kill can leave it on one and not the other). SOA_CRASH_KILLS sets the number of kills (3 by default); the
 //! test prints how many retries found their write already stored (a kill after the rows landed:
 //! the retries that wrote rows twice before write ids went into the rows' own blocks).
@@ -27,6 +27,10 @@ pub struct CrashRow {
     id: u64,
     /// The write's number: a batch is whole when all its `BATCH` rows are there.
     batch: u64,
+    /// Three partitions: the server writes a batch as three parts, one at a time, so a kill can
+    /// leave a batch in part until its retry.
+    #[soa(partition)]
+    bucket: u8,
     payload: String,
 }
 
@@ -38,6 +42,7 @@ fn batch(seq: u64) -> Vec<soa_persist::arrow::array::RecordBatch> {
         .map(|id| CrashRow {
             id,
             batch: seq,
+            bucket: (id % 3) as u8,
             payload: format!("row {id} {}", "x".repeat((id % 40) as usize)),
         })
         .collect();
