@@ -9,9 +9,13 @@
 //! - a 0.1%-selective key range into `OrderSoA` and a full load, vs `fetch_all::<OrderRow>()` of
 //!   the same rows;
 //! - the same insert through the official crate's Native block API (`insert_native` with
-//!   `BlockBuilder` blocks of 65,536 rows), and ours with an uncompressed body as it sends;
+//!   `BlockBuilder` blocks of 65,536 rows, an uncompressed body, as ours to a loopback server),
+//!   and ours with an LZ4 body and from a `RecordBatch` (the `OrderSoA` -> Arrow step that
+//!   `append` includes, timed apart);
 //! - the same insert on a two-shard cluster (`ClickHousePersistence::cluster`): cut by key and
 //!   sent to both shards at once vs through the `Distributed` table, each vs one server.
+//!
+//! Each insert is the fastest of 3 runs into an emptied table (`SOA_BENCH_INSERT_RUNS`).
 //!
 //! Run: `cargo bench -p soa-persist-benches --bench clickhouse --features clickhouse` (needs
 //! `clickhouse-server` on PATH or in /usr/sbin; `SOA_BENCH_ROWS=...` to change 10M,
@@ -22,9 +26,12 @@ use std::time::{Duration, Instant};
 // The loopback server's config files, shared with the test harness.
 #[path = "../../crates/soa-persist/tests/clickhouse/config.rs"]
 mod ch_config;
+#[path = "clickhouse/inserts.rs"]
+mod inserts;
 #[path = "clickhouse/server.rs"]
 mod server;
 
+use inserts::{best_run, cluster_inserts, insert_runs, insert_variants};
 use soa_persist::backends::clickhouse::{
     ClickHouseClient, ClickHouseConfig, ClickHousePersistence,
 };
@@ -190,45 +197,38 @@ fn main() {
     );
 
     let since = now_secs().saturating_sub(1);
-    let batch = rows.clone();
-    let (t_ours, r) = timed(|| rt.block_on(ours.append(batch)));
+    let runs = insert_runs();
+    // Each run into an emptied table, so every insert writes the same rows.
+    let empty = |table: &str| {
+        rt.block_on(client.execute(&format!("TRUNCATE TABLE {table}")))
+            .expect("truncate");
+    };
+    let (t_ours, r) = best_run(
+        runs,
+        || {
+            empty("ours");
+            rows.clone()
+        },
+        |batch| rt.block_on(ours.append(batch)),
+    );
     r.expect("our append");
 
     let raw = client.raw().clone().with_validation(false);
-    let (t_peer, r) = timed(|| {
-        rt.block_on(async {
-            let mut insert = raw.insert::<OrderRow>("peer").await?;
-            for row in &peer_rows {
-                insert.write(row).await?;
-            }
-            insert.end().await
-        })
-    });
+    let (t_peer, r) = best_run(
+        runs,
+        || empty("peer"),
+        |()| {
+            rt.block_on(async {
+                let mut insert = raw.insert::<OrderRow>("peer").await?;
+                for row in &peer_rows {
+                    insert.write(row).await?;
+                }
+                insert.end().await
+            })
+        },
+    );
     r.expect("peer insert");
     drop(peer_rows);
-    rt.block_on(client.execute("CREATE TABLE peer_native AS ours"))
-        .expect("create the Native peer's table");
-    let (t_native, r) = timed(|| rt.block_on(native_block_insert(&raw, "peer_native", &rows)));
-    r.expect("peer Native insert");
-    assert_eq!(
-        rt.block_on(digest(&client, "peer_native")),
-        rt.block_on(digest(&client, "ours")),
-        "the Native block API stored the same rows"
-    );
-    // Ours with the body uncompressed, as `insert_native` sends it.
-    let plain = ClickHouseConfig {
-        lz4_inserts: false,
-        ..client.config().clone()
-    };
-    let plain = rt
-        .block_on(async {
-            let client = ClickHouseClient::connect(plain).await?;
-            ClickHousePersistence::<Order>::open(client, Some("ours_plain")).await
-        })
-        .expect("open ours_plain");
-    let batch = rows.clone();
-    let (t_plain, r) = timed(|| rt.block_on(plain.append(batch)));
-    r.expect("our uncompressed append");
 
     let count_ours = rt.block_on(text(&client, "SELECT count() FROM ours"));
     let count_peer = rt.block_on(text(&client, "SELECT count() FROM peer"));
@@ -242,18 +242,7 @@ fn main() {
     assert_eq!(d_ours, d_peer, "both tables hold the same rows");
     println!();
     report(&format!("insert {n} rows"), t_ours, "Insert<Row>", t_peer);
-    report(
-        &format!("insert {n} rows, LZ4 body"),
-        t_ours,
-        "insert_native",
-        t_native,
-    );
-    report(
-        &format!("insert {n} rows, plain body"),
-        t_plain,
-        "insert_native",
-        t_native,
-    );
+    insert_variants(&rt, &client, &raw, &rows, t_ours);
     let s_ours = rt.block_on(server_time(
         &client,
         "INSERT INTO%ours%FORMAT Native%",
@@ -349,100 +338,4 @@ fn main() {
     if std::env::var_os("SOA_BENCH_NO_CLUSTER").is_none() {
         cluster_inserts(&rt, &binary, &rows, t_ours);
     }
-}
-
-/// The official crate's Native block API (`Client::insert_native`, `BlockBuilder`): blocks of
-/// 65,536 rows built from the same columns, written as one `INSERT ... FORMAT Native`.
-async fn native_block_insert(
-    raw: &clickhouse::Client,
-    table: &str,
-    rows: &OrderSoA,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    use clickhouse::native::builder::BlockBuilder;
-    const BLOCK: usize = 65_536;
-    let mut insert = raw.insert_native(table);
-    let n = rows.order_id.len();
-    for at in (0..n).step_by(BLOCK) {
-        let r = at..(at + BLOCK).min(n);
-        let mut b = BlockBuilder::new();
-        b.upsert_column::<u64>("order_id")?
-            .add_all(rows.order_id[r.clone()].iter().copied())?;
-        b.upsert_column::<&str>("customer")?
-            .add_all(rows.customer[r.clone()].iter().map(String::as_str))?;
-        b.upsert_column::<f64>("amount")?
-            .add_all(rows.amount[r.clone()].iter().copied())?;
-        b.upsert_column::<i8>("status")?
-            .add_all(rows.status[r.clone()].iter().map(|s| *s as i8))?;
-        b.upsert_column::<i64>("placed_at")?.add_all(
-            rows.placed_at[r.clone()]
-                .iter()
-                .map(|t| t.timestamp_micros()),
-        )?;
-        b.upsert_column::<Option<&str>>("note")?
-            .add_all(rows.note[r].iter().map(Option::as_deref))?;
-        insert.write(&b.build()?).await?;
-    }
-    Ok(insert.end().await?)
-}
-
-/// The same insert on a two-shard cluster: through the `Distributed` table (synchronous) vs
-/// cut by key on the client and sent to both shards at once, each vs one server.
-fn cluster_inserts(
-    rt: &tokio::runtime::Runtime,
-    binary: &std::path::Path,
-    rows: &OrderSoA,
-    t_one: Duration,
-) {
-    let n = rows.order_id.len();
-    let cluster = server::Cluster::start(binary);
-    let shards: Vec<ClickHouseClient> = cluster
-        .shards
-        .iter()
-        .map(|s| rt.block_on(bench_client(&s.url())))
-        .collect();
-    let mut times = Vec::new();
-    for (table, per_shard) in [("through_dist", false), ("per_shard", true)] {
-        let p = rt
-            .block_on(ClickHousePersistence::<Order>::cluster(
-                shards.clone(),
-                server::CLUSTER,
-                Some(table),
-            ))
-            .expect("open on the cluster");
-        p.set_per_shard_inserts(per_shard);
-        let batch = rows.clone();
-        let (t, r) = timed(|| rt.block_on(p.append(batch)));
-        r.expect("append on the cluster");
-        let local = format!("SELECT count() FROM {table}_local");
-        let counts: Vec<String> = shards
-            .iter()
-            .map(|s| rt.block_on(text(s, &local)))
-            .collect();
-        let total = rt.block_on(text(&shards[0], &format!("SELECT count() FROM {table}")));
-        assert_eq!(total, n.to_string());
-        println!(
-            "cluster {table}: {total} rows ({} per shard)",
-            counts.join(" + ")
-        );
-        times.push(t);
-    }
-    let (dist, shard) = (times[0], times[1]);
-    report(
-        &format!("insert {n} rows, 2 shards at once"),
-        shard,
-        "Distributed",
-        dist,
-    );
-    report(
-        &format!("insert {n} rows, 2 shards at once"),
-        shard,
-        "1 server",
-        t_one,
-    );
-    report(
-        &format!("insert {n} rows, Distributed"),
-        dist,
-        "1 server",
-        t_one,
-    );
 }
