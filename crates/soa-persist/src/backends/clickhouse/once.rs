@@ -9,17 +9,20 @@
 //! they landed commit together. `_soa_writes` records a write as started (before any row is
 //! sent) and as done (after). A write never started has no rows anywhere, so the common path
 //! costs one small query; only a write started and not done (its outcome unknown: a kill, a
-//! lost answer) counts its rows per unit and sends the units that are missing. Nothing is
-//! ever deleted: 18.16's mutations can stall after a kill.
+//! lost answer) looks up which of its units are stored (a scan of `_soa_write`) and sends
+//! the others. Nothing is ever deleted: 18.16's mutations can stall after a kill. Units are
+//! numbered by position, so a retry must send the same batches through a handle with the same
+//! block size and shards (a `PersistentStore` retries through its own handle).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use soa_persist_api::exec::conform;
 use soa_persist_api::{PersistError, WriteId};
 use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt32Array};
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use soa_persist_core::schema::{key_field, partition_fields};
 use soa_persist_core::soa::SoA;
-use std::sync::Arc;
 
 use super::NAME;
 use super::ddl::{BLOCK_COLUMN, WRITE_COLUMN, WRITES_TABLE};
@@ -27,13 +30,12 @@ use super::dialect::string_literal;
 use super::persistence::ClickHousePersistence;
 use super::shard::{by_partition, split};
 use super::write::parse_u64;
-use soa_persist_core::schema::{key_field, partition_fields};
 
 /// What `_soa_writes` says of a writer.
 struct WriteState {
     /// Its highest write known done (0 for none).
     done: u64,
-    /// Whether this write (or a later one) was started: its rows may be stored, in part.
+    /// Whether this write (or a later one) was started: some of its units may be stored.
     started: bool,
 }
 
@@ -46,7 +48,7 @@ pub(crate) fn with_id_columns(schema: &Schema) -> SchemaRef {
 }
 
 /// One part's worth of a write: rows of one block, shard and partition, with the id columns.
-pub(crate) struct Unit {
+struct Unit {
     shard: usize,
     rows: RecordBatch,
 }

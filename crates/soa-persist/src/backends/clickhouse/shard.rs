@@ -78,6 +78,9 @@ pub(crate) fn split(
     key: Option<usize>,
     shards: usize,
 ) -> Result<Vec<RecordBatch>, PersistError> {
+    if shards == 1 {
+        return Ok(vec![batch.clone()]);
+    }
     let column = key.map(|i| batch.column(i).as_ref());
     let owners = shard_of_rows(column, batch.num_rows(), shards);
     let mut rows: Vec<Vec<u32>> = vec![Vec::new(); shards];
