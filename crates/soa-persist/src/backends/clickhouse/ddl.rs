@@ -19,7 +19,7 @@ pub(crate) const META_TABLE: &str = "_soa_tables";
 pub(crate) const WRITES_TABLE: &str = "_soa_writes";
 /// Hidden column: the write id (`seq/writer`) of the rows, `''` for plain appends.
 pub(crate) const WRITE_COLUMN: &str = "_soa_write";
-/// Hidden column: the rows' block within their write.
+/// Hidden column: the rows' unit (one part's worth) within their write.
 pub(crate) const BLOCK_COLUMN: &str = "_soa_block";
 /// `MATERIALIZED`: absent from `SELECT *` and from inserts that do not name them.
 const HIDDEN: [(&str, &str); 2] = [
