@@ -8,7 +8,14 @@
 //!   table is `CREATE TABLE ... AS` ours), with the server's own time from `system.query_log`;
 //! - a 0.1%-selective key range into `OrderSoA` and a full load, vs `fetch_all::<OrderRow>()` of
 //!   the same rows;
-//! - the same insert on a two-shard cluster (`ClickHousePersistence::cluster`) vs one server.
+//! - the same insert through the official crate's Native block API (`insert_native` with
+//!   `BlockBuilder` blocks of 65,536 rows, an uncompressed body, as ours to a loopback server),
+//!   and ours with an LZ4 body and from a `RecordBatch` (the `OrderSoA` -> Arrow step that
+//!   `append` includes, timed apart);
+//! - the same insert on a two-shard cluster (`ClickHousePersistence::cluster`): cut by key and
+//!   sent to both shards at once vs through the `Distributed` table, each vs one server.
+//!
+//! Each insert is the fastest of 3 runs into an emptied table (`SOA_BENCH_INSERT_RUNS`).
 //!
 //! Run: `cargo bench -p soa-persist-benches --bench clickhouse --features clickhouse` (needs
 //! `clickhouse-server` on PATH or in /usr/sbin; `SOA_BENCH_ROWS=...` to change 10M,
@@ -19,12 +26,17 @@ use std::time::{Duration, Instant};
 // The loopback server's config files, shared with the test harness.
 #[path = "../../crates/soa-persist/tests/clickhouse/config.rs"]
 mod ch_config;
+#[path = "clickhouse/inserts.rs"]
+mod inserts;
+#[path = "clickhouse/server.rs"]
+mod server;
 
+use inserts::{best_run, cluster_inserts, insert_runs, insert_variants};
 use soa_persist::backends::clickhouse::{
     ClickHouseClient, ClickHouseConfig, ClickHousePersistence,
 };
 use soa_persist::prelude::*;
-use soa_persist_benches::{Order, OrderSoA, best_of, ms, order, report, rows_from_env, runtime};
+use soa_persist_benches::{Order, OrderSoA, best_of, order, report, rows_from_env, runtime};
 
 /// The peer's row: the table's columns in order, as RowBinary encodes them.
 #[derive(clickhouse::Row, serde::Serialize, serde::Deserialize, Debug, PartialEq)]
@@ -185,20 +197,36 @@ fn main() {
     );
 
     let since = now_secs().saturating_sub(1);
-    let batch = rows.clone();
-    let (t_ours, r) = timed(|| rt.block_on(ours.append(batch)));
+    let runs = insert_runs();
+    // Each run into an emptied table, so every insert writes the same rows.
+    let empty = |table: &str| {
+        rt.block_on(client.execute(&format!("TRUNCATE TABLE {table}")))
+            .expect("truncate");
+    };
+    let (t_ours, r) = best_run(
+        runs,
+        || {
+            empty("ours");
+            rows.clone()
+        },
+        |batch| rt.block_on(ours.append(batch)),
+    );
     r.expect("our append");
 
     let raw = client.raw().clone().with_validation(false);
-    let (t_peer, r) = timed(|| {
-        rt.block_on(async {
-            let mut insert = raw.insert::<OrderRow>("peer").await?;
-            for row in &peer_rows {
-                insert.write(row).await?;
-            }
-            insert.end().await
-        })
-    });
+    let (t_peer, r) = best_run(
+        runs,
+        || empty("peer"),
+        |()| {
+            rt.block_on(async {
+                let mut insert = raw.insert::<OrderRow>("peer").await?;
+                for row in &peer_rows {
+                    insert.write(row).await?;
+                }
+                insert.end().await
+            })
+        },
+    );
     r.expect("peer insert");
     drop(peer_rows);
 
@@ -214,6 +242,7 @@ fn main() {
     assert_eq!(d_ours, d_peer, "both tables hold the same rows");
     println!();
     report(&format!("insert {n} rows"), t_ours, "Insert<Row>", t_peer);
+    insert_variants(&rt, &client, &raw, &rows, t_ours);
     let s_ours = rt.block_on(server_time(
         &client,
         "INSERT INTO%ours%FORMAT Native%",
@@ -306,177 +335,7 @@ fn main() {
     drop(ours);
     drop(one);
 
-    // The same insert on a two-shard cluster vs one server.
-    if std::env::var_os("SOA_BENCH_NO_CLUSTER").is_some() {
-        return;
-    }
-    let cluster = server::Cluster::start(&binary);
-    let shards: Vec<ClickHouseClient> = cluster
-        .shards
-        .iter()
-        .map(|s| rt.block_on(bench_client(&s.url())))
-        .collect();
-    let first = shards[0].clone();
-    let spread = rt
-        .block_on(ClickHousePersistence::<Order>::cluster(
-            shards.clone(),
-            server::CLUSTER,
-            Some("spread"),
-        ))
-        .expect("open on the cluster");
-    let batch = rows.clone();
-    let (t_cluster, r) = timed(|| rt.block_on(spread.append(batch)));
-    r.expect("append on the cluster");
-    let per_shard: Vec<String> = shards
-        .iter()
-        .map(|s| rt.block_on(text(s, "SELECT count() FROM spread_local")))
-        .collect();
-    let total = rt.block_on(text(&first, "SELECT count() FROM spread"));
-    assert_eq!(total, n.to_string());
-    println!(
-        "cluster rows: {total} through the Distributed table ({} per shard)",
-        per_shard.join(" + ")
-    );
-    println!(
-        "{:<44} ours {:>9.2} ms   {:<14} {:>9.2} ms   ratio {:>6.2}x",
-        format!("insert {n} rows, 2 shards vs 1 server"),
-        ms(t_cluster),
-        "1 server",
-        ms(t_ours),
-        t_ours.as_secs_f64() / t_cluster.as_secs_f64().max(1e-12)
-    );
-}
-
-/// `clickhouse-server` processes for the bench: a generated config on free loopback ports with
-/// `system.query_log` on, a temporary data folder, killed and reaped on drop (adapted from the
-/// test harness in `crates/soa-persist/tests/clickhouse/mod.rs`).
-mod server {
-    use std::net::{Ipv4Addr, TcpListener};
-    use std::path::{Path, PathBuf};
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
-
-    pub const CLUSTER: &str = "soa_two_shards";
-
-    pub struct Server {
-        child: Child,
-        http: u16,
-        dir: tempfile::TempDir,
-    }
-
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    pub fn binary() -> Option<PathBuf> {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
-            .map(|d| d.join("clickhouse-server"))
-            .find(|c| c.is_file())
-    }
-
-    fn free_port() -> u16 {
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port")
-    }
-
-    use super::ch_config::{config_xml as config, users_xml};
-
-    impl Server {
-        /// One server on free ports (`ports` = (http, tcp) when given); waits for `/ping`.
-        pub fn start(binary: &Path, cluster: Option<(u16, u16, &str)>) -> Self {
-            let mut last = String::new();
-            for _ in 0..5 {
-                let (http, tcp, remote) = cluster.unwrap_or_else(|| (free_port(), free_port(), ""));
-                match Self::spawn(binary, http, tcp, remote) {
-                    Ok(s) => return s,
-                    Err(e) => last = e,
-                }
-                if cluster.is_some() {
-                    break;
-                }
-            }
-            panic!("clickhouse-server did not start: {last}");
-        }
-
-        fn spawn(binary: &Path, http: u16, tcp: u16, remote: &str) -> Result<Self, String> {
-            let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-            let config_path = dir.path().join("config.xml");
-            std::fs::write(&config_path, config(dir.path(), http, tcp, remote))
-                .map_err(|e| e.to_string())?;
-            std::fs::write(dir.path().join("users.xml"), users_xml()).map_err(|e| e.to_string())?;
-            let out =
-                std::fs::File::create(dir.path().join("stdout.log")).map_err(|e| e.to_string())?;
-            let err = out.try_clone().map_err(|e| e.to_string())?;
-            let child = Command::new(binary)
-                .arg(format!("--config-file={}", config_path.display()))
-                .current_dir(dir.path())
-                .stdin(Stdio::null())
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .map_err(|e| format!("can't run {}: {e}", binary.display()))?;
-            let mut server = Self { child, http, dir };
-            let deadline = Instant::now() + Duration::from_secs(120);
-            loop {
-                if let Some(status) = server.child.try_wait().map_err(|e| e.to_string())? {
-                    return Err(format!("exited with {status}: {}", server.log_tail()));
-                }
-                if server.ping() {
-                    return Ok(server);
-                }
-                if Instant::now() > deadline {
-                    return Err(format!("no answer on port {http}"));
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-
-        fn ping(&self) -> bool {
-            super::ch_config::ping(self.http)
-        }
-
-        fn log_tail(&self) -> String {
-            let log =
-                std::fs::read_to_string(self.dir.path().join("server.err.log")).unwrap_or_default();
-            let start = log.len().saturating_sub(2000);
-            log.get(start..).unwrap_or(&log).to_string()
-        }
-
-        pub fn url(&self) -> String {
-            format!("http://127.0.0.1:{}", self.http)
-        }
-    }
-
-    /// Two servers, each configured with `CLUSTER` = both of them as shards.
-    pub struct Cluster {
-        pub shards: Vec<Server>,
-    }
-
-    impl Cluster {
-        pub fn start(binary: &Path) -> Self {
-            let ports = [free_port(), free_port(), free_port(), free_port()];
-            let shard = |tcp: u16| {
-                format!(
-                    "<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>"
-                )
-            };
-            let remote = format!(
-                "<{CLUSTER}>{}{}</{CLUSTER}>",
-                shard(ports[1]),
-                shard(ports[3])
-            );
-            let first = Server::start(binary, Some((ports[0], ports[1], &remote)));
-            let second = Server::start(binary, Some((ports[2], ports[3], &remote)));
-            Self {
-                shards: vec![first, second],
-            }
-        }
+    if std::env::var_os("SOA_BENCH_NO_CLUSTER").is_none() {
+        cluster_inserts(&rt, &binary, &rows, t_ours);
     }
 }

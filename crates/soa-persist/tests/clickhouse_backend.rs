@@ -8,7 +8,7 @@
 mod clickhouse;
 mod tools;
 
-use clickhouse::{CLUSTER, Cluster, Server, fresh_database, unique_name};
+use clickhouse::{CLUSTER, Cluster, Server, fresh_database};
 use soa_persist::arrow::array::{Array, AsArray};
 use soa_persist::backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
 use soa_persist::prelude::*;
@@ -186,16 +186,7 @@ async fn free_sql_and_stats() {
 
 /// A store over both shards of `cluster`, in a database made on each.
 async fn cluster_store(cluster: &Cluster) -> ClickHousePersistence<ConfOrder> {
-    let db = unique_name("cluster");
-    let mut shards = Vec::new();
-    for server in &cluster.shards {
-        let client = server.client().await;
-        client
-            .execute(&format!("CREATE DATABASE `{db}`"))
-            .await
-            .unwrap();
-        shards.push(client.with_database(&db));
-    }
+    let shards = cluster.fresh_databases("cluster").await;
     ClickHousePersistence::cluster(shards, CLUSTER, None)
         .await
         .unwrap_or_else(|e| panic!("cluster: {e}"))

@@ -1,7 +1,8 @@
 //! A two-shard ClickHouse cluster (two `clickhouse-server` processes whose `remote_servers`
 //! config names both): a `Distributed` table over a MergeTree table on each shard takes our
 //! Native inserts (synchronously), every shard holds some of the rows, and the distributed
-//! table reads every row back.
+//! table reads every row back. The backend's appends, cut by key on the client and sent to
+//! both shards at once, put each row where the `Distributed` table would.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -9,7 +10,7 @@ mod tools;
 
 use clickhouse::model::*;
 use clickhouse::tables::{create_table, read_rows};
-use clickhouse::{Cluster, unique_name};
+use clickhouse::{CLUSTER, Cluster, unique_name};
 use soa_persist::backends::clickhouse::*;
 use soa_persist::prelude::*;
 
@@ -39,7 +40,7 @@ async fn a_distributed_table_spreads_rows_over_both_shards() {
     let first = &shards[0];
     let ddl = format!(
         "CREATE TABLE dist AS local ENGINE = Distributed({}, `{db}`, local, id)",
-        clickhouse::CLUSTER
+        CLUSTER
     );
     first.execute(&ddl).await.unwrap();
     // Synchronous, so the rows are on the shards when the insert returns.
@@ -75,4 +76,37 @@ async fn a_distributed_table_spreads_rows_over_both_shards() {
         same(&got, &want),
         "the distributed table reads back every row"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_cut_on_the_client_land_where_the_distributed_table_puts_them() {
+    use soa_persist::testing::{ConfOrder, orders};
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let shards = cluster.fresh_databases("cut").await;
+    let p = ClickHousePersistence::<ConfOrder>::cluster(shards.clone(), CLUSTER, None)
+        .await
+        .unwrap();
+    p.append(orders(0..300)).await.unwrap();
+    p.set_per_shard_inserts(false);
+    p.append(orders(300..600)).await.unwrap();
+    p.append_batches_once(
+        vec![orders(600..900).to_record_batch().unwrap()],
+        &WriteId::new("w", 1),
+    )
+    .await
+    .unwrap();
+    let mut total = 0;
+    for (i, shard) in shards.iter().enumerate() {
+        let count = |filter: String| {
+            let sql = format!("SELECT count() FROM conf_order_local WHERE {filter}");
+            async move { shard.query_text(&sql).await.unwrap().trim().to_string() }
+        };
+        assert_eq!(count(format!("sipHash64(id) % 2 != {i}")).await, "0");
+        let n: u64 = count("1".into()).await.parse().unwrap();
+        assert!(n > 0, "shard {i} holds rows");
+        total += n;
+    }
+    assert_eq!(total, 900);
 }

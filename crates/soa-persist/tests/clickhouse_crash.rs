@@ -2,8 +2,11 @@
 //! with its write id, retrying a failed write with the same id until it is acknowledged; the
 //! test kills `clickhouse-server` with SIGKILL mid-stream and restarts it on the same data
 //! folder and ports. At the end every acknowledged batch is in the table exactly once, no batch
-//! is there in part (a batch is below the block size, so one block), and every error the writer
-//! saw in between was retryable. SOA_CRASH_KILLS sets the number of kills (3 by default).
+//! is there in part (a batch is one block, written as one part per partition and shard), and
+//! every error the writer saw in between was retryable. The same on a two-shard cluster, killing each shard in turn (a
+//! block is cut over both shards, so a kill can leave it on one and not the other). SOA_CRASH_KILLS sets the number of kills (3 by default); the
+//! test prints how many retries found their write already stored (a kill after the rows landed:
+//! the retries that wrote rows twice before write ids went into the rows' own blocks).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clickhouse::{Server, fresh_database};
+use clickhouse::{CLUSTER, Cluster, Server, fresh_database, fresh_databases};
 use soa_persist::backends::clickhouse::ClickHousePersistence;
 use soa_persist::prelude::*;
 
@@ -24,6 +27,10 @@ pub struct CrashRow {
     id: u64,
     /// The write's number: a batch is whole when all its `BATCH` rows are there.
     batch: u64,
+    /// Three partitions: the server writes a batch as three parts, one at a time, so a kill can
+    /// leave a batch in part until its retry.
+    #[soa(partition)]
+    bucket: u8,
     payload: String,
 }
 
@@ -35,6 +42,7 @@ fn batch(seq: u64) -> Vec<soa_persist::arrow::array::RecordBatch> {
         .map(|id| CrashRow {
             id,
             batch: seq,
+            bucket: (id % 3) as u8,
             payload: format!("row {id} {}", "x".repeat((id % 40) as usize)),
         })
         .collect();
@@ -52,71 +60,40 @@ fn kills() -> usize {
 #[derive(Default)]
 struct Seen {
     acked: AtomicU64,
+    /// Retries that found their write already stored (`Ok(false)`).
+    found_stored: AtomicU64,
     errors: std::sync::Mutex<Vec<String>>,
     not_retryable: std::sync::Mutex<Vec<String>>,
 }
 
-/// No acknowledged write lost, none in part, every error retryable; a write that landed twice
-/// (the rows acknowledged, the server killed before the id was recorded: the retry writes them
-/// again, a gap `append_batches_once` documents on 18.16) is counted and printed, not failed.
+/// No acknowledged write lost, none in part, none twice, every error retryable.
 #[test]
-fn acknowledged_appends_survive_kill_9_whole() {
-    run(false);
-}
-
-/// The same with "exactly once" asserted. Fails under enough kills on 18.16 (no insert
-/// deduplication token there, and the rows and the write id are two inserts): run it with
-/// `--ignored` to see the gap.
-#[test]
-#[ignore = "known gap on 18.16: a kill between the rows and the recorded write id duplicates the write"]
 fn acknowledged_appends_survive_kill_9_exactly_once() {
-    run(true);
-}
-
-fn run(exactly_once: bool) {
-    let Some(mut server) = Server::start() else {
+    let Some(server) = Server::start() else {
         return;
     };
+    run(vec![server]);
+}
+
+/// The same on two shards, each killed in turn.
+#[test]
+fn acknowledged_appends_survive_kill_9_exactly_once_on_a_cluster() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    run(cluster.shards);
+}
+
+fn run(mut servers: Vec<Server>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let p = rt.block_on(async {
-        let client = fresh_database(&server.client().await, "crash").await;
-        ClickHousePersistence::<CrashRow>::open(client, None)
-            .await
-            .unwrap_or_else(|e| panic!("open: {e}\n{}", server.log_tail()))
-    });
+    let p = rt.block_on(open(&servers));
     let seen = Arc::new(Seen::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (p, seen, stop) = (p.clone(), seen.clone(), stop.clone());
-        rt.spawn(async move {
-            let mut seq = 1;
-            while !stop.load(Ordering::Acquire) {
-                let id = WriteId::new("crash-writer", seq);
-                // Retry this write (same id) until acknowledged, within a bound.
-                let deadline = Instant::now() + Duration::from_secs(180);
-                loop {
-                    match p.append_batches_once(batch(seq), &id).await {
-                        Ok(_) => break,
-                        Err(e) => {
-                            record(&seen, &e);
-                            assert!(
-                                Instant::now() < deadline,
-                                "write {seq} never succeeded: {e}"
-                            );
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                    }
-                }
-                seen.acked.store(seq, Ordering::Release);
-                seq += 1;
-            }
-        })
-    };
-
+    let writer = rt.spawn(write_loop(p.clone(), seen.clone(), stop.clone()));
     let kills = kills();
     for k in 0..kills {
         // Let some writes through, then kill mid-stream (a pause that varies per round).
@@ -126,6 +103,8 @@ fn run(exactly_once: bool) {
             std::thread::sleep(Duration::from_millis(10));
         }
         std::thread::sleep(Duration::from_millis(37 * (k as u64 % 5)));
+        let n = servers.len();
+        let server = &mut servers[k % n];
         server.kill();
         std::thread::sleep(Duration::from_millis(300));
         server
@@ -140,27 +119,14 @@ fn run(exactly_once: bool) {
     }
     stop.store(true, Ordering::Release);
     rt.block_on(writer).expect("writer task");
-    let acked = seen.acked.load(Ordering::Acquire);
-
-    // Each batch's row count and distinct ids, read back after the restarts.
-    let answer = rt
-        .block_on(p.client().query_text(&format!(
-            "SELECT batch, count(), uniqExact(id) FROM `{}` GROUP BY batch ORDER BY batch \
-             FORMAT TabSeparated",
-            p.table_name()
-        )))
-        .unwrap_or_else(|e| panic!("read back: {e}\n{}", server.log_tail()));
-    let counts: BTreeMap<u64, (u64, u64)> = answer
-        .lines()
-        .map(|line| {
-            let cells: Vec<u64> = line.split('\t').map(|c| c.parse().unwrap()).collect();
-            (cells[0], (cells[1], cells[2]))
-        })
-        .collect();
     let errors = seen.errors.lock().unwrap().clone();
     eprintln!(
-        "{kills} kills, {acked} writes acknowledged, {} errors retried; first ones: {:?}",
+        "{kills} kills of {} server(s), {} writes acknowledged, {} errors retried, {} retries \
+         found their write stored; first errors: {:?}",
+        servers.len(),
+        seen.acked.load(Ordering::Acquire),
         errors.len(),
+        seen.found_stored.load(Ordering::Relaxed),
         errors.iter().take(3).collect::<Vec<_>>()
     );
     let not_retryable = seen.not_retryable.lock().unwrap().clone();
@@ -168,37 +134,91 @@ fn run(exactly_once: bool) {
         not_retryable.is_empty(),
         "errors that were not retryable: {not_retryable:?}"
     );
+    rt.block_on(check(&p, seen.acked.load(Ordering::Acquire)))
+        .unwrap_or_else(|e| panic!("read back: {e}\n{}", servers[0].log_tail()));
+}
+
+/// The table on one server, or over the shards of a cluster.
+async fn open(servers: &[Server]) -> ClickHousePersistence<CrashRow> {
+    let opened = match servers {
+        [one] => {
+            let client = fresh_database(&one.client().await, "crash").await;
+            ClickHousePersistence::open(client, None).await
+        }
+        _ => {
+            let shards = fresh_databases(servers, "crash").await;
+            ClickHousePersistence::cluster(shards, CLUSTER, None).await
+        }
+    };
+    opened.unwrap_or_else(|e| panic!("open: {e}\n{}", servers[0].log_tail()))
+}
+
+/// Writes 1, 2, ... each retried with its id until acknowledged (within a bound).
+async fn write_loop(p: ClickHousePersistence<CrashRow>, seen: Arc<Seen>, stop: Arc<AtomicBool>) {
+    let mut seq = 1;
+    while !stop.load(Ordering::Acquire) {
+        let id = WriteId::new("crash-writer", seq);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            match p.append_batches_once(batch(seq), &id).await {
+                Ok(wrote) => {
+                    if !wrote {
+                        seen.found_stored.fetch_add(1, Ordering::Relaxed);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    record(&seen, &e);
+                    assert!(
+                        Instant::now() < deadline,
+                        "write {seq} never succeeded: {e}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        seen.acked.store(seq, Ordering::Release);
+        seq += 1;
+    }
+}
+
+/// Each acknowledged write there whole and once, nothing else there.
+async fn check(p: &ClickHousePersistence<CrashRow>, acked: u64) -> Result<(), PersistError> {
+    let answer = p
+        .client()
+        .query_text(&format!(
+            "SELECT batch, count(), uniqExact(id) FROM `{}` GROUP BY batch ORDER BY batch \
+             FORMAT TabSeparated",
+            p.table_name()
+        ))
+        .await?;
+    let counts: BTreeMap<u64, (u64, u64)> = answer
+        .lines()
+        .map(|line| {
+            let cells: Vec<u64> = line.split('\t').map(|c| c.parse().unwrap()).collect();
+            (cells[0], (cells[1], cells[2]))
+        })
+        .collect();
     let mut twice = Vec::new();
     for seq in 1..=acked {
         let Some(&(rows, ids)) = counts.get(&seq) else {
             panic!("acknowledged write {seq} is missing");
         };
-        // All of the write's ids, each copy whole (a copy is one block).
         assert_eq!(
             ids, BATCH,
             "acknowledged write {seq} in part: {ids} of {BATCH} ids"
         );
-        assert_eq!(
-            rows % BATCH,
-            0,
-            "write {seq} has a partial copy: {rows} rows"
-        );
         if rows > BATCH {
-            twice.push((seq, rows / BATCH));
+            twice.push((seq, rows as f64 / BATCH as f64));
         }
     }
     for seq in counts.keys() {
         assert!(*seq <= acked, "write {seq} was never attempted");
     }
-    let copies: u64 = counts.values().map(|(rows, _)| rows / BATCH).sum();
-    assert_eq!(
-        rt.block_on(p.count(&Predicate::all())).unwrap(),
-        copies * BATCH
-    );
-    eprintln!("writes present more than once (write, copies): {twice:?}");
-    if exactly_once {
-        assert!(twice.is_empty(), "writes applied more than once: {twice:?}");
-    }
+    let rows: u64 = counts.values().map(|(rows, _)| rows).sum();
+    assert_eq!(p.count(&Predicate::all()).await?, rows);
+    assert!(twice.is_empty(), "writes applied more than once: {twice:?}");
+    Ok(())
 }
 
 fn record(seen: &Seen, e: &PersistError) {

@@ -3,9 +3,9 @@
 //! round-trips through a MergeTree table (nulls, empty strings and lists, extremes, no rows,
 //! many blocks each way, LZ4 and plain bodies); the server reads our bytes as the values meant
 //! (its own text of them) and we read the values it writes; LowCardinality behind 18.16's
-//! experimental setting. Failures are in `clickhouse_server_errors.rs`, the two-shard cluster in
-//! `clickhouse_cluster.rs`. Without clickhouse-server the tests print a skip line, or fail when
-//! `SOA_REQUIRE_TOOLS=1`.
+//! experimental setting; LZ4 bodies by default except to a loopback server. Failures are in
+//! `clickhouse_server_errors.rs`, the two-shard cluster in `clickhouse_cluster.rs`. Without
+//! clickhouse-server the tests print a skip line, or fail when `SOA_REQUIRE_TOOLS=1`.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -50,15 +50,11 @@ async fn every_type_round_trips_through_the_server() {
     let want = rows(300, 77);
     let batch = want.to_record_batch().unwrap();
     for lz4 in [true, false] {
-        let client = if lz4 {
-            client.clone()
-        } else {
-            let plain = ClickHouseConfig {
-                lz4_inserts: false,
-                ..client.config().clone()
-            };
-            ClickHouseClient::connect(plain).await.unwrap()
+        let config = ClickHouseConfig {
+            lz4_inserts: lz4,
+            ..client.config().clone()
         };
+        let client = ClickHouseClient::connect(config).await.unwrap();
         let table = format!("rows_{lz4}");
         let encoder = create_table(
             &client,
@@ -368,4 +364,20 @@ async fn a_stream_of_batches_is_inserted_and_read_block_by_block() {
     }
     assert_eq!(rows, 100_000);
     assert!(blocks > 1, "read as {blocks} blocks");
+}
+
+/// Insert bodies are LZ4-compressed except to a server on this machine.
+#[test]
+fn lz4_bodies_except_on_loopback() {
+    for (url, lz4) in [
+        ("http://127.0.0.1:8123", false),
+        ("http://localhost", false),
+        ("http://user:pw@[::1]:8123/?x=1", false),
+        ("http://127.9.9.9:8123", false),
+        ("https://ch.example.com:8443", true),
+        ("http://10.0.0.1:8123", true),
+        ("http://localhost.example.com", true),
+    ] {
+        assert_eq!(ClickHouseConfig::new(url).lz4_inserts, lz4, "{url}");
+    }
 }

@@ -7,7 +7,7 @@
 //!   and reaped on drop; `kill()` (SIGKILL) and `restart()` keep its data folder and ports.
 //!   Users: `default` (no password) and `tester` / `secret`.
 //! - `Cluster::start()`: two servers whose `remote_servers` config names both as the shards of
-//!   `CLUSTER`, so a `Distributed` table spans them.
+//!   `CLUSTER`, so a `Distributed` table spans them; `fresh_databases()` one database on each.
 //! - `Server::fresh_client()`: a client on a new database of its own (unique per call), so tests
 //!   never collide.
 //! - `Chdb::find()`: runs chdb queries in a fresh folder, returning the raw output.
@@ -271,6 +271,27 @@ impl Cluster {
             })
         }))
     }
+
+    /// A client per shard on a new database of the same name on each.
+    pub async fn fresh_databases(&self, prefix: &str) -> Vec<ClickHouseClient> {
+        fresh_databases(&self.shards, prefix).await
+    }
+}
+
+/// A client per server on a new database of the same name on each (as a cluster's
+/// `Distributed` table requires).
+pub async fn fresh_databases(servers: &[Server], prefix: &str) -> Vec<ClickHouseClient> {
+    let db = unique_name(prefix);
+    let mut clients = Vec::new();
+    for server in servers {
+        let client = server.client().await;
+        client
+            .execute(&format!("CREATE DATABASE `{db}`"))
+            .await
+            .unwrap_or_else(|e| panic!("create database {db}: {e}"));
+        clients.push(client.with_database(&db));
+    }
+    clients
 }
 
 /// chdb (ClickHouse in-process) through the virtualenv's Python, run in a folder of its own

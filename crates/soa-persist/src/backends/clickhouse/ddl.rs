@@ -1,6 +1,7 @@
 //! The table of a struct in ClickHouse: `CREATE TABLE` through the shared SQL layer, the check
 //! of an existing table against the struct (`system.columns`: new optional fields are added,
-//! a column of another type is a `SchemaMismatch` naming it), and the bookkeeping tables.
+//! a column of another type is a `SchemaMismatch` naming it), the hidden write-id columns, and
+//! the bookkeeping tables.
 
 use soa_persist_api::PersistError;
 use soa_persist_api::sql::{self, Dialect};
@@ -14,8 +15,17 @@ use super::native::ChType;
 
 /// Tables ever written (so `load` tells "never stored" from "stored, now empty").
 pub(crate) const META_TABLE: &str = "_soa_tables";
-/// The write ids applied per table and writer (`append_batches_once`).
+/// The write ids started and done per table and writer (`append_batches_once`).
 pub(crate) const WRITES_TABLE: &str = "_soa_writes";
+/// Hidden column: the write id (`seq/writer`) of the rows, `''` for plain appends.
+pub(crate) const WRITE_COLUMN: &str = "_soa_write";
+/// Hidden column: the rows' unit (one part's worth) within their write.
+pub(crate) const BLOCK_COLUMN: &str = "_soa_block";
+/// `MATERIALIZED`: absent from `SELECT *` and from inserts that do not name them.
+const HIDDEN: [(&str, &str); 2] = [
+    (WRITE_COLUMN, "String MATERIALIZED ''"),
+    (BLOCK_COLUMN, "UInt32 MATERIALIZED 0"),
+];
 
 /// Creates the bookkeeping tables if missing.
 pub(crate) async fn ensure_meta(client: &ClickHouseClient) -> Result<(), PersistError> {
@@ -26,13 +36,29 @@ pub(crate) async fn ensure_meta(client: &ClickHouseClient) -> Result<(), Persist
             d.quote_ident(META_TABLE)
         ))
         .await?;
+    // Merges keep, per writer, its highest started and its highest done write: all that
+    // `append_batches_once` asks, as a writer's numbers only grow.
+    let writes = d.quote_ident(WRITES_TABLE);
     client
         .execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {} (table_name String, writer String, seq UInt64) \
-             ENGINE = MergeTree ORDER BY (table_name, writer)",
-            d.quote_ident(WRITES_TABLE)
+            "CREATE TABLE IF NOT EXISTS {writes} (table_name String, writer String, seq UInt64, \
+             done UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(seq) \
+             ORDER BY (table_name, writer, done)"
         ))
-        .await
+        .await?;
+    // A table from before `done` holds finished writes only; it is never compacted.
+    if !existing_columns(client, WRITES_TABLE)
+        .await?
+        .iter()
+        .any(|(name, _)| name == "done")
+    {
+        client
+            .execute(&format!(
+                "ALTER TABLE {writes} ADD COLUMN done UInt8 DEFAULT 1"
+            ))
+            .await?;
+    }
+    Ok(())
 }
 
 /// `(name, type)` of each column of `table` in the client's database, in order.
@@ -79,23 +105,48 @@ pub(crate) fn unescape_tsv(cell: &str) -> String {
     out
 }
 
+/// Whether `name` is one of the backend's hidden columns.
+pub(crate) fn is_hidden(name: &str) -> bool {
+    HIDDEN.iter().any(|(n, _)| *n == name)
+}
+
 /// Creates `table` if missing; otherwise checks it against `schema`, adding new optional
-/// columns with `ALTER TABLE ... ADD COLUMN`.
+/// columns with `ALTER TABLE ... ADD COLUMN`. A parts table (`hidden`) gets the write-id
+/// columns too.
 pub(crate) async fn ensure_table(
     client: &ClickHouseClient,
     table: &str,
     schema: &Schema,
+    hidden: bool,
 ) -> Result<(), PersistError> {
     let d = ClickHouseDialect::new(client.caps()).with_schema(schema);
-    let existing = existing_columns(client, table).await?;
-    if existing.is_empty() {
-        return client.execute(&sql::create_table(&d, table, schema)?).await;
-    }
     let mismatch = |detail: String| PersistError::SchemaMismatch {
         backend: NAME,
         detail: format!("table {}: {detail}", d.quote_ident(table)),
     };
+    if let Some(f) = schema.fields().iter().find(|f| is_hidden(f.name())) {
+        return Err(mismatch(format!(
+            "the field {} has a name the backend keeps for itself",
+            f.name()
+        )));
+    }
+    let mut existing = existing_columns(client, table).await?;
+    if existing.is_empty() {
+        client
+            .execute(&sql::create_table(&d, table, schema)?)
+            .await?;
+        existing = existing_columns(client, table).await?;
+    }
     let mut to_add = Vec::new();
+    for (name, ty) in HIDDEN.iter().filter(|_| hidden) {
+        if !existing.iter().any(|(n, _)| n == name) {
+            to_add.push(format!(
+                "ALTER TABLE {} ADD COLUMN {} {ty}",
+                d.quote_ident(table),
+                d.quote_ident(name)
+            ));
+        }
+    }
     for field in schema.fields() {
         let wanted = d.ch_type(field)?;
         match existing.iter().find(|(n, _)| n == field.name()) {
@@ -135,32 +186,39 @@ pub(crate) async fn ensure_distributed(
     schema: &Schema,
 ) -> Result<(), PersistError> {
     if !existing_columns(client, name).await?.is_empty() {
-        return ensure_table(client, name, schema).await;
+        return ensure_table(client, name, schema, false).await;
     }
     client
-        .execute(&distributed_ddl(client, cluster, name, local, schema))
+        .execute(&distributed_ddl(client, cluster, name, local, schema)?)
         .await
 }
 
-/// `CREATE TABLE name AS local ENGINE = Distributed(cluster, db, local, sharding key)`.
+/// `CREATE TABLE name (the struct's columns) ENGINE = Distributed(cluster, db, local, sharding
+/// key)`. Not `AS local`: the 18.16 `Distributed` engine would forward the hidden
+/// `MATERIALIZED` columns, which the shards refuse to take.
 pub(crate) fn distributed_ddl(
     client: &ClickHouseClient,
     cluster: &str,
     name: &str,
     local: &str,
     schema: &Schema,
-) -> String {
-    let d = ClickHouseDialect::new(client.caps());
+) -> Result<String, PersistError> {
+    let d = ClickHouseDialect::new(client.caps()).with_schema(schema);
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| d.column_definition(f))
+        .collect::<Result<Vec<_>, _>>()?;
     let database = client.config().database.as_deref().unwrap_or("default");
     let key = key_field(schema)
         .map(|k| format!("sipHash64({})", d.quote_ident(k)))
         .unwrap_or_else(|| "rand()".into());
-    format!(
-        "CREATE TABLE {} AS {} ENGINE = Distributed({}, {}, {}, {key})",
+    Ok(format!(
+        "CREATE TABLE {} ({}) ENGINE = Distributed({}, {}, {}, {key})",
         d.quote_ident(name),
-        d.quote_ident(local),
+        columns.join(", "),
         d.quote_ident(cluster),
         d.quote_ident(database),
         d.quote_ident(local),
-    )
+    ))
 }

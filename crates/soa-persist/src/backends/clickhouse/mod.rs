@@ -33,8 +33,10 @@ mod ddl;
 mod dialect;
 mod error;
 pub mod native;
+mod once;
 mod persistence;
 mod read;
+mod shard;
 mod write;
 
 pub use client::{ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS};

@@ -3,15 +3,16 @@
 //! | operation | on ClickHouse |
 //! | --- | --- |
 //! | `append_batches` | one `INSERT ... FORMAT Native`, block by block; atomic per block only |
-//! | `append_batches_once` | `_soa_writes` checked, rows inserted, then the id recorded |
+//! | `append_batches_once` | the write id in hidden columns of each part's rows, `_soa_writes` for started / done (`once.rs`) |
 //! | `save_batches`, `clear` | a new table (`CREATE TABLE new AS t`) filled, `RENAME` swap, old dropped |
 //! | `delete` | `ALTER TABLE ... DELETE WHERE` mutation, waited for; returns the count before |
 //! | `load`, `scan`, `count` | `SELECT` with the predicate as `WHERE`, decoded as `T`'s schema |
 //! | `flush` | nothing: an `INSERT` is durable once the server acknowledged it |
 //! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
 //!
-//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`,
-//! and reads and inserts go through the `Distributed` table `<table>`.
+//! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`;
+//! reads and `save` go through the `Distributed` table `<table>`, appends are cut by key on the
+//! client and sent to every shard at once (`shard.rs`).
 //!
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
@@ -26,6 +27,7 @@ use soa_persist_core::soa::SoA;
 
 use super::client::{ClickHouseClient, ClickHouseConfig};
 use super::native::{BlockEncoder, TypeOptions};
+use super::once::with_id_columns;
 use super::{NAME, ddl};
 use soa_persist_api::Handle;
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
@@ -43,11 +45,15 @@ pub(crate) struct Table {
     pub cluster: Option<String>,
     pub schema: SchemaRef,
     pub encoder: BlockEncoder,
+    /// The struct's columns and the hidden write-id columns.
+    pub id_encoder: BlockEncoder,
     /// Appends share it; a swap or a mutation takes it alone.
     pub turns: tokio::sync::RwLock<()>,
     /// `append_batches_once` checks and records ids one at a time.
     pub once: tokio::sync::Mutex<()>,
     pub written: AtomicBool,
+    /// On a cluster: appends go to every shard at once (else through the `Distributed` table).
+    pub per_shard: AtomicBool,
 }
 
 /// Rows of `T` in a ClickHouse table; a cheap clonable handle (clones share the connection
@@ -86,7 +92,7 @@ impl<T: SoA> ClickHousePersistence<T> {
     pub async fn open(client: ClickHouseClient, table: Option<&str>) -> Result<Self, PersistError> {
         let name = table_name::<T>(table)?;
         ddl::ensure_meta(&client).await?;
-        ddl::ensure_table(&client, &name, &T::arrow_schema()).await?;
+        ddl::ensure_table(&client, &name, &T::arrow_schema(), true).await?;
         let shards = vec![client.clone()];
         Self::build(client, name.clone(), name, shards, None)
     }
@@ -94,8 +100,9 @@ impl<T: SoA> ClickHousePersistence<T> {
     /// Rows spread over the shards of `cluster` (a name in the servers' `remote_servers`):
     /// a `MergeTree` table `<table>_local` on each of `shards` (clients on the same database
     /// name), and a `Distributed` table `<table>` on the first, sharded by a hash of the key
-    /// (at random without one). Inserts go through the `Distributed` table synchronously, so
-    /// rows are on their shards when an append returns; reads go through it too. `save`,
+    /// (at random without one). Appends cut rows by the same hash and insert into every
+    /// shard at once (see `set_per_shard_inserts`), so rows are on their shards when an append
+    /// returns; reads go through the `Distributed` table. `save`,
     /// `clear` and `delete` act on every shard in turn: a reader during one of them can see
     /// some shards before it and some after.
     pub async fn cluster(
@@ -113,7 +120,7 @@ impl<T: SoA> ClickHousePersistence<T> {
         let local = format!("{name}_local");
         let schema = T::arrow_schema();
         for shard in &shards {
-            ddl::ensure_table(shard, &local, &schema).await?;
+            ddl::ensure_table(shard, &local, &schema, true).await?;
         }
         let config = first
             .config()
@@ -133,8 +140,10 @@ impl<T: SoA> ClickHousePersistence<T> {
         cluster: Option<String>,
     ) -> Result<Self, PersistError> {
         let schema = T::arrow_schema();
-        let encoder =
-            BlockEncoder::for_schema(schema.clone(), client.caps(), &TypeOptions::default())?;
+        let options = TypeOptions::default();
+        let encoder = BlockEncoder::for_schema(schema.clone(), client.caps(), &options)?;
+        let id_encoder =
+            BlockEncoder::for_schema(with_id_columns(&schema), client.caps(), &options)?;
         Ok(Self {
             table: Handle::new(Table {
                 client,
@@ -144,11 +153,22 @@ impl<T: SoA> ClickHousePersistence<T> {
                 cluster,
                 schema,
                 encoder,
+                id_encoder,
                 turns: tokio::sync::RwLock::new(()),
                 once: tokio::sync::Mutex::new(()),
                 written: AtomicBool::new(false),
+                per_shard: AtomicBool::new(true),
             }),
         })
+    }
+
+    /// On a cluster, whether appends cut rows by key on the client and insert into every
+    /// shard's table at once (the default: faster, see the bench) or go through the
+    /// `Distributed` table. For this handle and its clones; `append_batches_once` always cuts.
+    pub fn set_per_shard_inserts(&self, on: bool) {
+        self.table
+            .per_shard
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The table's name.
@@ -202,12 +222,10 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.insert(batches).await
     }
 
-    /// Checks `_soa_writes`, inserts, then records the id, in a task of its own: a caller
-    /// that stops waiting (a deadline) does not stop it between the rows and the record, and
-    /// its retry waits for it and finds the id. 18.16 has neither `insert_deduplication_token`
-    /// nor insert deduplication on a non-replicated MergeTree, so the one unsafe moment left is
-    /// a failure after the rows were acknowledged and before the id was: a retry then writes
-    /// the rows again.
+    /// Each part's rows carry the write id in hidden columns, so rows and proof commit
+    /// together; a retry of a write whose outcome is unknown sends only the parts not stored
+    /// (see `once.rs`). It runs in a task of its own: a caller that stops waiting (a deadline)
+    /// does not stop it halfway, and its retry waits for it.
     async fn append_batches_once(
         &self,
         batches: Vec<RecordBatch>,
@@ -218,12 +236,7 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         let task = tokio::spawn(async move {
             let _once = this.table.once.lock().await;
             let _turn = this.table.turns.read().await;
-            if this.applied_seq(&id.writer).await? >= id.seq {
-                return Ok(false);
-            }
-            this.insert(batches).await?;
-            this.record_write(&id).await?;
-            Ok(true)
+            this.append_once(batches, &id).await
         });
         task.await.map_err(|e| PersistError::Backend {
             backend: NAME,

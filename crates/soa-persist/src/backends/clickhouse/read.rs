@@ -15,7 +15,7 @@ use soa_persist_core::soa::SoA;
 
 use super::NAME;
 use super::client::ClickHouseClient;
-use super::ddl::{META_TABLE, unescape_tsv};
+use super::ddl::{META_TABLE, is_hidden, unescape_tsv};
 use super::dialect::{string_literal, where_sql};
 use super::persistence::ClickHousePersistence;
 use super::write::parse_u64;
@@ -165,6 +165,9 @@ impl<T: SoA> ClickHousePersistence<T> {
             let (compressed, uncompressed) = (parse_u64(compressed)?, parse_u64(uncompressed)?);
             stats.bytes_in_memory += uncompressed;
             let name = unescape_tsv(name);
+            if is_hidden(&name) {
+                continue;
+            }
             let column = match stats.columns.iter_mut().position(|c| c.name == name) {
                 Some(i) => &mut stats.columns[i],
                 None => {

@@ -1,21 +1,24 @@
-//! Writes: appends as Native inserts, the write-id record of `append_batches_once`, `save` and
+//! Writes: appends as Native inserts (with their write ids for `append_batches_once`), `save` and
 //! `clear` as a table swap, and `delete` as a mutation that is waited for.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use soa_persist_api::PersistError;
 use soa_persist_api::exec::conform;
 use soa_persist_api::sql::Dialect;
-use soa_persist_api::{PersistError, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::query::Expr;
+use soa_persist_core::schema::key_field;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
 use super::client::ClickHouseClient;
-use super::ddl::{META_TABLE, WRITES_TABLE, distributed_ddl};
+use super::ddl::{META_TABLE, distributed_ddl};
 use super::dialect::{ClickHouseDialect, string_literal, where_sql};
+use super::native::BlockEncoder;
 use super::persistence::ClickHousePersistence;
+use super::shard::split;
 
 /// How long `delete` waits for its mutation before giving up (retryable: it may still finish).
 const MUTATION_WAIT: Duration = Duration::from_secs(300);
@@ -31,21 +34,23 @@ impl<T: SoA> ClickHousePersistence<T> {
         table: &str,
         batches: Vec<RecordBatch>,
     ) -> Result<(), PersistError> {
-        let batches = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(conform::<T>)
-            .collect::<Result<Vec<_>, _>>()?;
         let t = &self.table;
         t.client
-            .insert(&self.ident(table), &t.encoder, &batches)
+            .insert(&self.ident(table), &t.encoder, &conformed::<T>(batches)?)
             .await?;
         Ok(())
     }
 
-    /// Appends `batches` (the caller holds a turn) and marks the table written.
+    /// Appends `batches` (the caller holds a turn) and marks the table written: on a cluster
+    /// inserting into every shard at once unless told to go through the `Distributed` table.
     pub(crate) async fn insert(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
-        self.insert_into(&self.table.name, batches).await?;
+        let t = &self.table;
+        if t.cluster.is_some() && t.per_shard.load(Ordering::Relaxed) {
+            self.insert_parts(&t.local, conformed::<T>(batches)?)
+                .await?;
+        } else {
+            self.insert_into(&t.name, batches).await?;
+        }
         self.mark_written().await
     }
 
@@ -64,26 +69,50 @@ impl<T: SoA> ClickHousePersistence<T> {
         Ok(())
     }
 
-    /// The highest write number of `writer` applied to this table (0 for none).
-    pub(crate) async fn applied_seq(&self, writer: &str) -> Result<u64, PersistError> {
-        let sql = format!(
-            "SELECT max(seq) FROM {} WHERE table_name = {} AND writer = {} FORMAT TabSeparated",
-            self.ident(WRITES_TABLE),
-            string_literal(self.table.name.as_bytes()),
-            string_literal(writer.as_bytes())
-        );
-        parse_u64(&self.table.client.query_text(&sql).await?)
+    /// Inserts `batches` into the parts table `local`: on a cluster each batch is cut by key
+    /// and every shard takes its pieces at once.
+    async fn insert_parts(
+        &self,
+        local: &str,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(), PersistError> {
+        let t = &self.table;
+        let key = key_field(&t.schema).and_then(|k| t.schema.index_of(k).ok());
+        let mut per_shard: Vec<Vec<RecordBatch>> = vec![Vec::new(); t.shards.len()];
+        for batch in batches {
+            for (shard, piece) in per_shard
+                .iter_mut()
+                .zip(split(&batch, key, t.shards.len())?)
+            {
+                if piece.num_rows() > 0 {
+                    shard.push(piece);
+                }
+            }
+        }
+        self.send_to_shards(local, &t.encoder, per_shard).await
     }
 
-    pub(crate) async fn record_write(&self, id: &WriteId) -> Result<(), PersistError> {
-        let sql = format!(
-            "INSERT INTO {} (table_name, writer, seq) VALUES ({}, {}, {})",
-            self.ident(WRITES_TABLE),
-            string_literal(self.table.name.as_bytes()),
-            string_literal(id.writer.as_bytes()),
-            id.seq
-        );
-        self.table.client.execute(&sql).await
+    /// Inserts each shard's batches into its table `local`, all shards at once. Batches with
+    /// the hidden write-id columns (`encoder` writes them) are allowed to fill them.
+    pub(crate) async fn send_to_shards(
+        &self,
+        local: &str,
+        encoder: &BlockEncoder,
+        per_shard: Vec<Vec<RecordBatch>>,
+    ) -> Result<(), PersistError> {
+        let t = &self.table;
+        let table = self.ident(local);
+        let ids = encoder.schema().fields().len() > t.schema.fields().len();
+        let inserts = t.shards.iter().zip(&per_shard).map(|(shard, batches)| {
+            let shard = match ids {
+                true => shard.with_query_setting("insert_allow_materialized_columns", "1"),
+                false => shard.clone(),
+            };
+            let table = table.clone();
+            async move { shard.insert(&table, encoder, batches).await }
+        });
+        futures::future::try_join_all(inserts).await?;
+        Ok(())
     }
 
     /// Replaces the table's rows: a copy of the parts table's structure is filled (on a
@@ -119,7 +148,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                 t.client
                     .execute(&format!("DROP TABLE IF EXISTS {dist_q}"))
                     .await?;
-                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema);
+                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema)?;
                 t.client.execute(&ddl).await?;
                 dist
             }
@@ -198,6 +227,15 @@ impl<T: SoA> ClickHousePersistence<T> {
         }
         Ok(())
     }
+}
+
+/// The rows of `batches` as `T`'s schema, empty batches left out.
+fn conformed<T: SoA>(batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, PersistError> {
+    batches
+        .into_iter()
+        .filter(|b| b.num_rows() > 0)
+        .map(conform::<T>)
+        .collect()
 }
 
 /// The one number a `FORMAT TabSeparated` answer holds.
