@@ -28,6 +28,25 @@ use soa_persist::testing::{ConfOrder, ConfOrderSoA, conformance, orders};
 
 const BUCKET: &str = "soa";
 
+/// moto's server checks `If-None-Match: *` and then writes, on several threads with no lock
+/// between the two, so two concurrent creates of one key can both succeed and two commits win
+/// one log version. S3 makes the check and the write one step; running each request under one
+/// lock makes the emulator do the same. (One run of the four-writer test lost one append, which
+/// is what such a double win does; the race itself was not reproduced in isolation.)
+const SERIAL_MOTO: &str = r#"
+import sys, threading
+import moto.server as server
+lock = threading.Lock()
+run = server.run_simple
+def serial(app):
+    def handle(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+    return handle
+server.run_simple = lambda host, port, app, **kw: run(host, port, serial(app), **kw)
+server.main(sys.argv[1:])
+"#;
+
 /// A moto S3 server on 127.0.0.1; killed (and reaped) on drop.
 struct Moto {
     child: Child,
@@ -71,8 +90,17 @@ impl Moto {
         let log = dir.path().join("moto.log");
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Through a launcher that serves one request at a time (see `SERIAL_MOTO`).
+        let python = server.with_file_name("python");
+        let child = Command::new(python)
+            .args([
+                "-c",
+                SERIAL_MOTO,
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
