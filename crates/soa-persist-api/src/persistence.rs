@@ -5,7 +5,6 @@
 //! with the zero-copy paths of `ToArrow`. All futures are `Send`, so the API works from a
 //! multi-threaded tokio runtime.
 
-use std::collections::HashSet;
 use std::future::Future;
 
 use futures::StreamExt;
@@ -20,7 +19,7 @@ use soa_persist_core::store::Keyed;
 use crate::error::PersistError;
 use crate::exec::{
     KEYS_PER_QUERY, batches_to_container, collect, key_predicate, key_values, last_of_equal_keys,
-    retain_rows,
+    retain_rows, scan_for_keys,
 };
 use crate::scan::{BatchStream, Scan, WriteId};
 use crate::stats::Stats;
@@ -116,17 +115,7 @@ pub trait SoAPersistence<T: SoA>: Send + Sync {
     where
         T: Keyed,
     {
-        async move {
-            let mut stored = HashSet::new();
-            for chunk in keys.chunks(KEYS_PER_QUERY) {
-                let scan = Scan::filter(key_predicate::<T>(chunk)).project([T::KEY_FIELD]);
-                let mut stream = self.scan(scan).await?;
-                while let Some(batch) = stream.next().await {
-                    stored.extend(key_values::<T>(&[batch?])?);
-                }
-            }
-            Ok(keys.iter().map(|k| stored.contains(k)).collect())
-        }
+        scan_for_keys(self, keys, KEYS_PER_QUERY)
     }
 
     /// Inserts `batches`, replacing the stored rows with the same keys; of equal keys in

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use futures::StreamExt;
 use soa_persist_core::arrow::array::{BooleanArray, RecordBatch};
 use soa_persist_core::arrow::compute::filter_record_batch;
 use soa_persist_core::bridge::BaseField;
@@ -11,6 +12,8 @@ use soa_persist_core::query::Predicate;
 use soa_persist_core::store::Keyed;
 
 use crate::error::PersistError;
+use crate::persistence::SoAPersistence;
+use crate::scan::Scan;
 
 /// Keys per pushed-down `key IN (...)`: small enough for every engine's query size limit
 /// (ClickHouse's is 256 KiB by default), large enough that a flush takes few round trips.
@@ -19,6 +22,28 @@ pub const KEYS_PER_QUERY: usize = 1024;
 /// `key IN keys`, for `T`'s key column.
 pub fn key_predicate<T: Keyed>(keys: &[T::Key]) -> Predicate<T> {
     T::key_column().is_in(keys.iter().cloned())
+}
+
+/// Which of `keys` `backend` stores, found by scanning its key column for `key IN (...)`,
+/// `per_scan` keys at a time (pushed down where the backend can).
+pub async fn scan_for_keys<T, P>(
+    backend: &P,
+    keys: &[T::Key],
+    per_scan: usize,
+) -> Result<Vec<bool>, PersistError>
+where
+    T: Keyed,
+    P: SoAPersistence<T> + ?Sized,
+{
+    let mut stored = HashSet::new();
+    for chunk in keys.chunks(per_scan.max(1)) {
+        let scan = Scan::filter(key_predicate::<T>(chunk)).project([T::KEY_FIELD]);
+        let mut stream = backend.scan(scan).await?;
+        while let Some(batch) = stream.next().await {
+            stored.extend(key_values::<T>(&[batch?])?);
+        }
+    }
+    Ok(keys.iter().map(|k| stored.contains(k)).collect())
 }
 
 /// The key of every row of `batches`, in order.

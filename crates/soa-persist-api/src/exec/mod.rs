@@ -27,6 +27,7 @@ pub use delete::{Deleted, delete_from, delete_rows};
 pub use key_index::KeyIndex;
 pub use keys::{
     KEYS_PER_QUERY, duplicate_keys, key_predicate, key_values, last_of_equal_keys, repeated,
+    scan_for_keys,
 };
 pub use plan::ScanPlan;
 pub use soa_persist_core::query::{

@@ -42,9 +42,8 @@ use self::footer::FooterCache;
 use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
-use futures::StreamExt;
 pub use maintain::RepairReport;
-use soa_persist_api::exec::{key_predicate, key_values};
+use soa_persist_api::exec::{key_predicate, scan_for_keys};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;
 
@@ -280,13 +279,7 @@ impl<T: SoA> SoAPersistence<T> for ParquetPersistence<T> {
         if let Some(found) = self.stored_keys(&probe, T::KEY_FIELD).await? {
             return Ok(found);
         }
-        let scan = Scan::filter(key_predicate::<T>(keys)).project([T::KEY_FIELD]);
-        let mut stream = self.scan(scan).await?;
-        let mut stored = std::collections::HashSet::new();
-        while let Some(batch) = stream.next().await {
-            stored.extend(key_values::<T>(&[batch?])?);
-        }
-        Ok(keys.iter().map(|k| stored.contains(k)).collect())
+        scan_for_keys(self, keys, keys.len()).await
     }
 
     async fn clear(&self) -> Result<(), PersistError> {
