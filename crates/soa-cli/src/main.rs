@@ -1,0 +1,117 @@
+//! `soa`: look at the Parquet datasets soa-persist writes without writing Rust. Commands:
+//! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
+//! or bad input; errors are one line on stderr.
+
+mod format;
+mod head;
+mod inspect;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use soa_persist::backends::parquet::ParquetDataset;
+
+#[derive(Parser)]
+#[command(
+    name = "soa",
+    version,
+    about = "Inspect, read and check soa-persist Parquet datasets",
+    after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Schema (Arrow and Rust types), partitions, files, version and column sizes.
+    #[command(after_help = "Example:\n  soa inspect data/orders\n  soa inspect data/orders --json")]
+    Inspect {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The commits in the dataset's log: version, time, operation, rows and files changed.
+    #[command(after_help = "Example:\n  soa history data/orders\n  soa history data/orders --json")]
+    History {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The first rows, as an aligned table; of an older version with `--version`.
+    #[command(
+        after_help = "Example:\n  soa head data/orders -n 5\n  soa head data/orders --version 3 --json"
+    )]
+    Head {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// How many rows.
+        #[arg(short = 'n', long = "rows", default_value_t = 20)]
+        rows: usize,
+        /// Read this version instead of the newest.
+        #[arg(long)]
+        version: Option<u64>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks every committed file's footer against the log; exit code 1 on problems.
+    #[command(after_help = "Example:\n  soa verify data/orders && echo healthy")]
+    Verify {
+        /// The dataset folder.
+        dataset: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a command asks the process to exit with, short of an error.
+enum Outcome {
+    Ok,
+    Problems,
+}
+
+async fn run(command: Command) -> Result<Outcome, String> {
+    let open = |path: &PathBuf| ParquetDataset::open(path).map_err(|e| e.to_string());
+    match command {
+        Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
+        Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,
+        Command::Head {
+            dataset,
+            rows,
+            version,
+            json,
+        } => head::run(&open(&dataset)?, rows, version, json).await,
+        Command::Verify { dataset, json } => report::verify(&open(&dataset)?, json).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("soa: can't start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("soa: {}", message.replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
