@@ -4,6 +4,7 @@
 use comfy_table::{Table, presets};
 use serde_json::Value;
 use soa_persist::arrow::array::Array;
+use soa_persist::arrow::compute::cast;
 use soa_persist::arrow::datatypes::{DataType, Field};
 use soa_persist::arrow::util::display::{ArrayFormatter, FormatOptions};
 use soa_persist::chrono::DateTime;
@@ -88,8 +89,18 @@ fn rust_of(t: &DataType) -> String {
     s.to_string()
 }
 
-/// Every value of `array` as display text ("" for nulls).
+/// Every value of `array` as display text ("" for nulls). Instants are shown in UTC: named
+/// time zones would need the zone database, and the stored values are UTC anyway.
 pub(crate) fn texts(array: &dyn Array) -> Result<Vec<String>, String> {
+    let utc;
+    let array = match array.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            let target = DataType::Timestamp(*unit, Some("+00:00".into()));
+            utc = cast(array, &target).map_err(|e| e.to_string())?;
+            utc.as_ref()
+        }
+        _ => array,
+    };
     let options = FormatOptions::default();
     let f = ArrayFormatter::try_new(array, &options).map_err(|e| e.to_string())?;
     Ok((0..array.len())

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use soa_persist::arrow::datatypes::FieldRef;
 use soa_persist::backends::parquet::{DataFile, DatasetVersion, ParquetDataset};
 
 use crate::Outcome;
@@ -56,69 +57,115 @@ fn partitions(files: &[DataFile]) -> BTreeMap<String, (usize, u64)> {
     out
 }
 
+/// What `inspect` reports, gathered once for both output forms.
+struct Summary {
+    location: String,
+    view: DatasetVersion,
+    files: Vec<DataFile>,
+    fields: Vec<FieldRef>,
+    struct_name: Option<String>,
+    key: Option<String>,
+    totals: BTreeMap<String, ColumnTotals>,
+    parts: BTreeMap<String, (usize, u64)>,
+}
+
+impl Summary {
+    fn column(&self, name: &str) -> &ColumnTotals {
+        const NONE: &ColumnTotals = &ColumnTotals {
+            compressed: 0,
+            uncompressed: 0,
+            nulls: None,
+        };
+        self.totals.get(name).unwrap_or(NONE)
+    }
+}
+
 pub(crate) async fn run(dataset: &ParquetDataset, as_json: bool) -> Result<Outcome, String> {
     let view = dataset.current().await.map_err(|e| e.to_string())?;
     let files = view.files();
     let schema = view.schema().await.map_err(|e| e.to_string())?;
-    let totals = totals(&view).await?;
     let meta = |key: &str| schema.as_ref().and_then(|s| s.metadata().get(key).cloned());
-    let fields: Vec<_> = schema
-        .iter()
-        .flat_map(|s| s.fields().iter().cloned())
-        .collect();
-    let none = ColumnTotals::default();
-    let parts = partitions(&files);
+    let summary = Summary {
+        location: dataset.location(),
+        totals: totals(&view).await?,
+        parts: partitions(&files),
+        fields: schema
+            .iter()
+            .flat_map(|s| s.fields().iter().cloned())
+            .collect(),
+        struct_name: meta("soa.struct"),
+        key: meta("soa.key"),
+        view,
+        files,
+    };
     if as_json {
-        let columns: Vec<Value> = fields
-            .iter()
-            .map(|f| {
-                let t = totals.get(f.name()).unwrap_or(&none);
-                json!({
-                    "name": f.name(), "arrow_type": f.data_type().to_string(),
-                    "nullable": f.is_nullable(), "rust_type": rust_type(f),
-                    "compressed_bytes": t.compressed, "uncompressed_bytes": t.uncompressed,
-                    "nulls": t.nulls,
-                })
-            })
-            .collect();
-        let file_list: Vec<Value> = files
-            .iter()
-            .map(|f| json!({"path": f.path, "rows": f.rows, "bytes": f.bytes, "row_groups": f.row_groups}))
-            .collect();
-        let part_list: Vec<Value> = parts
-            .iter()
-            .map(|(p, (n, rows))| json!({"partition": p, "files": n, "rows": rows}))
-            .collect();
-        print_json(&json!({
-            "location": dataset.location(), "version": view.version(), "rows": view.rows(),
-            "struct": meta("soa.struct"), "key": meta("soa.key"),
-            "columns": columns, "partitions": part_list, "files": file_list,
-        }));
-        return Ok(Outcome::Ok);
+        print_json(&to_json(&summary));
+    } else {
+        print_text(&summary);
     }
-    println!("dataset  {}", dataset.location());
+    Ok(Outcome::Ok)
+}
+
+fn to_json(s: &Summary) -> Value {
+    let columns: Vec<Value> = s
+        .fields
+        .iter()
+        .map(|f| {
+            let t = s.column(f.name());
+            json!({
+                "name": f.name(), "arrow_type": f.data_type().to_string(),
+                "nullable": f.is_nullable(), "rust_type": rust_type(f),
+                "compressed_bytes": t.compressed, "uncompressed_bytes": t.uncompressed,
+                "nulls": t.nulls,
+            })
+        })
+        .collect();
+    let files: Vec<Value> = s
+        .files
+        .iter()
+        .map(|f| json!({"path": f.path, "rows": f.rows, "bytes": f.bytes, "row_groups": f.row_groups}))
+        .collect();
+    let parts: Vec<Value> = s
+        .parts
+        .iter()
+        .map(|(p, (n, rows))| json!({"partition": p, "files": n, "rows": rows}))
+        .collect();
+    json!({
+        "location": s.location, "version": s.view.version(), "rows": s.view.rows(),
+        "struct": s.struct_name, "key": s.key,
+        "columns": columns, "partitions": parts, "files": files,
+    })
+}
+
+fn print_text(s: &Summary) {
+    println!("dataset  {}", s.location);
     println!(
         "version  {} ({} rows in {} files)",
-        view.version(),
-        view.rows(),
-        files.len()
+        s.view.version(),
+        s.view.rows(),
+        s.files.len()
     );
-    if let Some(name) = meta("soa.struct") {
-        let key = meta("soa.key").map_or(String::new(), |k| format!(", key {k}"));
+    if let Some(name) = &s.struct_name {
+        let key = s
+            .key
+            .as_ref()
+            .map_or(String::new(), |k| format!(", key {k}"));
         println!("struct   {name}{key}");
     }
-    let mut t = table([
+    let header = [
         "column",
         "arrow type",
         "rust type",
         "compressed",
         "uncompressed",
         "nulls",
-    ]);
-    for f in &fields {
-        let c = totals.get(f.name()).unwrap_or(&none);
+    ];
+    let mut t = table(header);
+    for f in &s.fields {
+        let c = s.column(f.name());
+        // Partition columns live in folder names: no bytes, no statistics, text.
         let partition = c.nulls.is_none()
-            && files
+            && s.files
                 .iter()
                 .any(|x| x.partition.iter().any(|(k, _)| k == f.name()));
         t.add_row([
@@ -135,15 +182,15 @@ pub(crate) async fn run(dataset: &ParquetDataset, as_json: bool) -> Result<Outco
         ]);
     }
     println!("\n{t}");
-    if parts.keys().any(|p| !p.is_empty()) {
+    if s.parts.keys().any(|p| !p.is_empty()) {
         let mut t = table(["partition", "files", "rows"]);
-        for (p, (n, rows)) in &parts {
+        for (p, (n, rows)) in &s.parts {
             t.add_row([p.clone(), n.to_string(), rows.to_string()]);
         }
         println!("\n{t}");
     }
     let mut t = table(["file", "rows", "size", "row groups"]);
-    for f in &files {
+    for f in &s.files {
         t.add_row([
             f.path.clone(),
             f.rows.to_string(),
@@ -152,5 +199,4 @@ pub(crate) async fn run(dataset: &ParquetDataset, as_json: bool) -> Result<Outco
         ]);
     }
     println!("\n{t}");
-    Ok(Outcome::Ok)
 }
