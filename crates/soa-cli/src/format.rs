@@ -3,7 +3,7 @@
 
 use comfy_table::{Table, presets};
 use serde_json::Value;
-use soa_persist::arrow::array::Array;
+use soa_persist::arrow::array::{Array, ArrayRef};
 use soa_persist::arrow::compute::cast;
 use soa_persist::arrow::datatypes::{DataType, Field};
 use soa_persist::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -89,20 +89,23 @@ fn rust_of(t: &DataType) -> String {
     s.to_string()
 }
 
-/// Every value of `array` as display text ("" for nulls). Instants are shown in UTC: named
-/// time zones would need the zone database, and the stored values are UTC anyway.
-pub(crate) fn texts(array: &dyn Array) -> Result<Vec<String>, String> {
-    let utc;
-    let array = match array.data_type() {
+/// Instants with a named time zone as UTC offsets (the same values): named zones would need
+/// the zone database to print or parse, and the stored values are UTC anyway.
+pub(crate) fn in_utc(array: &ArrayRef) -> Result<ArrayRef, String> {
+    match array.data_type() {
         DataType::Timestamp(unit, Some(_)) => {
             let target = DataType::Timestamp(*unit, Some("+00:00".into()));
-            utc = cast(array, &target).map_err(|e| e.to_string())?;
-            utc.as_ref()
+            cast(array, &target).map_err(|e| e.to_string())
         }
-        _ => array,
-    };
+        _ => Ok(array.clone()),
+    }
+}
+
+/// Every value of `array` as display text ("" for nulls), instants in UTC.
+pub(crate) fn texts(array: &ArrayRef) -> Result<Vec<String>, String> {
+    let array = in_utc(array)?;
     let options = FormatOptions::default();
-    let f = ArrayFormatter::try_new(array, &options).map_err(|e| e.to_string())?;
+    let f = ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| e.to_string())?;
     Ok((0..array.len())
         .map(|i| {
             if array.is_null(i) {
@@ -115,7 +118,7 @@ pub(crate) fn texts(array: &dyn Array) -> Result<Vec<String>, String> {
 }
 
 /// Every value of `array` as JSON: numbers and booleans as such, nulls as null, the rest text.
-pub(crate) fn json_values(array: &dyn Array) -> Result<Vec<Value>, String> {
+pub(crate) fn json_values(array: &ArrayRef) -> Result<Vec<Value>, String> {
     let numeric = array.data_type().is_numeric();
     let boolean = array.data_type() == &DataType::Boolean;
     Ok(texts(array)?

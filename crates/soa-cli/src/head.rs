@@ -5,20 +5,46 @@ use soa_persist::arrow::array::RecordBatch;
 use soa_persist::backends::parquet::ParquetDataset;
 
 use crate::Outcome;
+use crate::filter::Filter;
 use crate::format::{json_values, print_json, table, texts};
+
+/// Which rows `head` shows.
+pub(crate) struct Rows {
+    pub(crate) limit: usize,
+    pub(crate) version: Option<u64>,
+    pub(crate) filter: Option<Filter>,
+}
 
 pub(crate) async fn run(
     dataset: &ParquetDataset,
-    rows: usize,
-    version: Option<u64>,
+    what: Rows,
     json: bool,
 ) -> Result<Outcome, String> {
-    let view = match version {
+    let view = match what.version {
         Some(v) => dataset.at_version(v).await,
         None => dataset.current().await,
     }
     .map_err(|e| e.to_string())?;
-    let batches = view.read(Some(rows)).await.map_err(|e| e.to_string())?;
+    let batches = match &what.filter {
+        None => view
+            .read(Some(what.limit))
+            .await
+            .map_err(|e| e.to_string())?,
+        Some(filter) => {
+            if let Some(schema) = view.schema().await.map_err(|e| e.to_string())? {
+                filter.check(&schema)?;
+            }
+            let mut left = what.limit;
+            let mut out = Vec::new();
+            for batch in view.read(None).await.map_err(|e| e.to_string())? {
+                let kept = filter.apply(&batch)?;
+                let kept = kept.slice(0, kept.num_rows().min(left));
+                left -= kept.num_rows();
+                out.push(kept);
+            }
+            out
+        }
+    };
     if json {
         print_json(&Value::Array(json_rows(&batches)?));
         return Ok(Outcome::Ok);
@@ -33,7 +59,7 @@ pub(crate) async fn run(
         let columns = batch
             .columns()
             .iter()
-            .map(|c| texts(c.as_ref()))
+            .map(texts)
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
             t.add_row(columns.iter().map(|c| c[row].as_str()));
@@ -50,7 +76,7 @@ fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Value>, String> {
         let columns = batch
             .columns()
             .iter()
-            .map(|c| json_values(c.as_ref()))
+            .map(json_values)
             .collect::<Result<Vec<_>, _>>()?;
         for row in 0..batch.num_rows() {
             let object: Map<String, Value> = schema

@@ -2,6 +2,7 @@
 //! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
 //! or bad input; errors are one line on stderr.
 
+mod filter;
 mod format;
 mod head;
 mod inspect;
@@ -58,6 +59,10 @@ enum Command {
         /// Read this version instead of the newest.
         #[arg(long)]
         version: Option<u64>,
+        /// Only rows matching: `col op value` (= != < <= > >=), `col is [not] null`,
+        /// joined by `and` / `or`, with parentheses; strings in quotes.
+        #[arg(long = "where", value_name = "FILTER")]
+        filter: Option<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -88,8 +93,17 @@ async fn run(command: Command) -> Result<Outcome, String> {
             dataset,
             rows,
             version,
+            filter,
             json,
-        } => head::run(&open(&dataset)?, rows, version, json).await,
+        } => {
+            let filter = filter.as_deref().map(filter::Filter::parse).transpose()?;
+            let what = head::Rows {
+                limit: rows,
+                version,
+                filter,
+            };
+            head::run(&open(&dataset)?, what, json).await
+        }
         Command::Verify { dataset, json } => report::verify(&open(&dataset)?, json).await,
     }
 }

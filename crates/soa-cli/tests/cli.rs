@@ -217,3 +217,37 @@ fn every_command_has_help_with_an_example() {
         );
     }
 }
+
+#[test]
+fn head_where_filters_rows_and_points_at_a_bad_token() {
+    let dir = tempfile::tempdir().unwrap();
+    write_dataset(dir.path());
+    let path = dir.path().to_str().unwrap();
+    let filter = r#"amount > 5 and (region = "north" or note is not null)"#;
+    let v = json(&soa(&["head", path, "--where", filter, "--json"]));
+    let mut ids: Vec<u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    // Live ids 2..8; amount = 1.5 * id > 5 keeps 4..8; north is even, a note every third.
+    assert_eq!(ids, [4, 6]);
+    let limited = json(&soa(&[
+        "head", path, "-n", "1", "--where", "id >= 2", "--json",
+    ]));
+    assert_eq!(limited.as_array().unwrap().len(), 1);
+    one_line_error(
+        &soa(&["head", path, "--where", "amount > > 3"]),
+        "position 10, found `>`",
+    );
+    one_line_error(
+        &soa(&["head", path, "--where", "amont > 3"]),
+        "no column `amont`",
+    );
+    one_line_error(
+        &soa(&["head", path, "--where", "amount > abc"]),
+        "`abc` is not a Float64",
+    );
+}
