@@ -68,10 +68,15 @@ enum Command {
         json: bool,
     },
     /// Checks every committed file's footer against the log; exit code 1 on problems.
-    #[command(after_help = "Example:\n  soa verify data/orders && echo healthy")]
+    #[command(
+        after_help = "Example:\n  soa verify data/orders && echo healthy\n  soa verify data/orders --pages --json"
+    )]
     Verify {
         /// The dataset folder.
         dataset: PathBuf,
+        /// Also decode every page of every file (reads every byte).
+        #[arg(long)]
+        pages: bool,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -104,7 +109,11 @@ async fn run(command: Command) -> Result<Outcome, String> {
             };
             head::run(&open(&dataset)?, what, json).await
         }
-        Command::Verify { dataset, json } => report::verify(&open(&dataset)?, json).await,
+        Command::Verify {
+            dataset,
+            pages,
+            json,
+        } => report::verify(&open(&dataset)?, pages, json).await,
     }
 }
 

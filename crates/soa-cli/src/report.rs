@@ -63,8 +63,17 @@ fn commit_json(c: &Commit) -> Value {
     })
 }
 
-pub(crate) async fn verify(dataset: &ParquetDataset, as_json: bool) -> Result<Outcome, String> {
-    let report = dataset.verify().await.map_err(|e| e.to_string())?;
+pub(crate) async fn verify(
+    dataset: &ParquetDataset,
+    pages: bool,
+    as_json: bool,
+) -> Result<Outcome, String> {
+    let report = if pages {
+        dataset.verify_pages().await
+    } else {
+        dataset.verify().await
+    }
+    .map_err(|e| e.to_string())?;
     if as_json {
         let problems: Vec<Value> = report
             .problems

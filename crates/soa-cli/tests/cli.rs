@@ -157,8 +157,10 @@ fn verify_is_clean_then_exits_1_naming_a_truncated_file() {
     let dir = tempfile::tempdir().unwrap();
     write_dataset(dir.path());
     let path = dir.path().to_str().unwrap();
-    let o = soa(&["verify", path]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    for args in [&["verify", path][..], &["verify", path, "--pages"]] {
+        let o = soa(args);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    }
     let files = json(&soa(&["inspect", path, "--json"]))["files"].clone();
     let victim = files[0]["path"].as_str().unwrap().to_string();
     let f = std::fs::OpenOptions::new()
@@ -169,7 +171,7 @@ fn verify_is_clean_then_exits_1_naming_a_truncated_file() {
     let o = soa(&["verify", path]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stdout(&o).contains(&victim), "{}", stdout(&o));
-    let o = soa(&["verify", path, "--json"]);
+    let o = soa(&["verify", path, "--pages", "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);

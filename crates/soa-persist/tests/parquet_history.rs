@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use soa_persist::backends::parquet::ParquetDataset;
 use soa_persist::prelude::*;
+use soa_persist::{Compression, ParquetOptions};
 
 #[derive(SoA, Clone, Debug, PartialEq)]
 struct Sale {
@@ -152,4 +153,33 @@ async fn a_folder_without_a_dataset_is_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("not a dataset"), "{err}");
     assert!(ParquetDataset::open(dir.path().join("nope")).is_err());
+}
+
+#[tokio::test]
+async fn verify_pages_finds_damaged_data_behind_a_sound_footer() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Sale>::open(dir.path())
+        .unwrap()
+        .with_options(ParquetOptions {
+            compression: Compression::None,
+            ..ParquetOptions::default()
+        });
+    p.append(sales(0..2000)).await.unwrap();
+    let dataset = p.dataset();
+    assert!(dataset.verify_pages().await.unwrap().is_clean());
+    let victim = dataset.current().await.unwrap().files()[0].path.clone();
+    let path = dir.path().join(&victim);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Garbage over the data pages; the footer at the end stays intact.
+    for b in &mut bytes[4..200] {
+        *b = 0xff;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(
+        dataset.verify().await.unwrap().is_clean(),
+        "footer checks pass"
+    );
+    let report = dataset.verify_pages().await.unwrap();
+    assert_eq!(report.problems.len(), 1, "{report:?}");
+    assert_eq!(report.problems[0].path, victim);
 }

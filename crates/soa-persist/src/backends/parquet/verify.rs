@@ -1,7 +1,11 @@
 //! `verify`: reads the footer of every file the newest version names and checks it against the
-//! log (present, size, readable, row count, schema fingerprint), changing nothing.
+//! log (present, size, readable, row count, schema fingerprint), changing nothing;
+//! `verify_pages` also decodes every page.
 
 use std::collections::HashMap;
+
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 
 use soa_persist_api::PersistError;
 use soa_persist_core::schema::META_FINGERPRINT;
@@ -44,6 +48,16 @@ impl ParquetDataset {
     /// the size and row count the log recorded, and carries the schema fingerprint of the
     /// commit that added it (when that record is still in the log). Changes nothing.
     pub async fn verify(&self) -> Result<VerifyReport, PersistError> {
+        self.check(false).await
+    }
+
+    /// Like [`verify`](Self::verify), and also decodes every page of every file, counting the
+    /// rows it holds (finds damaged data, not just damaged footers; reads every byte).
+    pub async fn verify_pages(&self) -> Result<VerifyReport, PersistError> {
+        self.check(true).await
+    }
+
+    async fn check(&self, pages: bool) -> Result<VerifyReport, PersistError> {
         let current = self.current().await?;
         let fingerprints = self.fingerprints().await?;
         let mut report = VerifyReport {
@@ -78,6 +92,13 @@ impl ParquetDataset {
             if rows != f.rows {
                 problem(format!("{rows} rows, the log says {}", f.rows));
             }
+            if pages {
+                match decoded_rows(bytes.clone(), footer.clone()) {
+                    Ok(n) if n == rows => {}
+                    Ok(n) => problem(format!("{n} rows decoded, the footer says {rows}")),
+                    Err(e) => problem(format!("unreadable data: {e}")),
+                }
+            }
             let stored = footer.schema().metadata().get(META_FINGERPRINT);
             if let (Some(stored), Some(logged)) = (stored, fingerprints.get(&f.path))
                 && !logged.is_empty()
@@ -108,4 +129,19 @@ impl ParquetDataset {
         }
         Ok(out)
     }
+}
+
+/// Rows in every page of the file; an error (a decoder panic included) for damaged data.
+fn decoded_rows(bytes: Bytes, footer: ArrowReaderMetadata) -> Result<u64, String> {
+    let decode = move || -> Result<u64, String> {
+        let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, footer)
+            .build()
+            .map_err(|e| e.to_string())?;
+        reader.try_fold(0u64, |n, b| {
+            b.map(|b| n + b.num_rows() as u64)
+                .map_err(|e| e.to_string())
+        })
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .unwrap_or_else(|_| Err("the decoder panicked".into()))
 }
