@@ -50,6 +50,13 @@ pub(crate) fn time(ms: u64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
+/// An RFC 3339 time given on the command line.
+pub(crate) fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(std::time::SystemTime::from)
+        .map_err(|e| format!("--as-of: `{text}` is not an RFC 3339 time ({e})"))
+}
+
 /// The Rust field type that derives to `field`'s Arrow type (`Option<_>` when nullable).
 pub(crate) fn rust_type(field: &Field) -> String {
     let inner = rust_of(field.data_type());

@@ -1,5 +1,7 @@
 //! `soa head`: the first rows of a version as an aligned table or JSON objects.
 
+use std::time::SystemTime;
+
 use serde_json::{Map, Value};
 use soa_persist::arrow::array::RecordBatch;
 use soa_persist::backends::parquet::ParquetDataset;
@@ -12,6 +14,7 @@ use crate::format::{json_values, print_json, table, texts};
 pub(crate) struct Rows {
     pub(crate) limit: usize,
     pub(crate) version: Option<u64>,
+    pub(crate) as_of: Option<SystemTime>,
     pub(crate) filter: Option<Filter>,
 }
 
@@ -20,9 +23,10 @@ pub(crate) async fn run(
     what: Rows,
     json: bool,
 ) -> Result<Outcome, String> {
-    let view = match what.version {
-        Some(v) => dataset.at_version(v).await,
-        None => dataset.current().await,
+    let view = match (what.version, what.as_of) {
+        (Some(v), _) => dataset.at_version(v).await,
+        (None, Some(t)) => dataset.as_of(t).await,
+        (None, None) => dataset.current().await,
     }
     .map_err(|e| e.to_string())?;
     let batches = match &what.filter {

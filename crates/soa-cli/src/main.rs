@@ -59,6 +59,9 @@ enum Command {
         /// Read this version instead of the newest.
         #[arg(long)]
         version: Option<u64>,
+        /// Read the version current at this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+        #[arg(long, value_name = "TIME", conflicts_with = "version")]
+        as_of: Option<String>,
         /// Only rows matching: `col op value` (= != < <= > >=), `col is [not] null`,
         /// joined by `and` / `or`, with parentheses; strings in quotes.
         #[arg(long = "where", value_name = "FILTER")]
@@ -98,13 +101,16 @@ async fn run(command: Command) -> Result<Outcome, String> {
             dataset,
             rows,
             version,
+            as_of,
             filter,
             json,
         } => {
+            let as_of = as_of.as_deref().map(format::parse_time).transpose()?;
             let filter = filter.as_deref().map(filter::Filter::parse).transpose()?;
             let what = head::Rows {
                 limit: rows,
                 version,
+                as_of,
                 filter,
             };
             head::run(&open(&dataset)?, what, json).await

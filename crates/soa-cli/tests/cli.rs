@@ -253,3 +253,34 @@ fn head_where_filters_rows_and_points_at_a_bad_token() {
         "`abc` is not a Float64",
     );
 }
+
+#[test]
+fn head_as_of_a_time_reads_the_version_current_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_dataset(dir.path());
+    let path = dir.path().to_str().unwrap();
+    let history = json(&soa(&["history", path, "--json"]));
+    let commits = history["commits"].as_array().unwrap();
+    let ms = commits.iter().find(|c| c["version"] == first).unwrap()["timestamp_ms"]
+        .as_i64()
+        .unwrap();
+    // Commits may share a millisecond: the newest at that time is the one read.
+    let expected = commits
+        .iter()
+        .filter(|c| c["timestamp_ms"].as_i64().unwrap() <= ms)
+        .map(|c| c["version"].as_u64().unwrap())
+        .max()
+        .unwrap()
+        .to_string();
+    let time = DateTime::from_timestamp_millis(ms).unwrap().to_rfc3339();
+    let rows = json(&soa(&["head", path, "--as-of", &time, "--json"]));
+    assert_eq!(
+        rows,
+        json(&soa(&["head", path, "--version", &expected, "--json"]))
+    );
+    one_line_error(
+        &soa(&["head", path, "--as-of", "2000-01-01T00:00:00Z"]),
+        "no version that early",
+    );
+    one_line_error(&soa(&["head", path, "--as-of", "yesterday"]), "RFC 3339");
+}

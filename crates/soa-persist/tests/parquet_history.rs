@@ -183,3 +183,22 @@ async fn verify_pages_finds_damaged_data_behind_a_sound_footer() {
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert_eq!(report.problems[0].path, victim);
 }
+
+#[tokio::test]
+async fn as_of_a_time_reads_the_version_current_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
+    let before = std::time::SystemTime::now() - Duration::from_secs(3600);
+    p.append(sales(0..4)).await.unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let between = std::time::SystemTime::now();
+    std::thread::sleep(Duration::from_millis(20));
+    p.append(sales(4..6)).await.unwrap();
+    assert_eq!(p.as_of(between).await.unwrap().rows(), 4);
+    assert_eq!(
+        p.as_of(std::time::SystemTime::now()).await.unwrap().rows(),
+        6
+    );
+    let err = p.as_of(before).await.unwrap_err();
+    assert!(err.to_string().contains("no version that early"), "{err}");
+}

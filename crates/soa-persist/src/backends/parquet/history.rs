@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use soa_persist_api::PersistError;
 use soa_persist_core::soa::SoA;
@@ -70,6 +71,11 @@ impl<T: SoA> ParquetPersistence<T> {
     /// The commits the log holds, oldest first (see [`ParquetDataset::history`]).
     pub async fn history(&self) -> Result<History, PersistError> {
         self.dataset().history().await
+    }
+
+    /// A read-only view of the version current at `time` (see [`ParquetDataset::as_of`]).
+    pub async fn as_of(&self, time: SystemTime) -> Result<DatasetVersion, PersistError> {
+        self.dataset().as_of(time).await
     }
 
     /// A read-only view of version `version` (see [`ParquetDataset::at_version`]).
@@ -178,6 +184,29 @@ impl ParquetDataset {
             }
         }
         Ok(DatasetVersion::new(self.storage.clone(), state))
+    }
+
+    /// A read-only view of the version that was current at `time`: the newest commit at or
+    /// before it. A time before the first commit the log still holds is `InvalidInput`.
+    pub async fn as_of(&self, time: SystemTime) -> Result<DatasetVersion, PersistError> {
+        let ms = time
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let history = self.history().await?;
+        match history.commits.iter().rev().find(|c| c.timestamp_ms <= ms) {
+            Some(c) => self.at_version(c.version).await,
+            None if history.is_complete() => Err(PersistError::invalid_input(
+                NAME,
+                "no version that early: the dataset was created later",
+            )),
+            None => Err(PersistError::invalid_input(
+                NAME,
+                format!(
+                    "no version that early is left: vacuum retired the records before version {}",
+                    history.first_version
+                ),
+            )),
+        }
     }
 
     /// The commits whose records are still in the log, oldest first. After `vacuum` retired
