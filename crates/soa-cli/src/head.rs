@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
-use soa_persist::arrow::array::RecordBatch;
+use soa_persist::arrow::array::{ArrayRef, RecordBatch};
 use soa_persist::backends::parquet::ParquetDataset;
 
 use crate::Outcome;
@@ -59,38 +59,47 @@ pub(crate) async fn run(
     };
     let schema = first.schema();
     let mut t = table(schema.fields().iter().map(|f| f.name().as_str()));
-    for batch in &batches {
-        let columns = batch
-            .columns()
-            .iter()
-            .map(texts)
-            .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            t.add_row(columns.iter().map(|c| c[row].as_str()));
-        }
+    for row in cells(&batches, texts)? {
+        t.add_row(row);
     }
     println!("{t}");
     Ok(Outcome::Ok)
 }
 
-fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Value>, String> {
+/// Every row of `batches` as its cells, each column rendered by `render`.
+fn cells<V>(
+    batches: &[RecordBatch],
+    render: fn(&ArrayRef) -> Result<Vec<V>, String>,
+) -> Result<Vec<Vec<V>>, String> {
     let mut out = Vec::new();
     for batch in batches {
-        let schema = batch.schema();
-        let columns = batch
+        let mut columns = batch
             .columns()
             .iter()
-            .map(json_values)
+            .map(|c| render(c).map(Vec::into_iter))
             .collect::<Result<Vec<_>, _>>()?;
-        for row in 0..batch.num_rows() {
-            let object: Map<String, Value> = schema
-                .fields()
-                .iter()
-                .zip(&columns)
-                .map(|(f, c)| (f.name().clone(), c[row].clone()))
-                .collect();
-            out.push(Value::Object(object));
+        for _ in 0..batch.num_rows() {
+            out.push(columns.iter_mut().filter_map(Iterator::next).collect());
         }
     }
     Ok(out)
+}
+
+fn json_rows(batches: &[RecordBatch]) -> Result<Vec<Value>, String> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let schema = first.schema();
+    Ok(cells(batches, json_values)?
+        .into_iter()
+        .map(|row| {
+            let object: Map<String, Value> = schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .zip(row)
+                .collect();
+            Value::Object(object)
+        })
+        .collect())
 }

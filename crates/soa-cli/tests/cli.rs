@@ -46,6 +46,14 @@ fn write_dataset(dir: &Path) -> u64 {
     })
 }
 
+/// A fresh dataset from `write_dataset`: its folder, its path, the version after the first append.
+fn fixture() -> (tempfile::TempDir, String, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_dataset(dir.path());
+    let path = dir.path().to_str().unwrap().to_string();
+    (dir, path, first)
+}
+
 fn soa(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_soa"))
         .args(args)
@@ -68,9 +76,8 @@ fn json(o: &Output) -> Value {
 
 #[test]
 fn inspect_shows_schema_types_partitions_and_sizes() {
-    let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap();
+    let (_dir, path, _) = fixture();
+    let path = path.as_str();
     let o = soa(&["inspect", path]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
@@ -106,9 +113,8 @@ fn inspect_shows_schema_types_partitions_and_sizes() {
 
 #[test]
 fn history_lists_appends_the_delete_and_the_compact() {
-    let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap();
+    let (_dir, path, _) = fixture();
+    let path = path.as_str();
     let o = soa(&["history", path]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("compact"), "{}", stdout(&o));
@@ -128,9 +134,8 @@ fn history_lists_appends_the_delete_and_the_compact() {
 
 #[test]
 fn head_of_an_older_version_returns_exactly_its_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = write_dataset(dir.path()).to_string();
-    let path = dir.path().to_str().unwrap();
+    let (_dir, path, first) = fixture();
+    let (path, first) = (path.as_str(), first.to_string());
     let v = json(&soa(&["head", path, "--version", &first, "--json"]));
     let mut ids: Vec<u64> = v
         .as_array()
@@ -154,9 +159,8 @@ fn head_of_an_older_version_returns_exactly_its_rows() {
 
 #[test]
 fn verify_is_clean_then_exits_1_naming_a_truncated_file() {
-    let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap();
+    let (dir, path, _) = fixture();
+    let path = path.as_str();
     for args in [&["verify", path][..], &["verify", path, "--pages"]] {
         let o = soa(args);
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
@@ -222,9 +226,8 @@ fn every_command_has_help_with_an_example() {
 
 #[test]
 fn head_where_filters_rows_and_points_at_a_bad_token() {
-    let dir = tempfile::tempdir().unwrap();
-    write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap();
+    let (_dir, path, _) = fixture();
+    let path = path.as_str();
     let filter = r#"amount > 5 and (region = "north" or note is not null)"#;
     let v = json(&soa(&["head", path, "--where", filter, "--json"]));
     let mut ids: Vec<u64> = v
@@ -256,9 +259,8 @@ fn head_where_filters_rows_and_points_at_a_bad_token() {
 
 #[test]
 fn head_as_of_a_time_reads_the_version_current_then() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap();
+    let (_dir, path, first) = fixture();
+    let path = path.as_str();
     let history = json(&soa(&["history", path, "--json"]));
     let commits = history["commits"].as_array().unwrap();
     let ms = commits.iter().find(|c| c["version"] == first).unwrap()["timestamp_ms"]
