@@ -286,3 +286,26 @@ fn head_as_of_a_time_reads_the_version_current_then() {
     );
     one_line_error(&soa(&["head", path, "--as-of", "yesterday"]), "RFC 3339");
 }
+
+#[test]
+fn history_after_vacuum_retired_records_says_where_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
+        for i in 0..101 {
+            p.append(sales(i..i + 1)).await.unwrap();
+        }
+        p.vacuum(std::time::Duration::ZERO, 0).await.unwrap();
+    });
+    let path = dir.path().to_str().unwrap();
+    let o = soa(&["history", path]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("versions before 100"), "{}", stdout(&o));
+    let v = json(&soa(&["history", path, "--json"]));
+    assert_eq!(
+        (v["complete"].clone(), v["first_version"].clone()),
+        (false.into(), 100.into())
+    );
+    one_line_error(&soa(&["head", path, "--version", "5"]), "vacuum");
+}
