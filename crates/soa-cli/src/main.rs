@@ -8,7 +8,6 @@ mod head;
 mod inspect;
 mod report;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -31,8 +30,8 @@ enum Command {
     /// Schema (Arrow and Rust types), partitions, files, version and column sizes.
     #[command(after_help = "Example:\n  soa inspect data/orders\n  soa inspect data/orders --json")]
     Inspect {
-        /// The dataset folder.
-        dataset: PathBuf,
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -40,8 +39,8 @@ enum Command {
     /// The commits in the dataset's log: version, time, operation, rows and files changed.
     #[command(after_help = "Example:\n  soa history data/orders\n  soa history data/orders --json")]
     History {
-        /// The dataset folder.
-        dataset: PathBuf,
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -51,8 +50,8 @@ enum Command {
         after_help = "Example:\n  soa head data/orders -n 5\n  soa head data/orders --version 3 --json"
     )]
     Head {
-        /// The dataset folder.
-        dataset: PathBuf,
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
         /// How many rows.
         #[arg(short = 'n', long = "rows", default_value_t = 20)]
         rows: usize,
@@ -75,8 +74,8 @@ enum Command {
         after_help = "Example:\n  soa verify data/orders && echo healthy\n  soa verify data/orders --pages --json"
     )]
     Verify {
-        /// The dataset folder.
-        dataset: PathBuf,
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
         /// Also decode every page of every file (reads every byte).
         #[arg(long)]
         pages: bool,
@@ -93,7 +92,14 @@ enum Outcome {
 }
 
 async fn run(command: Command) -> Result<Outcome, String> {
-    let open = |path: &PathBuf| ParquetDataset::open(path).map_err(|e| e.to_string());
+    let open = |source: &String| {
+        if source.contains("://") {
+            ParquetDataset::open_url(source)
+        } else {
+            ParquetDataset::open(source)
+        }
+        .map_err(|e| e.to_string())
+    };
     match command {
         Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
         Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,

@@ -207,6 +207,10 @@ fn bad_input_exits_2_with_one_line() {
         &soa(&["head", data.to_str().unwrap(), "--version", "999"]),
         "version 999 does not exist",
     );
+    let url = format!("file://{}", data.display());
+    assert_eq!(json(&soa(&["verify", &url, "--json"]))["ok"], true);
+    one_line_error(&soa(&["inspect", "memory://"]), "not a dataset");
+    one_line_error(&soa(&["inspect", "nope://x/y"]), "can't open nope://x/y");
     let o = soa(&["head", data.to_str().unwrap(), "--bogus"]);
     assert_eq!(o.status.code(), Some(2));
 }

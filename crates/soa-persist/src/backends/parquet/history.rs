@@ -9,10 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use soa_persist_api::PersistError;
 use soa_persist_core::soa::SoA;
 
-use super::ParquetPersistence;
 use super::log::{Log, Record, Snapshot, get_opt, parse_record, record_path};
 use super::storage::{LocalStorage, NAME, Storage};
 use super::version::DatasetVersion;
+use super::{ParquetPersistence, object_storage};
 
 /// A Parquet dataset opened without its Rust struct: reads only.
 #[derive(Clone, Debug)]
@@ -96,6 +96,17 @@ impl ParquetDataset {
             ));
         }
         Ok(Self::with_storage(Arc::new(LocalStorage::open(path)?)))
+    }
+
+    /// A dataset at a URL: `file:///path` (an existing folder), or with the `s3`, `gcs`,
+    /// `azure` features `s3://bucket/prefix` etc., settings from the environment as
+    /// `ParquetPersistence::open_url` reads them.
+    pub fn open_url(url: &str) -> Result<Self, PersistError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return Self::open(path);
+        }
+        let env = std::env::vars().map(|(k, v)| (k.to_ascii_lowercase(), v));
+        Ok(Self::with_storage(object_storage(url, env)?))
     }
 
     /// A dataset on any `Storage`.

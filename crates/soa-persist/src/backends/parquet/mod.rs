@@ -125,18 +125,7 @@ impl<T: SoA> ParquetPersistence<T> {
         if let Some(path) = url.strip_prefix("file://") {
             return Self::open(path);
         }
-        let parsed = url::Url::parse(url).map_err(|e| {
-            PersistError::invalid_input(NAME, format!("invalid dataset URL {url}: {e}"))
-                .with_source(e)
-        })?;
-        let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
-            PersistError::invalid_input(NAME, format!("can't open {url}: {e}")).with_source(e)
-        })?;
-        Ok(Self::with_storage(Arc::new(ObjectStorage::new(
-            Arc::from(store),
-            prefix,
-            url,
-        ))))
+        Ok(Self::with_storage(object_storage(url, options)?))
     }
 
     /// A dataset on any `Storage` (e.g. a `FaultyStorage` in tests).
@@ -198,6 +187,24 @@ impl<T: SoA> ParquetPersistence<T> {
             .map(|s| s.files.clone())
             .unwrap_or_default())
     }
+}
+
+/// The object store a dataset URL names (not `file://`), with the store's settings.
+pub(super) fn object_storage<K, V>(
+    url: &str,
+    options: impl IntoIterator<Item = (K, V)>,
+) -> Result<Arc<dyn Storage>, PersistError>
+where
+    K: AsRef<str>,
+    V: Into<String>,
+{
+    let parsed = url::Url::parse(url).map_err(|e| {
+        PersistError::invalid_input(NAME, format!("invalid dataset URL {url}: {e}")).with_source(e)
+    })?;
+    let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
+        PersistError::invalid_input(NAME, format!("can't open {url}: {e}")).with_source(e)
+    })?;
+    Ok(Arc::new(ObjectStorage::new(Arc::from(store), prefix, url)))
 }
 
 pub(super) fn parallelism() -> usize {
