@@ -69,6 +69,24 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// `o`'s standard output holds `needle`.
+fn prints(o: &Output, needle: &str) {
+    let out = stdout(o);
+    assert!(out.contains(needle), "{needle} not in:\n{out}");
+}
+
+/// The `id`s of `head --json` rows, sorted.
+fn sorted_ids(rows: &Value) -> Vec<u64> {
+    let mut ids: Vec<u64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
 fn json(o: &Output) -> Value {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -117,7 +135,7 @@ fn history_lists_appends_the_delete_and_the_compact() {
     let path = path.as_str();
     let o = soa(&["history", path]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("compact"), "{}", stdout(&o));
+    prints(&o, "compact");
     let v = json(&soa(&["history", path, "--json"]));
     assert_eq!(v["complete"], true);
     let ops: Vec<&str> = v["commits"]
@@ -137,24 +155,14 @@ fn head_of_an_older_version_returns_exactly_its_rows() {
     let (_dir, path, first) = fixture();
     let (path, first) = (path.as_str(), first.to_string());
     let v = json(&soa(&["head", path, "--version", &first, "--json"]));
-    let mut ids: Vec<u64> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_u64().unwrap())
-        .collect();
-    ids.sort_unstable();
+    let ids = sorted_ids(&v);
     assert_eq!(ids, [0, 1, 2, 3]);
     let now = json(&soa(&["head", path, "-n", "3", "--json"]));
     assert_eq!(now.as_array().unwrap().len(), 3);
     let o = soa(&["head", path, "--version", &first]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("| id"), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("2023-11-14T22:13:20Z"),
-        "{}",
-        stdout(&o)
-    );
+    prints(&o, "| id");
+    prints(&o, "2023-11-14T22:13:20Z");
 }
 
 #[test]
@@ -174,7 +182,7 @@ fn verify_is_clean_then_exits_1_naming_a_truncated_file() {
     f.set_len(20).unwrap();
     let o = soa(&["verify", path]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stdout(&o).contains(&victim), "{}", stdout(&o));
+    prints(&o, &victim);
     let o = soa(&["verify", path, "--pages", "--json"]);
     assert_eq!(o.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -220,11 +228,7 @@ fn every_command_has_help_with_an_example() {
     for command in ["inspect", "history", "head", "verify"] {
         let o = soa(&[command, "--help"]);
         assert_eq!(o.status.code(), Some(0));
-        assert!(
-            stdout(&o).contains(&format!("soa {command} ")),
-            "{}",
-            stdout(&o)
-        );
+        prints(&o, &format!("soa {command} "));
     }
 }
 
@@ -234,13 +238,7 @@ fn head_where_filters_rows_and_points_at_a_bad_token() {
     let path = path.as_str();
     let filter = r#"amount > 5 and (region = "north" or note is not null)"#;
     let v = json(&soa(&["head", path, "--where", filter, "--json"]));
-    let mut ids: Vec<u64> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_u64().unwrap())
-        .collect();
-    ids.sort_unstable();
+    let ids = sorted_ids(&v);
     // Live ids 2..8; amount = 1.5 * id > 5 keeps 4..8; north is even, a note every third.
     assert_eq!(ids, [4, 6]);
     let limited = json(&soa(&[
@@ -305,7 +303,7 @@ fn history_after_vacuum_retired_records_says_where_it_starts() {
     let path = dir.path().to_str().unwrap();
     let o = soa(&["history", path]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("versions before 100"), "{}", stdout(&o));
+    prints(&o, "versions before 100");
     let v = json(&soa(&["history", path, "--json"]));
     assert_eq!(
         (v["complete"].clone(), v["first_version"].clone()),
