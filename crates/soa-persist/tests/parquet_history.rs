@@ -202,3 +202,28 @@ async fn as_of_a_time_reads_the_version_current_then() {
     let err = p.as_of(before).await.unwrap_err();
     assert!(err.to_string().contains("no version that early"), "{err}");
 }
+
+#[tokio::test]
+async fn scan_version_reads_an_older_version_through_the_typed_api() {
+    use futures::TryStreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
+    p.append(sales(0..6)).await.unwrap();
+    let old = p.history().await.unwrap().commits.last().unwrap().version;
+    p.save(sales(100..102)).await.unwrap();
+    let scan = Scan::filter(Sale::fields().amount.gt(3.0)).project(["id", "region"]);
+    let batches: Vec<_> = p
+        .scan_version(old, scan)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 3, "ids 3, 4, 5 have amount > 3");
+    assert_eq!(
+        batches[0].schema().field(1).data_type(),
+        &soa_persist::arrow::datatypes::DataType::Utf8
+    );
+    assert!(p.scan_version(old + 9, Scan::all()).await.is_err());
+}

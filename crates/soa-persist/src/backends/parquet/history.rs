@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use soa_persist_api::PersistError;
+use soa_persist_api::{BatchStream, PersistError, Scan};
 use soa_persist_core::soa::SoA;
 
 use super::log::{Log, Record, Snapshot, get_opt, parse_record, record_path};
@@ -76,6 +76,18 @@ impl<T: SoA> ParquetPersistence<T> {
     /// A read-only view of the version current at `time` (see [`ParquetDataset::as_of`]).
     pub async fn as_of(&self, time: SystemTime) -> Result<DatasetVersion, PersistError> {
         self.dataset().as_of(time).await
+    }
+
+    /// Reads version `version` through `scan` (predicate, projection, batch size) as batches in
+    /// `T`'s schema, with the pruning of a current read: time travel with the typed API.
+    /// Fails as [`ParquetDataset::at_version`] does.
+    pub async fn scan_version(
+        &self,
+        version: u64,
+        scan: Scan<T>,
+    ) -> Result<BatchStream, PersistError> {
+        let view = self.at_version(version).await?;
+        self.read(view.state.files, scan).await
     }
 
     /// A read-only view of version `version` (see [`ParquetDataset::at_version`]).

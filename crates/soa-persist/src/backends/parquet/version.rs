@@ -70,7 +70,7 @@ impl From<&FileEntry> for DataFile {
 #[derive(Clone, Debug)]
 pub struct DatasetVersion {
     storage: Arc<dyn Storage>,
-    state: Snapshot,
+    pub(super) state: Snapshot,
 }
 
 impl DatasetVersion {
