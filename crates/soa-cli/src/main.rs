@@ -47,7 +47,9 @@ enum Command {
     },
     /// The first rows, as an aligned table; of an older version with `--version`.
     #[command(
-        after_help = "Example:\n  soa head data/orders -n 5\n  soa head data/orders --version 3 --json"
+        after_help = "Examples:\n  soa head data/orders -n 5\n  soa head data/orders --version 3 --json\n  \
+                      soa head data/orders --as-of 2026-01-31T12:00:00Z\n  \
+                      soa head data/orders --where 'amount > 100 and status = \"Shipped\"'"
     )]
     Head {
         /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.

@@ -229,6 +229,9 @@ fn every_command_has_help_with_an_example() {
         let o = soa(&[command, "--help"]);
         assert_eq!(o.status.code(), Some(0));
         prints(&o, &format!("soa {command} "));
+        if command == "head" {
+            prints(&o, "--where 'amount > 100");
+        }
     }
 }
 
