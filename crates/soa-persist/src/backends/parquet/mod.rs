@@ -14,6 +14,7 @@ mod bloom;
 mod faulty;
 mod footer;
 pub mod fs;
+mod history;
 mod keys;
 mod layout;
 mod log;
@@ -24,6 +25,8 @@ mod read;
 mod spark;
 mod stats;
 pub mod storage;
+mod verify;
+mod version;
 mod write;
 
 use std::marker::PhantomData;
@@ -39,9 +42,12 @@ use soa_persist_core::store::Keyed;
 #[cfg(any(test, feature = "testing"))]
 pub use self::faulty::FaultyStorage;
 use self::footer::FooterCache;
+pub use self::history::{Commit, History, ParquetDataset};
 use self::log::{FileEntry, Log, Snapshot};
 pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
+pub use self::verify::{Problem, VerifyReport};
+pub use self::version::{ColumnBytes, DataFile, DatasetVersion};
 pub use maintain::RepairReport;
 use soa_persist_api::exec::{key_predicate, scan_for_keys};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
@@ -118,18 +124,7 @@ impl<T: SoA> ParquetPersistence<T> {
         if let Some(path) = url.strip_prefix("file://") {
             return Self::open(path);
         }
-        let parsed = url::Url::parse(url).map_err(|e| {
-            PersistError::invalid_input(NAME, format!("invalid dataset URL {url}: {e}"))
-                .with_source(e)
-        })?;
-        let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
-            PersistError::invalid_input(NAME, format!("can't open {url}: {e}")).with_source(e)
-        })?;
-        Ok(Self::with_storage(Arc::new(ObjectStorage::new(
-            Arc::from(store),
-            prefix,
-            url,
-        ))))
+        Ok(Self::with_storage(object_storage(url, options)?))
     }
 
     /// A dataset on any `Storage` (e.g. a `FaultyStorage` in tests).
@@ -191,6 +186,24 @@ impl<T: SoA> ParquetPersistence<T> {
             .map(|s| s.files.clone())
             .unwrap_or_default())
     }
+}
+
+/// The object store a dataset URL names (not `file://`), with the store's settings.
+pub(super) fn object_storage<K, V>(
+    url: &str,
+    options: impl IntoIterator<Item = (K, V)>,
+) -> Result<Arc<dyn Storage>, PersistError>
+where
+    K: AsRef<str>,
+    V: Into<String>,
+{
+    let parsed = url::Url::parse(url).map_err(|e| {
+        PersistError::invalid_input(NAME, format!("invalid dataset URL {url}: {e}")).with_source(e)
+    })?;
+    let (store, prefix) = object_store::parse_url_opts(&parsed, options).map_err(|e| {
+        PersistError::invalid_input(NAME, format!("can't open {url}: {e}")).with_source(e)
+    })?;
+    Ok(Arc::new(ObjectStorage::new(Arc::from(store), prefix, url)))
 }
 
 pub(super) fn parallelism() -> usize {

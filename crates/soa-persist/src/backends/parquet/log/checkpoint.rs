@@ -24,7 +24,7 @@ pub(super) struct Pointer {
 }
 
 impl Log {
-    pub(super) async fn read_checkpoint(&self, version: u64) -> Result<Snapshot, PersistError> {
+    pub(crate) async fn read_checkpoint(&self, version: u64) -> Result<Snapshot, PersistError> {
         let path = checkpoint_path(version);
         let bytes = self.storage.get(&path).await?;
         let snapshot: Snapshot = serde_json::from_slice(&bytes)
@@ -42,7 +42,7 @@ impl Log {
     }
 
     /// Versions of the records and of the checkpoints listed in `_soa_log/`.
-    pub(super) async fn listed(&self) -> Result<(Vec<u64>, Vec<u64>), PersistError> {
+    pub(crate) async fn listed(&self) -> Result<(Vec<u64>, Vec<u64>), PersistError> {
         let (mut records, mut checkpoints) = (Vec::new(), Vec::new());
         for entry in self.storage.list(LOG_DIR).await? {
             match parse_log_name(&entry.path) {

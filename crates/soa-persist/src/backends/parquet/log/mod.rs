@@ -23,13 +23,14 @@ use bytes::Bytes;
 use soa_persist_api::PersistError;
 
 use self::checkpoint::Pointer;
-use self::record::{encode, now_ms, parse_record};
+use self::record::{encode, now_ms};
 use super::storage::{NAME, Storage};
 
 pub(super) use self::adopt::{adopt, our_file_name};
 pub(super) use self::checkpoint::old_enough;
 pub(super) use self::record::{
-    ColumnSize, FileEntry, Record, Snapshot, WriteMark, check_path, parse_log_name, record_path,
+    ColumnSize, FileEntry, Record, Snapshot, WriteMark, check_path, parse_log_name, parse_record,
+    record_path,
 };
 
 pub(super) const LOG_DIR: &str = "_soa_log";
@@ -45,7 +46,7 @@ fn is_not_found(e: &PersistError) -> bool {
     matches!(e, PersistError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
-pub(super) async fn get_opt(
+pub(crate) async fn get_opt(
     storage: &dyn Storage,
     path: &str,
 ) -> Result<Option<Bytes>, PersistError> {

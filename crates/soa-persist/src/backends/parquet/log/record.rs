@@ -109,7 +109,7 @@ impl Snapshot {
         })
     }
 
-    pub(super) fn apply(&mut self, mut record: Record) -> Result<(), PersistError> {
+    pub(crate) fn apply(&mut self, mut record: Record) -> Result<(), PersistError> {
         if let Some(files) = record.files.take() {
             record.replace = true;
             record.add = files;
@@ -204,7 +204,7 @@ pub(crate) fn parse_log_name(path: &str) -> Option<LogFile> {
     digits.parse().ok().map(kind)
 }
 
-pub(super) fn parse_record(path: &str, version: u64, bytes: &[u8]) -> Result<Record, PersistError> {
+pub(crate) fn parse_record(path: &str, version: u64, bytes: &[u8]) -> Result<Record, PersistError> {
     let record: Record = serde_json::from_slice(bytes)
         .map_err(|e| corrupt(format!("commit record {path}: {e}")).with_source(e))?;
     if record.version != version {

@@ -1,0 +1,148 @@
+//! Output helpers shared by the commands: tables, sizes, times, Arrow values as text and JSON,
+//! and the Rust type a column's Arrow type maps to.
+
+use comfy_table::{Table, presets};
+use serde_json::Value;
+use soa_persist::arrow::array::{Array, ArrayRef};
+use soa_persist::arrow::compute::cast;
+use soa_persist::arrow::datatypes::{DataType, Field};
+use soa_persist::arrow::util::display::{ArrayFormatter, FormatOptions};
+use soa_persist::chrono::DateTime;
+
+/// An aligned table with a header row.
+pub(crate) fn table<I, S>(header: I) -> Table
+where
+    I: IntoIterator<Item = S>,
+    S: Into<comfy_table::Cell>,
+{
+    let mut t = Table::new();
+    t.load_preset(presets::ASCII_MARKDOWN).set_header(header);
+    t
+}
+
+/// Prints `value` as pretty JSON on stdout.
+pub(crate) fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+    );
+}
+
+/// Bytes in B, KiB, MiB, GiB.
+pub(crate) fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Milliseconds since the epoch as UTC RFC 3339 (seconds).
+pub(crate) fn time(ms: u64) -> String {
+    DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// An RFC 3339 time given on the command line.
+pub(crate) fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(std::time::SystemTime::from)
+        .map_err(|e| format!("--as-of: `{text}` is not an RFC 3339 time ({e})"))
+}
+
+/// The Rust field type that derives to `field`'s Arrow type (`Option<_>` when nullable).
+pub(crate) fn rust_type(field: &Field) -> String {
+    let inner = rust_of(field.data_type());
+    if field.is_nullable() {
+        format!("Option<{inner}>")
+    } else {
+        inner
+    }
+}
+
+fn rust_of(t: &DataType) -> String {
+    use DataType::*;
+    let s = match t {
+        Boolean => "bool",
+        Int8 => "i8",
+        Int16 => "i16",
+        Int32 => "i32",
+        Int64 => "i64",
+        UInt8 => "u8",
+        UInt16 => "u16",
+        UInt32 => "u32",
+        UInt64 => "u64",
+        Float32 => "f32",
+        Float64 => "f64",
+        Utf8 | LargeUtf8 | Utf8View => "String",
+        Binary | LargeBinary | BinaryView => "Vec<u8>",
+        FixedSizeBinary(16) => "Uuid",
+        Date32 => "NaiveDate",
+        Timestamp(_, Some(_)) => "DateTime<Utc>",
+        Timestamp(_, None) => "NaiveDateTime",
+        Decimal128(..) => "Decimal",
+        Dictionary(..) => "a SoAEnum (or String)",
+        List(f) | LargeList(f) => return format!("Vec<{}>", rust_type(f)),
+        Struct(_) => "a nested struct",
+        _ => "(no derive mapping)",
+    };
+    s.to_string()
+}
+
+/// Instants with a named time zone as UTC offsets (the same values): named zones would need
+/// the zone database to print or parse, and the stored values are UTC anyway.
+pub(crate) fn in_utc(array: &ArrayRef) -> Result<ArrayRef, String> {
+    match array.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            let target = DataType::Timestamp(*unit, Some("+00:00".into()));
+            cast(array, &target).map_err(|e| e.to_string())
+        }
+        _ => Ok(array.clone()),
+    }
+}
+
+/// Every value of `array` as display text ("" for nulls), instants in UTC.
+pub(crate) fn texts(array: &ArrayRef) -> Result<Vec<String>, String> {
+    let array = in_utc(array)?;
+    let options = FormatOptions::default();
+    let f = ArrayFormatter::try_new(array.as_ref(), &options).map_err(|e| e.to_string())?;
+    Ok((0..array.len())
+        .map(|i| {
+            if array.is_null(i) {
+                String::new()
+            } else {
+                f.value(i).to_string()
+            }
+        })
+        .collect())
+}
+
+/// Every value of `array` as JSON: numbers and booleans as such, nulls as null, the rest text.
+pub(crate) fn json_values(array: &ArrayRef) -> Result<Vec<Value>, String> {
+    let numeric = array.data_type().is_numeric();
+    let boolean = array.data_type() == &DataType::Boolean;
+    Ok(texts(array)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            if array.is_null(i) {
+                Value::Null
+            } else if boolean {
+                Value::Bool(text == "true")
+            } else if numeric {
+                serde_json::from_str::<serde_json::Number>(&text)
+                    .map(Value::Number)
+                    .unwrap_or(Value::String(text))
+            } else {
+                Value::String(text)
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,154 @@
+//! `soa`: look at the Parquet datasets soa-persist writes without writing Rust. Commands:
+//! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
+//! or bad input; errors are one line on stderr.
+
+mod filter;
+mod format;
+mod head;
+mod inspect;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use soa_persist::backends::parquet::ParquetDataset;
+
+#[derive(Parser)]
+#[command(
+    name = "soa",
+    version,
+    about = "Inspect, read and check soa-persist Parquet datasets",
+    after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Schema (Arrow and Rust types), partitions, files, version and column sizes.
+    #[command(after_help = "Example:\n  soa inspect data/orders\n  soa inspect data/orders --json")]
+    Inspect {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The commits in the dataset's log: version, time, operation, rows and files changed.
+    #[command(after_help = "Example:\n  soa history data/orders\n  soa history data/orders --json")]
+    History {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The first rows, as an aligned table; of an older version with `--version`.
+    #[command(
+        after_help = "Examples:\n  soa head data/orders -n 5\n  soa head data/orders --version 3 --json\n  \
+                      soa head data/orders --as-of 2026-01-31T12:00:00Z\n  \
+                      soa head data/orders --where 'amount > 100 and status = \"Shipped\"'"
+    )]
+    Head {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// How many rows.
+        #[arg(short = 'n', long = "rows", default_value_t = 20)]
+        rows: usize,
+        /// Read this version instead of the newest.
+        #[arg(long)]
+        version: Option<u64>,
+        /// Read the version current at this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
+        #[arg(long, value_name = "TIME", conflicts_with = "version")]
+        as_of: Option<String>,
+        /// Only rows matching: `col op value` (= != < <= > >=), `col is [not] null`,
+        /// joined by `and` / `or`, with parentheses; strings in quotes.
+        #[arg(long = "where", value_name = "FILTER")]
+        filter: Option<String>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Checks every committed file's footer against the log; exit code 1 on problems.
+    #[command(
+        after_help = "Example:\n  soa verify data/orders && echo healthy\n  soa verify data/orders --pages --json"
+    )]
+    Verify {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Also decode every page of every file (reads every byte).
+        #[arg(long)]
+        pages: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What a command asks the process to exit with, short of an error.
+enum Outcome {
+    Ok,
+    Problems,
+}
+
+async fn run(command: Command) -> Result<Outcome, String> {
+    let open = |source: &String| {
+        if source.contains("://") {
+            ParquetDataset::open_url(source)
+        } else {
+            ParquetDataset::open(source)
+        }
+        .map_err(|e| e.to_string())
+    };
+    match command {
+        Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
+        Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,
+        Command::Head {
+            dataset,
+            rows,
+            version,
+            as_of,
+            filter,
+            json,
+        } => {
+            let as_of = as_of.as_deref().map(format::parse_time).transpose()?;
+            let filter = filter.as_deref().map(filter::Filter::parse).transpose()?;
+            let what = head::Rows {
+                limit: rows,
+                version,
+                as_of,
+                filter,
+            };
+            head::run(&open(&dataset)?, what, json).await
+        }
+        Command::Verify {
+            dataset,
+            pages,
+            json,
+        } => report::verify(&open(&dataset)?, pages, json).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("soa: can't start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problems) => ExitCode::from(1),
+        Err(message) => {
+            eprintln!("soa: {}", message.replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
