@@ -46,3 +46,18 @@ impl<S: ?Sized, T> Deref for Handle<S, T> {
         &self.shared
     }
 }
+
+/// `Clone` for a backend type `$backend<T>` whose one field `$field` is a [`Handle`]: clones
+/// share the state, and `T` needs no `Clone` (which `#[derive(Clone)]` would ask for).
+#[macro_export]
+macro_rules! clone_handle {
+    ($backend:ident, $field:ident) => {
+        impl<T> ::core::clone::Clone for $backend<T> {
+            fn clone(&self) -> Self {
+                Self {
+                    $field: ::core::clone::Clone::clone(&self.$field),
+                }
+            }
+        }
+    };
+}

@@ -62,13 +62,7 @@ pub struct ClickHousePersistence<T> {
     pub(crate) table: Handle<Table, T>,
 }
 
-impl<T> Clone for ClickHousePersistence<T> {
-    fn clone(&self) -> Self {
-        Self {
-            table: self.table.clone(),
-        }
-    }
-}
+soa_persist_api::clone_handle!(ClickHousePersistence, table);
 
 impl<T> std::fmt::Debug for ClickHousePersistence<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -72,13 +72,7 @@ pub struct DuckDBPersistence<T> {
     table: Handle<Table, T>,
 }
 
-impl<T> Clone for DuckDBPersistence<T> {
-    fn clone(&self) -> Self {
-        Self {
-            table: self.table.clone(),
-        }
-    }
-}
+soa_persist_api::clone_handle!(DuckDBPersistence, table);
 
 impl<T> std::fmt::Debug for DuckDBPersistence<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -43,13 +43,7 @@ struct Inner {
     keys: std::sync::Mutex<Option<KeyIndex>>,
 }
 
-impl<T> Clone for ArrowPersistence<T> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
-        }
-    }
-}
+soa_persist_api::clone_handle!(ArrowPersistence, inner);
 
 impl<T: SoA> Default for ArrowPersistence<T> {
     fn default() -> Self {
