@@ -8,7 +8,7 @@
 mod clickhouse;
 mod tools;
 
-use clickhouse::{CLUSTER, Cluster, Server, fresh_database};
+use clickhouse::{CLUSTER, Cluster, Server, count_rows, fresh_database};
 use soa_persist::arrow::array::{Array, AsArray};
 use soa_persist::backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};
 use soa_persist::prelude::*;
@@ -203,13 +203,7 @@ async fn a_two_shard_cluster_passes_the_conformance_suite_and_uses_both_shards()
     assert_eq!(p.count(&Predicate::all()).await.unwrap(), 1000);
     let mut total = 0;
     for shard in p.shards() {
-        let n: u64 = shard
-            .query_text("SELECT count() FROM conf_order_local")
-            .await
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let n = count_rows(shard, "conf_order_local").await;
         assert!(n > 0, "every shard holds rows");
         total += n;
     }

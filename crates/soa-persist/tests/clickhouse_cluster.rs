@@ -10,7 +10,7 @@ mod tools;
 
 use clickhouse::model::*;
 use clickhouse::tables::{create_table, read_rows};
-use clickhouse::{CLUSTER, Cluster, unique_name};
+use clickhouse::{CLUSTER, Cluster, count_rows, unique_name};
 use soa_persist::backends::clickhouse::*;
 use soa_persist::prelude::*;
 
@@ -60,13 +60,7 @@ async fn a_distributed_table_spreads_rows_over_both_shards() {
         .unwrap();
     let mut total = 0;
     for shard in &shards {
-        let n: u64 = shard
-            .query_text("SELECT count() FROM local")
-            .await
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let n = count_rows(shard, "local").await;
         assert!(n > 0, "every shard holds rows");
         total += n;
     }

@@ -222,6 +222,17 @@ pub async fn fresh_database(client: &ClickHouseClient, prefix: &str) -> ClickHou
     client.with_database(&name)
 }
 
+/// Rows of `table` on the server of `client` (one shard of a cluster, say).
+pub async fn count_rows(client: &ClickHouseClient, table: &str) -> u64 {
+    let text = client
+        .query_text(&format!("SELECT count() FROM {table}"))
+        .await
+        .unwrap_or_else(|e| panic!("count {table}: {e}"));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("count {table}: {text:?}: {e}"))
+}
+
 /// `prefix` with the process id, a counter and the time: unique across tests and runs.
 pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
