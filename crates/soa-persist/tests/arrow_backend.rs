@@ -15,6 +15,11 @@ async fn append_refuses_stored_keys() {
     conformance::append_refuses_stored_keys(&ArrowPersistence::<ConfOrder>::new()).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_adds_of_one_key() {
+    conformance::concurrent_adds_of_one_key(ArrowPersistence::<ConfOrder>::new()).await;
+}
+
 #[tokio::test]
 async fn memory_budget_refuses_an_append_and_appends_nothing() {
     let p = ArrowPersistence::<ConfOrder>::with_memory_budget(200_000);

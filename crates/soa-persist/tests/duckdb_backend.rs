@@ -59,6 +59,12 @@ async fn append_refuses_stored_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_adds_of_one_key() {
+    let db = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();
+    conformance::concurrent_adds_of_one_key(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn appender_ingest_passes_the_conformance_suite() {
     conformance::run_all(|| async {
         let options = DuckDBOptions {

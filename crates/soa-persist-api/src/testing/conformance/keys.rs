@@ -158,3 +158,36 @@ pub async fn append_refuses_stored_keys<P: SoAPersistence<ConfOrder>>(p: &P) {
     assert!(refused.is_err(), "a key twice in one append");
     assert_eq!(stored(p).await, 10, "nothing written");
 }
+
+/// Two stores over one backend flush the same new key at once: on a backend whose append
+/// refuses stored keys, exactly one stores it and the other gets `DuplicateKeys` with the row
+/// set aside.
+pub async fn concurrent_adds_of_one_key<P>(p: P)
+where
+    P: SoAPersistence<ConfOrder> + Clone + 'static,
+{
+    let store = |p: P| PersistentStore::with_persistence(p).with_flush_policy(FlushPolicy::Manual);
+    let (mut a, mut b) = (store(p.clone()), store(p.clone()));
+    a.add(order(1)).await.expect("buffered");
+    b.add(ConfOrder {
+        amount: 2.0,
+        ..order(1)
+    })
+    .await
+    .expect("buffered");
+    let (ra, rb) = futures::join!(a.flush(), b.flush());
+    let refused = [&ra, &rb]
+        .iter()
+        .filter(|r| matches!(r, Err(PersistError::DuplicateKeys { .. })))
+        .count();
+    assert!(
+        ra.is_ok() != rb.is_ok() && refused == 1,
+        "one flush stores the key, the other is refused: {ra:?} / {rb:?}"
+    );
+    assert_eq!(stored(&p).await, 1);
+    assert_eq!(
+        a.rejected().len() + b.rejected().len(),
+        1,
+        "the loser's row set aside"
+    );
+}
