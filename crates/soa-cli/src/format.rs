@@ -146,3 +146,37 @@ pub(crate) fn json_values(array: &ArrayRef) -> Result<Vec<Value>, String> {
         })
         .collect())
 }
+
+/// Colour for words that say how things went, only when stdout is a terminal (and `NO_COLOR`
+/// is not set): piped output stays plain text.
+pub(crate) trait Paint {
+    /// Went well.
+    fn good(&self) -> String;
+    /// Done, but worth a look.
+    fn warn(&self) -> String;
+    /// Something is wrong.
+    fn bad(&self) -> String;
+}
+
+impl Paint for str {
+    fn good(&self) -> String {
+        paint(self, anstyle::AnsiColor::Green)
+    }
+
+    fn warn(&self) -> String {
+        paint(self, anstyle::AnsiColor::Yellow)
+    }
+
+    fn bad(&self) -> String {
+        paint(self, anstyle::AnsiColor::Red)
+    }
+}
+
+fn paint(text: &str, colour: anstyle::AnsiColor) -> String {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+        return text.to_string();
+    }
+    let style = anstyle::Style::new().fg_color(Some(colour.into())).bold();
+    format!("{style}{text}{style:#}")
+}
