@@ -79,6 +79,7 @@ fn print_repair(report: &RepairReport) {
 }
 
 pub(crate) async fn compact(dataset: &ParquetDataset, as_json: bool) -> Result<Outcome, String> {
+    state(dataset).await?; // not a dataset: said before any progress is shown
     let progress = Display::new("compact", as_json);
     let (before, after) = dataset.compact_with(&progress).await.map_err(text)?;
     progress.finish();
@@ -116,6 +117,7 @@ pub(crate) async fn vacuum(
     keep: Keep,
     as_json: bool,
 ) -> Result<Outcome, String> {
+    state(dataset).await?;
     let before = disk_use(dataset).await?;
     let progress = Display::new("vacuum", as_json);
     let removed = dataset
