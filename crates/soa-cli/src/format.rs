@@ -180,3 +180,14 @@ fn paint(text: &str, colour: anstyle::AnsiColor) -> String {
     let style = anstyle::Style::new().fg_color(Some(colour.into())).bold();
     format!("{style}{text}{style:#}")
 }
+
+/// Output into a pipe whose reader has gone (`soa head … | head -1`) ends the process quietly,
+/// as with other Unix tools, instead of failing a write (which `println!` turns into a panic).
+pub(crate) fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at the start of `main`, before any other thread exists; restoring the
+    // default disposition of SIGPIPE touches no memory of this program and installs no handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

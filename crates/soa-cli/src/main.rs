@@ -214,6 +214,7 @@ async fn run(command: Command) -> Result<Outcome, String> {
 }
 
 fn main() -> ExitCode {
+    format::end_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return report::usage(e),

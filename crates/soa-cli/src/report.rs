@@ -124,7 +124,9 @@ pub(crate) async fn verify(
         },
         Err(e) => return Err(e.to_string()),
     };
-    progress.finish();
+    if report.files > 0 {
+        progress.finish();
+    }
     if as_json {
         let problems: Vec<Value> = report
             .problems
