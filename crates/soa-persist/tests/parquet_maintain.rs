@@ -226,7 +226,7 @@ async fn a_dataset_without_its_struct_repairs_missing_files_and_a_lost_log() {
     assert!(!dataset.verify().await.unwrap().is_clean());
 
     let report = dataset.repair().await.unwrap();
-    assert_eq!(report.missing_files, [victim.path.clone()]);
+    assert_eq!(report.missing_files, std::slice::from_ref(&victim.path));
     assert_eq!(report.rows_lost, victim.rows);
     assert!(dataset.verify().await.unwrap().is_clean());
     assert_eq!(rows(&p).await.len() as u64, 10 - victim.rows);
