@@ -204,6 +204,13 @@ fn vacuum_keeps_what_retention_asks_then_an_old_version_is_refused_naming_the_va
     let o = soa(&["vacuum", path, "--retention", "0s"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     prints(&o, "vacuum removed");
+    let progress = stderr(&o);
+    assert!(
+        progress.starts_with("vacuum: ")
+            && progress.contains("files, ")
+            && progress.contains("done in"),
+        "{progress}"
+    );
     let removed: u64 = stdout(&o)
         .split_whitespace()
         .nth(2)

@@ -71,3 +71,43 @@ fn a_reader_that_stops_early_ends_head_quietly() {
     assert_eq!(err, "", "ends without a message");
     assert_ne!(o.status.code(), Some(0), "the output did not all go out");
 }
+
+/// `soa` run on a pseudo-terminal (`script`, from util-linux), both output streams together.
+fn on_a_terminal(args: &str, no_color: bool) -> String {
+    let mut command = Command::new("script");
+    command.args([
+        "-qec",
+        &format!("{} {args}", env!("CARGO_BIN_EXE_soa")),
+        "/dev/null",
+    ]);
+    if no_color {
+        command.env("NO_COLOR", "1");
+    } else {
+        command.env_remove("NO_COLOR");
+    }
+    let o = command
+        .output()
+        .expect("`script` (util-linux) runs soa on a terminal");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn on_a_terminal_long_work_shows_a_bar_and_results_have_colour() {
+    let (_dir, path, _) = fixture();
+    let out = on_a_terminal(&format!("verify {path}"), false);
+    assert!(out.contains("verify ["), "a bar: {out:?}");
+    assert!(out.contains(" files"), "{out:?}");
+    assert!(out.contains("\x1b[32mok"), "green ok: {out:?}");
+    let out = on_a_terminal(&format!("verify {path}"), true);
+    assert!(
+        out.contains("ok") && !out.contains("\x1b[32m"),
+        "NO_COLOR: {out:?}"
+    );
+    let out = on_a_terminal(&format!("compact {path}"), false);
+    assert!(out.contains("compact ["), "a bar: {out:?}");
+    assert!(
+        !out.contains("done in"),
+        "no plain lines on a terminal: {out:?}"
+    );
+}

@@ -108,9 +108,11 @@ fn the_quickstart_leaves_the_dataset_the_readme_transcript_shows() {
         &soa(&["repair", data]),
         "nothing to repair\nversion 2: 1501 rows in 3 files",
     );
+    let o = soa(&["vacuum", data, "--retention", "7d"]);
+    prints(&o, "vacuum removed 0 files (");
     prints(
-        &soa(&["vacuum", data, "--retention", "7d"]),
-        "vacuum removed 0 files",
+        &o,
+        "kept files younger than 7days and those of versions 2..=2",
     );
     one_line_error(
         &soa(&["restore", data, "1"]),
