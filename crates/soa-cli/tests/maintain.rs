@@ -47,6 +47,17 @@ async fn newest(p: &ParquetPersistence<Sale>) -> u64 {
     p.history().await.unwrap().commits.last().unwrap().version
 }
 
+/// The newest commit, as `soa history --json` lists it.
+fn last_commit(path: &str) -> Value {
+    let history = json(&soa(&["history", path, "--json"]));
+    history["commits"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone()
+}
+
 fn text(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -163,13 +174,7 @@ fn compact_merges_each_partition_and_tells_progress_off_a_terminal() {
     let o = soa(&["verify", path]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("verify: 2/2 files"), "{}", stderr(&o));
-    let history = json(&soa(&["history", path, "--json"]));
-    let last = history["commits"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = last_commit(path);
     assert_eq!(
         (&last["operation"], &last["rows_added"]),
         (&json!("compact"), &json!(20))
@@ -237,13 +242,7 @@ fn vacuum_keeps_what_retention_asks_then_an_old_version_is_refused_naming_the_va
 fn restore_brings_back_the_old_rows_and_history_shows_the_restore() {
     let (_dir, path, first) = fixture();
     let path = path.as_str();
-    let newest = json(&soa(&["history", path, "--json"]))["commits"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()["version"]
-        .as_u64()
-        .unwrap();
+    let newest = last_commit(path)["version"].as_u64().unwrap();
     let o = soa(&["restore", path, &first.to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     prints(
@@ -251,13 +250,7 @@ fn restore_brings_back_the_old_rows_and_history_shows_the_restore() {
         &format!("restored version {first} as version {}: 4 rows", newest + 1),
     );
     assert_eq!(head_rows(path, None), rows_json(0..4));
-    let history = json(&soa(&["history", path, "--json"]));
-    let last = history["commits"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let last = last_commit(path);
     assert_eq!(last["operation"], "restore");
     assert_eq!(last["restored_from"], first);
     assert_eq!(last["version"], newest + 1);

@@ -42,15 +42,7 @@ impl<T: SoA> ParquetPersistence<T> {
     /// rewriting them in `T`'s schema. Returns (files before, files after). Old files stay
     /// until `vacuum`.
     pub async fn compact(&self) -> Result<(usize, usize), PersistError> {
-        self.compact_with(&()).await
-    }
-
-    /// [`compact`](Self::compact), telling `progress` of each partition merged.
-    pub async fn compact_with(
-        &self,
-        progress: &dyn Progress,
-    ) -> Result<(usize, usize), PersistError> {
-        compact(&self.log, self.options.commit_attempts, self, progress).await
+        compact(&self.log, self.options.commit_attempts, self, &()).await
     }
 
     /// See [`ParquetDataset::vacuum`]; files with this library's names count as the dataset's
