@@ -46,7 +46,7 @@ impl<T: SoA> ParquetPersistence<T> {
     }
 
     /// See [`ParquetDataset::vacuum`]; files with this library's names count as the dataset's
-    /// in the folders of `T`'s partition columns.
+    /// in the folders of `T`'s partition columns too (not only of those the log shows).
     pub async fn vacuum(
         &self,
         retention: Duration,
@@ -58,7 +58,7 @@ impl<T: SoA> ParquetPersistence<T> {
             .map(String::from)
             .collect();
         self.dataset()
-            .vacuum_in(&[layout], retention, keep_versions, &())
+            .vacuum_in(vec![layout], retention, keep_versions, &())
             .await
     }
 
@@ -114,26 +114,15 @@ impl ParquetDataset {
         keep_versions: u64,
         progress: &dyn Progress,
     ) -> Result<usize, PersistError> {
-        let owned = self.log.ever_referenced().await?;
-        let mut layouts: Vec<Vec<String>> = Vec::new();
-        for path in &owned {
-            let layout: Vec<String> = parse_partition_path(path)
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect();
-            if !layouts.contains(&layout) {
-                layouts.push(layout);
-            }
-        }
-        self.vacuum_in(&layouts, retention, keep_versions, progress)
+        self.vacuum_in(Vec::new(), retention, keep_versions, progress)
             .await
     }
 
-    /// `vacuum`, with the partition folder layouts (column names, outermost first) in which
-    /// files with this library's names are this dataset's.
+    /// `vacuum`; files with this library's names are this dataset's in the partition folders
+    /// of the layouts (column names, outermost first) its log's paths show, and of `layouts`.
     async fn vacuum_in(
         &self,
-        layouts: &[Vec<String>],
+        mut layouts: Vec<Vec<String>>,
         retention: Duration,
         keep_versions: u64,
         progress: &dyn Progress,
@@ -147,6 +136,15 @@ impl ParquetDataset {
             .referenced_between(oldest_kept, latest.version)
             .await?;
         let owned = self.log.ever_referenced().await?;
+        for path in &owned {
+            let layout: Vec<String> = parse_partition_path(path)
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            if !layouts.contains(&layout) {
+                layouts.push(layout);
+            }
+        }
         let entries = self.storage.list("").await?;
         // Folders that hold a dataset of their own: everything below them is someone else's.
         let nested: Vec<String> = entries
