@@ -266,3 +266,48 @@ async fn verify_tells_progress_of_every_file() {
     assert!(report.is_clean());
     progress.told_everything(4, 9);
 }
+
+/// Restores `version` (once) while the vacuum it is handed to is half-way through.
+struct RestoreMidway {
+    dataset: ParquetDataset,
+    version: u64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl Progress for RestoreMidway {
+    fn advance(&self, _: u64, _: u64, _: u64) {
+        if self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let (dataset, version) = (self.dataset.clone(), self.version);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(dataset.restore(version)).unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_restore_that_commits_while_vacuum_runs_keeps_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
+    p.append(sales(0..4)).await.unwrap();
+    let old = newest(&p).await;
+    p.save(sales(10..12)).await.unwrap();
+    let dataset = ParquetDataset::open(dir.path()).unwrap();
+    let midway = RestoreMidway {
+        dataset: dataset.clone(),
+        version: old,
+        done: Default::default(),
+    };
+    // When it started, nothing kept the old version's files; the restore names them again.
+    let removed = dataset
+        .vacuum_with(Duration::ZERO, 0, &midway)
+        .await
+        .unwrap();
+    assert_eq!(removed, 0);
+    assert!(dataset.verify().await.unwrap().is_clean());
+    assert_eq!(rows(&p).await, expected(0..4));
+}

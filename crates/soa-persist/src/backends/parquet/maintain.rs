@@ -131,7 +131,7 @@ impl ParquetDataset {
             return Ok(0);
         };
         let oldest_kept = latest.version.saturating_sub(keep_versions);
-        let referenced = self
+        let mut referenced = self
             .log
             .referenced_between(oldest_kept, latest.version)
             .await?;
@@ -160,7 +160,7 @@ impl ParquetDataset {
             entries.iter().map(|e| e.size).sum(),
         );
         let now = SystemTime::now();
-        let mut removed = 0;
+        let mut doomed = Vec::new();
         for entry in &entries {
             progress.advance(1, 0, entry.size);
             if entry.path.starts_with(&format!("{LOG_DIR}/"))
@@ -182,9 +182,23 @@ impl ParquetDataset {
             let ours = (our_file_name(name) || temporary) && in_partition_folder;
             let owned_file = owned.contains(&entry.path);
             if (ours || owned_file) && !referenced.contains(&entry.path) {
-                self.storage.delete(&entry.path).await?;
-                removed += 1;
+                doomed.push(&entry.path);
             }
+        }
+        // Commits that landed meanwhile keep what they name (a `restore` names old files).
+        if let Some(now) = self.log.current().await?
+            && now.version > latest.version
+        {
+            referenced.extend(
+                self.log
+                    .referenced_between(latest.version + 1, now.version)
+                    .await?,
+            );
+        }
+        let mut removed = 0;
+        for path in doomed.into_iter().filter(|p| !referenced.contains(*p)) {
+            self.storage.delete(path).await?;
+            removed += 1;
         }
         // Temporaries of interrupted commits in the log folder.
         for entry in self.storage.list(LOG_DIR).await? {
@@ -269,9 +283,22 @@ impl ParquetDataset {
                 }))
             })
             .await?;
-        match committed {
-            log::Committed::Version(state) => Ok(state.version),
-            log::Committed::Skipped => Err(PersistError::conflict(NAME, "restore was skipped")),
+        let log::Committed::Version(state) = committed else {
+            return Err(PersistError::conflict(NAME, "restore was skipped"));
+        };
+        // The files were there before the commit; a vacuum running since may still have taken
+        // one (it keeps what commits name only up to its last look at the log): say so.
+        for f in &state.files {
+            if self.storage.head(&f.path).await?.is_none() {
+                return Err(PersistError::corrupt(
+                    NAME,
+                    format!(
+                        "version {} restored version {version}, but a concurrent vacuum removed                          {} meanwhile; repair drops it",
+                        state.version, f.path
+                    ),
+                ));
+            }
         }
+        Ok(state.version)
     }
 }
