@@ -29,6 +29,16 @@ async fn newest(p: &ParquetPersistence<Sale>) -> u64 {
     p.history().await.unwrap().commits.last().unwrap().version
 }
 
+/// A dataset whose first version (returned) a `save` replaced; its files are still there.
+async fn replaced() -> (tempfile::TempDir, ParquetPersistence<Sale>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
+    p.append(sales(0..4)).await.unwrap();
+    let old = newest(&p).await;
+    p.save(sales(10..12)).await.unwrap();
+    (dir, p, old)
+}
+
 fn file_paths(dataset: &DatasetVersion) -> Vec<String> {
     let mut paths: Vec<String> = dataset.files().into_iter().map(|f| f.path).collect();
     paths.sort();
@@ -72,11 +82,7 @@ async fn restore_commits_an_older_version_again_and_history_shows_it() {
 
 #[tokio::test]
 async fn restore_of_an_unknown_or_vacuumed_version_says_why_and_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
-    p.append(sales(0..4)).await.unwrap();
-    let old = newest(&p).await;
-    p.save(sales(10..12)).await.unwrap();
+    let (dir, p, old) = replaced().await;
     let dataset = ParquetDataset::open(dir.path()).unwrap();
 
     let err = dataset.restore(old + 10).await.unwrap_err();
@@ -291,11 +297,7 @@ impl Progress for RestoreMidway {
 
 #[tokio::test]
 async fn a_restore_that_commits_while_vacuum_runs_keeps_its_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = ParquetPersistence::<Sale>::open(dir.path()).unwrap();
-    p.append(sales(0..4)).await.unwrap();
-    let old = newest(&p).await;
-    p.save(sales(10..12)).await.unwrap();
+    let (dir, p, old) = replaced().await;
     let dataset = ParquetDataset::open(dir.path()).unwrap();
     let midway = RestoreMidway {
         dataset: dataset.clone(),

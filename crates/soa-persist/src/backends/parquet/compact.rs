@@ -17,12 +17,12 @@ use soa_persist_core::arrow::datatypes::SchemaRef;
 use soa_persist_core::schema::{META_FINGERPRINT, META_KEY};
 use soa_persist_core::soa::SoA;
 
+use super::encode::{file_jobs, store_files};
 use super::history::ParquetDataset;
-use super::layout::{PartitionValues, partition_dir};
+use super::layout::PartitionValues;
 use super::log::{Committed, FileEntry, Log, Next, Record, Snapshot};
 use super::progress::Progress;
 use super::storage::NAME;
-use super::write::encode;
 use super::{ParquetPersistence, corrupt, join_error};
 
 /// What merging one partition's files did: the files it replaces (those it left out stay) and
@@ -171,22 +171,9 @@ impl Merge for ParquetDataset {
             let key = schema.metadata().get(META_KEY).map(String::as_str);
             let props = self.options.writer_properties(key)?;
             let merged = concat_batches(&schema, &batches)?;
-            let max = self.options.max_rows_per_file.max(1);
-            for start in (0..merged.num_rows()).step_by(max) {
-                let chunk = merged.slice(start, max.min(merged.num_rows() - start));
-                let path = format!(
-                    "{}part-{}.parquet",
-                    partition_dir(&partition),
-                    uuid::Uuid::new_v4().simple()
-                );
-                let (props, values) = (props.clone(), partition.clone());
-                let (bytes, entry) =
-                    tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
-                        .await
-                        .map_err(|e| join_error(e, "encoding a file"))??;
-                self.storage.put(&entry.path, bytes).await?;
-                out.written.push(entry);
-            }
+            let jobs = file_jobs(&merged, &partition, self.options.max_rows_per_file);
+            out.written
+                .extend(store_files(self.storage.as_ref(), jobs, &props).await?);
             out.replaced.extend(paths);
         }
         Ok(out)

@@ -12,6 +12,7 @@
 
 mod bloom;
 mod compact;
+mod encode;
 #[cfg(any(test, feature = "testing"))]
 mod faulty;
 mod footer;
