@@ -146,3 +146,48 @@ pub(crate) fn json_values(array: &ArrayRef) -> Result<Vec<Value>, String> {
         })
         .collect())
 }
+
+/// Colour for words that say how things went, only when stdout is a terminal (and `NO_COLOR`
+/// is not set): piped output stays plain text.
+pub(crate) trait Paint {
+    /// Went well.
+    fn good(&self) -> String;
+    /// Done, but worth a look.
+    fn warn(&self) -> String;
+    /// Something is wrong.
+    fn bad(&self) -> String;
+}
+
+impl Paint for str {
+    fn good(&self) -> String {
+        paint(self, anstyle::AnsiColor::Green)
+    }
+
+    fn warn(&self) -> String {
+        paint(self, anstyle::AnsiColor::Yellow)
+    }
+
+    fn bad(&self) -> String {
+        paint(self, anstyle::AnsiColor::Red)
+    }
+}
+
+fn paint(text: &str, colour: anstyle::AnsiColor) -> String {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || std::env::var_os("NO_COLOR").is_some() {
+        return text.to_string();
+    }
+    let style = anstyle::Style::new().fg_color(Some(colour.into())).bold();
+    format!("{style}{text}{style:#}")
+}
+
+/// Output into a pipe whose reader has gone (`soa head … | head -1`) ends the process quietly,
+/// as with other Unix tools, instead of failing a write (which `println!` turns into a panic).
+pub(crate) fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at the start of `main`, before any other thread exists; restoring the
+    // default disposition of SIGPIPE touches no memory of this program and installs no handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -1,11 +1,14 @@
-//! `soa`: look at the Parquet datasets soa-persist writes without writing Rust. Commands:
-//! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
-//! or bad input; errors are one line on stderr.
+//! `soa`: look at and look after the Parquet datasets soa-persist writes, without writing Rust.
+//! Commands: `inspect`, `history`, `head`, `verify`; `repair`, `compact`, `vacuum`, `restore`.
+//! Exit codes: 0 ok, 1 problems found, 2 usage error or bad input; errors are one line on
+//! stderr.
 
 mod filter;
 mod format;
 mod head;
 mod inspect;
+mod maintain;
+mod progress;
 mod report;
 
 use std::process::ExitCode;
@@ -17,8 +20,8 @@ use soa_persist::backends::parquet::ParquetDataset;
 #[command(
     name = "soa",
     version,
-    about = "Inspect, read and check soa-persist Parquet datasets",
-    after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders"
+    about = "Inspect, read, check and maintain soa-persist Parquet datasets",
+    after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders\n  soa vacuum data/orders --retention 7d"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -85,6 +88,66 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fixes a damaged dataset and says what it did: a lost log (files adopted), files the
+    /// log names that are gone (dropped, rows lost reported).
+    #[command(
+        after_help = "Example:\n  soa verify data/orders || soa repair data/orders\n  soa repair data/orders --json"
+    )]
+    Repair {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merges each partition's files into as few as possible, in one commit (files of an
+    /// older schema are left as they are). The replaced files stay until `vacuum`.
+    #[command(after_help = "Example:\n  soa compact data/orders\n  soa compact data/orders --json")]
+    Compact {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deletes the dataset's files that no kept version needs, once older than the retention;
+    /// older versions whose files it removes can no longer be read.
+    #[command(after_help = "Examples:\n  soa vacuum data/orders --retention 7d\n  \
+                      soa vacuum data/orders --retention 12h --keep-versions 10 --json\n  \
+                      soa vacuum data/orders --retention 0s   # everything the newest version does not need")]
+    Vacuum {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// Keep files younger than this: `7d`, `12h`, `30min`, `1week 2days`, `0s`.
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "7d",
+            allow_hyphen_values = true,
+            value_parser = maintain::parse_retention
+        )]
+        retention: std::time::Duration,
+        /// Also keep the files of this many versions before the newest.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        keep_versions: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Commits an older version's state again as the newest version (operation `restore`);
+    /// the versions in between stay in the history.
+    #[command(
+        after_help = "Example:\n  soa history data/orders\n  soa restore data/orders 3\n  soa restore data/orders 3 --json"
+    )]
+    Restore {
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        dataset: String,
+        /// The version to bring back (see `soa history`).
+        version: u64,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What a command asks the process to exit with, short of an error.
@@ -128,11 +191,34 @@ async fn run(command: Command) -> Result<Outcome, String> {
             pages,
             json,
         } => report::verify(&open(&dataset)?, pages, json).await,
+        Command::Repair { dataset, json } => maintain::repair(&open(&dataset)?, json).await,
+        Command::Compact { dataset, json } => maintain::compact(&open(&dataset)?, json).await,
+        Command::Vacuum {
+            dataset,
+            retention,
+            keep_versions,
+            json,
+        } => {
+            let keep = maintain::Keep {
+                retention,
+                versions: keep_versions,
+            };
+            maintain::vacuum(&open(&dataset)?, keep, json).await
+        }
+        Command::Restore {
+            dataset,
+            version,
+            json,
+        } => maintain::restore(&open(&dataset)?, version, json).await,
     }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    format::end_quietly_on_closed_pipe();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return report::usage(e),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

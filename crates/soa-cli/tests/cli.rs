@@ -3,94 +3,11 @@
 //! bad input (not a dataset, an unknown version, a bad flag).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
+use common::*;
 use serde_json::Value;
 use soa_persist::prelude::*;
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-struct Sale {
-    #[soa(key)]
-    id: u64,
-    #[soa(partition)]
-    region: String,
-    amount: f64,
-    note: Option<String>,
-    at: DateTime<Utc>,
-}
-
-fn sales(ids: std::ops::Range<u64>) -> SaleSoA {
-    ids.map(|id| Sale {
-        id,
-        region: if id % 2 == 0 { "north" } else { "south" }.into(),
-        amount: id as f64 * 1.5,
-        note: (id % 3 == 0).then(|| format!("note {id}")),
-        at: DateTime::from_timestamp(1_700_000_000 + id as i64, 0).unwrap(),
-    })
-    .collect()
-}
-
-/// A dataset with two appends, a delete and a compact; returns the version after the first
-/// append.
-fn write_dataset(dir: &Path) -> u64 {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let p = ParquetPersistence::<Sale>::open(dir).unwrap();
-        p.append(sales(0..4)).await.unwrap();
-        let first = p.history().await.unwrap().commits.last().unwrap().version;
-        p.append(sales(4..8)).await.unwrap();
-        p.delete(&Sale::fields().id.lt(2u64)).await.unwrap();
-        p.compact().await.unwrap();
-        first
-    })
-}
-
-/// A fresh dataset from `write_dataset`: its folder, its path, the version after the first append.
-fn fixture() -> (tempfile::TempDir, String, u64) {
-    let dir = tempfile::tempdir().unwrap();
-    let first = write_dataset(dir.path());
-    let path = dir.path().to_str().unwrap().to_string();
-    (dir, path, first)
-}
-
-fn soa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_soa"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// `o`'s standard output holds `needle`.
-fn prints(o: &Output, needle: &str) {
-    let out = stdout(o);
-    assert!(out.contains(needle), "{needle} not in:\n{out}");
-}
-
-/// The `id`s of `head --json` rows, sorted.
-fn sorted_ids(rows: &Value) -> Vec<u64> {
-    let mut ids: Vec<u64> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_u64().unwrap())
-        .collect();
-    ids.sort_unstable();
-    ids
-}
-
-fn json(o: &Output) -> Value {
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
 
 #[test]
 fn inspect_shows_schema_types_partitions_and_sizes() {
@@ -188,14 +105,6 @@ fn verify_is_clean_then_exits_1_naming_a_truncated_file() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["ok"], false);
     assert_eq!(v["problems"][0]["path"], victim.as_str());
-}
-
-fn one_line_error(o: &Output, needle: &str) {
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
-    let err = stderr(o);
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains(needle), "{needle} not in {err}");
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]

@@ -3,29 +3,14 @@
 //! refused with clear errors; history after checkpoints; `verify` on clean and damaged files.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
+mod sale;
+
 use std::time::Duration;
 
+use sale::{Sale, sales};
 use soa_persist::backends::parquet::ParquetDataset;
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-struct Sale {
-    #[soa(key)]
-    id: u64,
-    #[soa(partition)]
-    region: String,
-    amount: f64,
-}
-
-fn sales(ids: std::ops::Range<u64>) -> SaleSoA {
-    ids.map(|id| Sale {
-        id,
-        region: if id % 2 == 0 { "north" } else { "south" }.into(),
-        amount: id as f64 * 1.5,
-    })
-    .collect()
-}
 
 async fn ids_at(p: &ParquetPersistence<Sale>, version: u64) -> Vec<u64> {
     let view = p.at_version(version).await.unwrap();

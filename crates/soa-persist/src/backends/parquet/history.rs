@@ -1,6 +1,7 @@
 //! Schema-less access to a dataset's commit log, for tools without the Rust struct: `history`
 //! (the commits the log still holds), `at_version` (a read-only view of a version) and the
-//! current state. Rows are read as Arrow by `version.rs`; files are checked by `verify.rs`.
+//! current state. Rows are read as Arrow by `version.rs`, files are checked by `verify.rs`,
+//! maintenance (`compact`, `vacuum`, `repair`, `restore`) is in `maintain.rs`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,13 +13,16 @@ use soa_persist_core::soa::SoA;
 use super::log::{Log, Record, Snapshot, get_opt, parse_record, record_path};
 use super::storage::{LocalStorage, NAME, Storage};
 use super::version::DatasetVersion;
-use super::{ParquetPersistence, object_storage};
+use super::{ParquetOptions, ParquetPersistence, object_storage};
 
-/// A Parquet dataset opened without its Rust struct: reads only.
+/// A Parquet dataset opened without its Rust struct: history, older versions, verification,
+/// and maintenance (`compact`, `vacuum`, `repair`, `restore`); it never writes rows of its own.
 #[derive(Clone, Debug)]
 pub struct ParquetDataset {
     pub(super) storage: Arc<dyn Storage>,
     pub(super) log: Arc<Log>,
+    /// Writer settings for what maintenance writes (`compact`) and commit attempts.
+    pub(super) options: Arc<ParquetOptions>,
 }
 
 /// One commit, as its record in `_soa_log/` tells it.
@@ -28,7 +32,7 @@ pub struct Commit {
     pub version: u64,
     /// When it was committed, in milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
-    /// `create`, `save`, `append`, `delete`, `upsert`, `clear`, `compact`, `repair`, ...
+    /// `create`, `save`, `append`, `delete`, `upsert`, `clear`, `compact`, `repair`, `restore`, ...
     pub operation: String,
     /// Rows in the files it added.
     pub rows_added: u64,
@@ -40,6 +44,8 @@ pub struct Commit {
     pub files_removed: usize,
     /// The write id of an `append_batches_once` (`writer:seq`).
     pub write_id: Option<String>,
+    /// For a `restore`: the version whose state it committed again.
+    pub restored_from: Option<u64>,
 }
 
 /// The commits the log holds, oldest first.
@@ -65,6 +71,7 @@ impl<T: SoA> ParquetPersistence<T> {
         ParquetDataset {
             storage: self.storage.clone(),
             log: self.log.clone(),
+            options: self.options.clone(),
         }
     }
 
@@ -126,12 +133,24 @@ impl ParquetDataset {
         Self {
             log: Arc::new(Log::new(storage.clone())),
             storage,
+            options: Arc::new(ParquetOptions::default()),
         }
+    }
+
+    /// The same dataset with other writer settings (for what `compact` writes).
+    pub fn with_options(mut self, options: ParquetOptions) -> Self {
+        self.options = Arc::new(options);
+        self
     }
 
     /// The dataset's root: a folder path or an object-store URL.
     pub fn location(&self) -> String {
         self.storage.location()
+    }
+
+    /// The storage the dataset is on (to list or size its files).
+    pub fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
     }
 
     /// The newest committed state; an error when the folder holds no dataset.
@@ -296,5 +315,6 @@ fn commit_of(record: &Record, before: Option<&Snapshot>) -> Commit {
             .write
             .as_ref()
             .map(|w| format!("{}:{}", w.writer, w.seq)),
+        restored_from: record.restored,
     }
 }

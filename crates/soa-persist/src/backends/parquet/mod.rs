@@ -6,10 +6,13 @@
 //! written create-if-absent. Every `save`/`append`/`delete`/`clear` is all-or-nothing and
 //! durable when it returns. Reads (`read.rs`): partition pruning from folder values,
 //! row-group pruning from statistics (`prune.rs`), projection pushdown, then exact filtering;
-//! `scan` streams file by file. Maintenance: `maintain.rs`; storage primitives: `storage/`.
+//! `scan` streams file by file. Maintenance: `maintain.rs`, `compact.rs`; storage primitives:
+//! `storage/`.
 //! This file: the handle, how it is opened, and the trait implementation.
 
 mod bloom;
+mod compact;
+mod encode;
 #[cfg(any(test, feature = "testing"))]
 mod faulty;
 mod footer;
@@ -20,6 +23,7 @@ mod layout;
 mod log;
 mod maintain;
 mod options;
+mod progress;
 mod prune;
 mod read;
 mod spark;
@@ -44,11 +48,12 @@ pub use self::faulty::FaultyStorage;
 use self::footer::FooterCache;
 pub use self::history::{Commit, History, ParquetDataset};
 use self::log::{FileEntry, Log, Snapshot};
+pub use self::maintain::RepairReport;
 pub use self::options::{Compression, ParquetOptions};
+pub use self::progress::Progress;
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use self::verify::{Problem, VerifyReport};
 pub use self::version::{ColumnBytes, DataFile, DatasetVersion};
-pub use maintain::RepairReport;
 use soa_persist_api::exec::{key_predicate, scan_for_keys};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;

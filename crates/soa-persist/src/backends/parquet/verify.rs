@@ -12,6 +12,7 @@ use soa_persist_core::schema::META_FINGERPRINT;
 
 use super::history::ParquetDataset;
 use super::log::{get_opt, parse_record, record_path};
+use super::progress::Progress;
 use super::version::footer_of;
 
 /// One thing `verify` found wrong with one file.
@@ -48,16 +49,22 @@ impl ParquetDataset {
     /// the size and row count the log recorded, and carries the schema fingerprint of the
     /// commit that added it (when that record is still in the log). Changes nothing.
     pub async fn verify(&self) -> Result<VerifyReport, PersistError> {
-        self.check(false).await
+        self.verify_with(false, &()).await
     }
 
     /// Like [`verify`](Self::verify), and also decodes every page of every file, counting the
     /// rows it holds (finds damaged data, not just damaged footers; reads every byte).
     pub async fn verify_pages(&self) -> Result<VerifyReport, PersistError> {
-        self.check(true).await
+        self.verify_with(true, &()).await
     }
 
-    async fn check(&self, pages: bool) -> Result<VerifyReport, PersistError> {
+    /// [`verify`](Self::verify), or [`verify_pages`](Self::verify_pages) when `pages`, telling
+    /// `progress` of each file checked.
+    pub async fn verify_with(
+        &self,
+        pages: bool,
+        progress: &dyn Progress,
+    ) -> Result<VerifyReport, PersistError> {
         let current = self.current().await?;
         let fingerprints = self.fingerprints().await?;
         let mut report = VerifyReport {
@@ -66,7 +73,14 @@ impl ParquetDataset {
             rows: current.rows(),
             problems: Vec::new(),
         };
-        for f in current.files() {
+        let files = current.files();
+        progress.start(
+            files.len() as u64,
+            current.rows(),
+            files.iter().map(|f| f.bytes).sum(),
+        );
+        for f in files {
+            progress.advance(1, f.rows, f.bytes);
             report.files += 1;
             let mut problem = |detail: String| {
                 report.problems.push(Problem {

@@ -1,37 +1,26 @@
-//! Writes: rows split by partition into complete Parquet files (encoded on blocking threads,
-//! stored atomically, not yet live), then made live by one commit record: `save` replaces,
+//! Writes: rows split by partition into complete Parquet files (encoded and stored by
+//! `encode.rs`, not yet live), then made live by one commit record: `save` replaces,
 //! `append` adds (once per write id), `delete` rewrites the files that held matching rows,
 //! `upsert` does both in one commit, `clear` starts from empty.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
-use futures::{FutureExt, StreamExt, stream};
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::ParquetMetaData;
-use parquet::file::properties::WriterProperties;
 use soa_persist_api::exec::{
-    ScanPlan, cast_exact, conform, delete_from, key_predicate, key_values, last_of_equal_keys,
+    ScanPlan, conform, delete_from, key_predicate, key_values, last_of_equal_keys,
 };
 use soa_persist_api::{PersistError, Scan, WriteId};
 use soa_persist_core::arrow::array::RecordBatch;
-use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
-use soa_persist_core::error::ConvertError;
 use soa_persist_core::query::{Expr, Predicate};
 use soa_persist_core::schema::{key_field, partition_fields};
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
-use super::layout::{self, partition_dir, split_by_partition};
+use super::ParquetPersistence;
+use super::encode::{Job, file_jobs, store_files};
+use super::layout::{self, split_by_partition};
 use super::log::{self, Committed, FileEntry, Next, Record, Snapshot};
 use super::prune::{may_match, pruning_form};
 use super::read::{decode_blocking, partition_range};
 use super::spark::spark_cast;
 use super::storage::NAME;
-use super::{ParquetPersistence, join_error, parallelism};
-
-/// One file to write: its rows, partition values and path.
-type Job = (RecordBatch, layout::PartitionValues, String);
 
 /// What a delete rewrote: the files it replaces, their replacements, the rows it removed.
 #[derive(Default)]
@@ -53,20 +42,7 @@ impl<T: SoA> ParquetPersistence<T> {
         let jobs = self.jobs(batches)?;
         // Every value was checked before the first file is written: a refusal writes nothing.
         self.log.ensure().await?;
-        // Encoding is CPU-bound: files are encoded on blocking threads, one per core at a time.
-        let mut encoded = stream::iter(jobs.into_iter().map(|(chunk, values, path)| {
-            let props = props.clone();
-            tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
-                .map(|r| r.map_err(|e| join_error(e, "encoding a file")))
-        }))
-        .buffered(parallelism());
-        let mut files = Vec::new();
-        while let Some(result) = encoded.next().await {
-            let (bytes, entry) = result??;
-            self.storage.put(&entry.path, bytes).await?;
-            files.push(entry);
-        }
-        Ok(files)
+        store_files(self.storage.as_ref(), jobs, &props).await
     }
 
     /// The files `batches` become: conformed to `T` (and the Spark profile), split by
@@ -74,7 +50,7 @@ impl<T: SoA> ParquetPersistence<T> {
     fn jobs(&self, batches: Vec<RecordBatch>) -> Result<Vec<Job>, PersistError> {
         let schema = T::arrow_schema();
         let partition: Vec<&str> = partition_fields(&schema);
-        let max = self.options.max_rows_per_file.max(1);
+        let max = self.options.max_rows_per_file;
         let mut jobs = Vec::new();
         for batch in batches.into_iter().filter(|b| b.num_rows() > 0) {
             let batch = conform::<T>(batch)?;
@@ -85,15 +61,7 @@ impl<T: SoA> ParquetPersistence<T> {
             };
             for (values, part) in split_by_partition(&batch, &partition)? {
                 layout::check_partition_values(&values)?;
-                for start in (0..part.num_rows()).step_by(max) {
-                    let chunk = part.slice(start, max.min(part.num_rows() - start));
-                    let path = format!(
-                        "{}part-{}.parquet",
-                        partition_dir(&values),
-                        uuid::Uuid::new_v4().simple()
-                    );
-                    jobs.push((chunk, values.clone(), path));
-                }
+                jobs.extend(file_jobs(&part, &values, max));
             }
         }
         Ok(jobs)
@@ -284,102 +252,4 @@ impl<T: SoA> ParquetPersistence<T> {
             let _ = self.storage.delete(&f.path).await;
         }
     }
-}
-
-/// Writes one Parquet file into memory.
-fn encode(
-    batch: &RecordBatch,
-    props: &WriterProperties,
-    path: String,
-    partition: layout::PartitionValues,
-) -> Result<(Bytes, FileEntry), PersistError> {
-    let write_err = |e: parquet::errors::ParquetError| {
-        PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
-    };
-    let batch = &seconds_as_millis(batch)?;
-    let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
-        .map_err(write_err)?;
-    writer.write(batch).map_err(write_err)?;
-    let meta = writer.close().map_err(write_err)?;
-    let entry = FileEntry {
-        rows: batch.num_rows() as u64,
-        bytes: buffer.len() as u64,
-        row_groups: meta.num_row_groups() as u64,
-        partition,
-        columns: column_sizes(&meta),
-        path,
-    };
-    Ok((Bytes::from(buffer), entry))
-}
-
-/// Parquet has no seconds unit: the encoder would store `Timestamp(Second)` as a bare INT64 that
-/// other readers take for an integer, so such columns are stored as milliseconds (exact; reads
-/// convert back to the struct's unit).
-fn seconds_as_millis(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
-    let schema = batch.schema();
-    if !schema
-        .fields()
-        .iter()
-        .any(|f| matches!(f.data_type(), DataType::Timestamp(TimeUnit::Second, _)))
-    {
-        return Ok(batch.clone());
-    }
-    let mut fields = Vec::with_capacity(schema.fields().len());
-    let mut columns = Vec::with_capacity(schema.fields().len());
-    for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        match field.data_type() {
-            DataType::Timestamp(TimeUnit::Second, tz) => {
-                let millis = DataType::Timestamp(TimeUnit::Millisecond, tz.clone());
-                columns.push(cast_exact(column, &millis).map_err(|e| {
-                    PersistError::Convert(ConvertError::InvalidValue {
-                        field: field.name().clone(),
-                        row: 0,
-                        detail: format!("seconds stored as milliseconds: {e}"),
-                    })
-                })?);
-                fields.push(field.as_ref().clone().with_data_type(millis));
-            }
-            _ => {
-                fields.push(field.as_ref().clone());
-                columns.push(column.clone());
-            }
-        }
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone())),
-        columns,
-    )?)
-}
-
-/// Compressed and uncompressed bytes per top-level column, over every row group.
-fn column_sizes(meta: &ParquetMetaData) -> Vec<log::ColumnSize> {
-    let mut columns: Vec<log::ColumnSize> = Vec::new();
-    for rg in meta.row_groups() {
-        for col in rg.columns() {
-            let name = col
-                .column_descr()
-                .path()
-                .parts()
-                .first()
-                .cloned()
-                .unwrap_or_default();
-            let (compressed, uncompressed) = (
-                col.compressed_size().max(0) as u64,
-                col.uncompressed_size().max(0) as u64,
-            );
-            match columns.iter_mut().find(|c| c.name == name) {
-                Some(c) => {
-                    c.compressed += compressed;
-                    c.uncompressed += uncompressed;
-                }
-                None => columns.push(log::ColumnSize {
-                    name,
-                    compressed,
-                    uncompressed,
-                }),
-            }
-        }
-    }
-    columns
 }

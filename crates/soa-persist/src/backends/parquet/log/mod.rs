@@ -58,6 +58,7 @@ pub(crate) async fn get_opt(
 }
 
 /// What `commit`'s builder decides, given the current state.
+#[allow(clippy::large_enum_variant)] // one per commit attempt: boxing would buy nothing
 pub(super) enum Next {
     Commit(Record),
     /// Nothing to write (e.g. the write id is already committed).

@@ -62,6 +62,9 @@ pub(crate) struct Record {
     pub remove: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write: Option<WriteMark>,
+    /// For a `restore`: the version whose state it committed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored: Option<u64>,
     /// Version 0 written before the first data file when nothing was there: "never stored".
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub placeholder: bool,

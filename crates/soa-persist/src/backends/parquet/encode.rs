@@ -1,0 +1,165 @@
+//! Encoding rows into Parquet files: a partition's rows cut into files of at most
+//! `max_rows_per_file` rows with fresh names, each encoded on a blocking thread into memory
+//! (with its per-column sizes for the log) and stored complete, not yet live.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{FutureExt, StreamExt, stream};
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::properties::WriterProperties;
+use soa_persist_api::PersistError;
+use soa_persist_api::exec::cast_exact;
+use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
+use soa_persist_core::error::ConvertError;
+
+use super::layout::{self, partition_dir};
+use super::log::{self, FileEntry};
+use super::storage::{NAME, Storage};
+use super::{join_error, parallelism};
+
+/// One file to write: its rows, partition values and path.
+pub(super) type Job = (RecordBatch, layout::PartitionValues, String);
+
+/// `part` (rows of one partition) as files of at most `max` rows, each with a fresh name.
+pub(super) fn file_jobs(
+    part: &RecordBatch,
+    values: &layout::PartitionValues,
+    max: usize,
+) -> Vec<Job> {
+    let max = max.max(1);
+    (0..part.num_rows())
+        .step_by(max)
+        .map(|start| {
+            let chunk = part.slice(start, max.min(part.num_rows() - start));
+            let path = format!(
+                "{}part-{}.parquet",
+                partition_dir(values),
+                uuid::Uuid::new_v4().simple()
+            );
+            (chunk, values.clone(), path)
+        })
+        .collect()
+}
+
+/// Encodes `jobs` and stores each file (complete, not yet live). Encoding is CPU-bound: files
+/// are encoded on blocking threads, one per core at a time.
+pub(super) async fn store_files(
+    storage: &dyn Storage,
+    jobs: Vec<Job>,
+    props: &WriterProperties,
+) -> Result<Vec<FileEntry>, PersistError> {
+    let mut encoded = stream::iter(jobs.into_iter().map(|(chunk, values, path)| {
+        let props = props.clone();
+        tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
+            .map(|r| r.map_err(|e| join_error(e, "encoding a file")))
+    }))
+    .buffered(parallelism());
+    let mut files = Vec::new();
+    while let Some(result) = encoded.next().await {
+        let (bytes, entry) = result??;
+        storage.put(&entry.path, bytes).await?;
+        files.push(entry);
+    }
+    Ok(files)
+}
+
+/// Writes one Parquet file into memory.
+fn encode(
+    batch: &RecordBatch,
+    props: &WriterProperties,
+    path: String,
+    partition: layout::PartitionValues,
+) -> Result<(Bytes, FileEntry), PersistError> {
+    let write_err = |e: parquet::errors::ParquetError| {
+        PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
+    };
+    let batch = &seconds_as_millis(batch)?;
+    let mut buffer = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
+        .map_err(write_err)?;
+    writer.write(batch).map_err(write_err)?;
+    let meta = writer.close().map_err(write_err)?;
+    let entry = FileEntry {
+        rows: batch.num_rows() as u64,
+        bytes: buffer.len() as u64,
+        row_groups: meta.num_row_groups() as u64,
+        partition,
+        columns: column_sizes(&meta),
+        path,
+    };
+    Ok((Bytes::from(buffer), entry))
+}
+
+/// Parquet has no seconds unit: the encoder would store `Timestamp(Second)` as a bare INT64 that
+/// other readers take for an integer, so such columns are stored as milliseconds (exact; reads
+/// convert back to the struct's unit).
+fn seconds_as_millis(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Timestamp(TimeUnit::Second, _)))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::Timestamp(TimeUnit::Second, tz) => {
+                let millis = DataType::Timestamp(TimeUnit::Millisecond, tz.clone());
+                columns.push(cast_exact(column, &millis).map_err(|e| {
+                    PersistError::Convert(ConvertError::InvalidValue {
+                        field: field.name().clone(),
+                        row: 0,
+                        detail: format!("seconds stored as milliseconds: {e}"),
+                    })
+                })?);
+                fields.push(field.as_ref().clone().with_data_type(millis));
+            }
+            _ => {
+                fields.push(field.as_ref().clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone())),
+        columns,
+    )?)
+}
+
+/// Compressed and uncompressed bytes per top-level column, over every row group.
+fn column_sizes(meta: &ParquetMetaData) -> Vec<log::ColumnSize> {
+    let mut columns: Vec<log::ColumnSize> = Vec::new();
+    for rg in meta.row_groups() {
+        for col in rg.columns() {
+            let name = col
+                .column_descr()
+                .path()
+                .parts()
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            let (compressed, uncompressed) = (
+                col.compressed_size().max(0) as u64,
+                col.uncompressed_size().max(0) as u64,
+            );
+            match columns.iter_mut().find(|c| c.name == name) {
+                Some(c) => {
+                    c.compressed += compressed;
+                    c.uncompressed += uncompressed;
+                }
+                None => columns.push(log::ColumnSize {
+                    name,
+                    compressed,
+                    uncompressed,
+                }),
+            }
+        }
+    }
+    columns
+}
