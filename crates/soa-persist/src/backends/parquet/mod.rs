@@ -10,6 +10,7 @@
 //! This file: the handle, how it is opened, and the trait implementation.
 
 mod bloom;
+mod chunk;
 #[cfg(any(test, feature = "testing"))]
 mod faulty;
 mod footer;

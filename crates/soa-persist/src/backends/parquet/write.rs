@@ -25,7 +25,7 @@ use soa_persist_core::store::Keyed;
 use super::layout::{self, partition_dir, split_by_partition};
 use super::log::{self, Committed, FileEntry, Next, Record, Snapshot};
 use super::prune::{may_match, pruning_form};
-use super::read::{decode_blocking, partition_range};
+use super::read::{Source, decode_blocking, partition_range};
 use super::spark::spark_cast;
 use super::storage::NAME;
 use super::{ParquetPersistence, join_error, parallelism};
@@ -248,7 +248,7 @@ impl<T: SoA> ParquetPersistence<T> {
             let bytes = self.storage.get(&file.path).await?;
             let batches = decode_blocking::<T>(
                 file.clone(),
-                bytes,
+                Source::Whole(bytes),
                 all.clone(),
                 everything.clone(),
                 self.footers.clone(),
