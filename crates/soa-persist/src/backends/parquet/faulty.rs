@@ -2,6 +2,7 @@
 //! effect), for failure-path tests (feature `testing`). `FaultyPersistence` in
 //! `soa_persist_api::testing` does the same one layer up, for every backend.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -122,6 +123,13 @@ impl<S: Storage> Storage for FaultyStorage<S> {
     }
     fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>> {
         self.run("get", path, || self.inner.get(path))
+    }
+    fn get_ranges(
+        &self,
+        path: &str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, Result<Vec<Bytes>, PersistError>> {
+        self.run("get", path, || self.inner.get_ranges(path, ranges))
     }
     fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
         self.run("head", path, || self.inner.head(path))

@@ -11,6 +11,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::bloom_filter::Sbbf;
+use parquet::file::metadata::PageIndexPolicy;
 use soa_persist_api::PersistError;
 
 use super::corrupt;
@@ -32,8 +33,10 @@ impl Footer {
         bytes: &Bytes,
         key: Option<&str>,
     ) -> Result<Self, PersistError> {
-        let metadata = ArrowReaderMetadata::load(bytes, ArrowReaderOptions::new())
-            .map_err(|e| corrupt(&file.path, e))?;
+        // The offset index lets a filtered read skip the pages that hold no matching row.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let metadata =
+            ArrowReaderMetadata::load(bytes, options).map_err(|e| corrupt(&file.path, e))?;
         let leaf = key.and_then(|k| {
             metadata
                 .parquet_schema()

@@ -11,6 +11,7 @@
 //! This file: the handle, how it is opened, and the trait implementation.
 
 mod bloom;
+mod chunk;
 mod compact;
 mod encode;
 #[cfg(any(test, feature = "testing"))]

@@ -2,6 +2,10 @@
 //! statistics, only the needed columns decoded, partition columns added from the folder
 //! names, the batch brought to the struct's schema, then the scan's remaining work
 //! (`exec::ScanPlan`). Files decode on blocking threads, one per core, in order.
+//!
+//! Once a file's footer is cached, only the column chunks a read decodes are fetched, and a
+//! predicate is evaluated while decoding (a `RowFilter`): its columns first, then only the
+//! pages of the other columns that hold matching rows.
 
 use std::sync::Arc;
 
@@ -10,17 +14,22 @@ use futures::{StreamExt, TryStreamExt, stream};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+    ArrowPredicateFn, ArrowReaderMetadata, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder, RowFilter,
 };
+use parquet::file::reader::ChunkReader;
+use parquet::schema::types::SchemaDescriptor;
 use soa_persist_api::exec::{ScanPlan, conform, resolve_field};
 use soa_persist_api::{BatchStream, PersistError, Scan};
 use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use soa_persist_core::arrow::datatypes::{FieldRef, Schema, SchemaRef};
-use soa_persist_core::query::{Expr, Predicate};
+use soa_persist_core::arrow::error::ArrowError;
+use soa_persist_core::query::{Expr, Predicate, eval};
 use soa_persist_core::schema::key_field;
 use soa_persist_core::soa::SoA;
 
 use super::bloom;
+use super::chunk::{Fetched, needed_ranges};
 use super::footer::{Footer, FooterCache};
 use super::layout::partition_column;
 use super::log::FileEntry;
@@ -59,8 +68,18 @@ impl<T: SoA> ParquetPersistence<T> {
                 let (storage, plan, pruning) = (storage.clone(), plan.clone(), pruning.clone());
                 let footers = footers.clone();
                 async move {
-                    let bytes = storage.get(&file.path).await?;
-                    decode_blocking::<T>(file, bytes, plan, pruning, footers).await
+                    let footer = footers.get(&file.path);
+                    let ranges = footer
+                        .as_ref()
+                        .and_then(|f| selective_ranges::<T>(&file, f, &plan, &pruning));
+                    let source = match (footer, ranges) {
+                        (Some(footer), Some(ranges)) => {
+                            let parts = storage.get_ranges(&file.path, ranges.clone()).await?;
+                            Source::Part(Fetched::new(file.bytes, &ranges, parts), footer)
+                        }
+                        _ => Source::Whole(storage.get(&file.path).await?),
+                    };
+                    decode_blocking::<T>(file, source, plan, pruning, footers).await
                 }
             })
             // Files decode concurrently (one per core), in order; memory stays a few files.
@@ -93,9 +112,15 @@ impl<T: SoA> ParquetPersistence<T> {
         if matches!(predicate.expr(), Expr::True) {
             return snapshot.rows();
         }
-        let mut stream = self
-            .read(snapshot.files.clone(), Scan::filter(predicate.clone()))
-            .await?;
+        // Only the predicate's columns are decoded.
+        let mut columns: Vec<String> = Vec::new();
+        for path in predicate.expr().columns() {
+            if !columns.iter().any(|c| c == path[0]) {
+                columns.push(path[0].to_string());
+            }
+        }
+        let scan = Scan::filter(predicate.clone()).project(columns);
+        let mut stream = self.read(snapshot.files.clone(), scan).await?;
         let mut n = 0;
         while let Some(b) = stream.next().await {
             n += b?.num_rows() as u64;
@@ -104,27 +129,59 @@ impl<T: SoA> ParquetPersistence<T> {
     }
 }
 
+/// What a read of one file fetched: all of it, or the column chunks it decodes (with the
+/// cached footer they were computed from).
+pub(super) enum Source {
+    Whole(Bytes),
+    Part(Fetched, Arc<Footer>),
+}
+
+/// The byte ranges a read of `file` needs, from its cached footer; `None` when they are most of
+/// the file.
+fn selective_ranges<T: SoA>(
+    file: &FileEntry,
+    footer: &Footer,
+    plan: &ScanPlan,
+    pruning: &Expr,
+) -> Option<Vec<std::ops::Range<u64>>> {
+    let schema = T::arrow_schema();
+    let row_groups = matching_row_groups(&schema, file, footer, pruning, &plan.remaining);
+    let columns = FileColumns::new(&schema, file, footer.metadata.schema(), plan.columns());
+    let leaves = columns.leaves(footer.metadata.parquet_schema());
+    needed_ranges(
+        footer.metadata.metadata(),
+        &row_groups,
+        leaves.as_deref(),
+        file.bytes,
+    )
+}
+
 /// Decodes one file on a blocking thread, its row groups pruned by `pruning` (the plan's
 /// predicate in `pruning_form`); a panic in the decoder becomes `Corrupt`.
 pub(super) async fn decode_blocking<T: SoA>(
     file: FileEntry,
-    bytes: Bytes,
+    source: Source,
     plan: Arc<ScanPlan>,
     pruning: Arc<Expr>,
     footers: Arc<FooterCache>,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let what = format!("reading {}", file.path);
-    tokio::task::spawn_blocking(move || {
-        let footer = match footers.get(&file.path) {
-            Some(footer) => footer,
-            None => {
-                let key = key_field(&T::arrow_schema()).map(str::to_string);
-                let footer = Arc::new(Footer::load(&file, &bytes, key.as_deref())?);
-                footers.insert(&file.path, footer.clone());
-                footer
-            }
-        };
-        decode_file::<T>(&file, bytes, &plan, &pruning, &footer)
+    tokio::task::spawn_blocking(move || match source {
+        Source::Part(fetched, footer) => {
+            decode_file::<T, _>(&file, fetched, &plan, &pruning, &footer)
+        }
+        Source::Whole(bytes) => {
+            let footer = match footers.get(&file.path) {
+                Some(footer) => footer,
+                None => {
+                    let key = key_field(&T::arrow_schema()).map(str::to_string);
+                    let footer = Arc::new(Footer::load(&file, &bytes, key.as_deref())?);
+                    footers.insert(&file.path, footer.clone());
+                    footer
+                }
+            };
+            decode_file::<T, _>(&file, bytes, &plan, &pruning, &footer)
+        }
     })
     .await
     .map_err(|e| join_error(e, &what))?
@@ -148,11 +205,12 @@ pub(super) fn partition_range(
     })
 }
 
-/// Decodes one file: row groups pruned by statistics, columns pruned by the plan, then
-/// partition columns added, the schema conformed to `T`, and the plan applied.
-fn decode_file<T: SoA>(
+/// Decodes one file: row groups pruned by statistics, columns pruned by the plan, the
+/// predicate evaluated while decoding where it can be, then partition columns added, the
+/// schema conformed to `T`, and the rest of the plan applied.
+fn decode_file<T: SoA, R: ChunkReader + 'static>(
     file: &FileEntry,
-    bytes: Bytes,
+    reader: R,
     plan: &ScanPlan,
     pruning: &Expr,
     footer: &Footer,
@@ -163,12 +221,26 @@ fn decode_file<T: SoA>(
         return Ok(Vec::new());
     }
     let builder =
-        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, footer.metadata.clone());
+        ParquetRecordBatchReaderBuilder::new_with_metadata(reader, footer.metadata.clone());
     let columns = FileColumns::new(&schema, file, builder.schema(), plan.columns());
+    let filter = columns.row_filter(file, builder.parquet_schema(), &plan.remaining);
+    // A predicate evaluated by the decoder needs no second pass.
+    let pushed;
+    let plan = match filter {
+        Some(_) => {
+            pushed = ScanPlan {
+                remaining: Expr::True,
+                ..plan.clone()
+            };
+            &pushed
+        }
+        None => plan,
+    };
     let reader = columns.reader(
         builder,
         row_groups,
         plan.batch_size.unwrap_or(DEFAULT_BATCH_ROWS),
+        filter,
         file,
     )?;
     let mut out = Vec::new();
@@ -280,11 +352,12 @@ impl FileColumns {
         }
     }
 
-    fn reader(
+    fn reader<R: ChunkReader + 'static>(
         &self,
-        builder: ParquetRecordBatchReaderBuilder<Bytes>,
+        builder: ParquetRecordBatchReaderBuilder<R>,
         row_groups: Vec<usize>,
         batch_size: usize,
+        filter: Option<RowFilter>,
         file: &FileEntry,
     ) -> Result<ParquetRecordBatchReader, PersistError> {
         let mut builder = builder
@@ -294,7 +367,55 @@ impl FileColumns {
             let mask = ProjectionMask::roots(builder.parquet_schema(), indices.iter().copied());
             builder = builder.with_projection(mask);
         }
+        if let Some(filter) = filter {
+            builder = builder.with_row_filter(filter);
+        }
         builder.build().map_err(|e| corrupt(&file.path, e))
+    }
+
+    /// The leaf columns decoded (`None`: all), for fetching only their chunks.
+    fn leaves(&self, parquet: &SchemaDescriptor) -> Option<Vec<usize>> {
+        let roots = self.projection.as_ref()?;
+        Some(
+            (0..parquet.num_columns())
+                .filter(|&leaf| roots.contains(&parquet.get_column_root_idx(leaf)))
+                .collect(),
+        )
+    }
+
+    /// `predicate` as a filter the decoder evaluates on its own columns before decoding the
+    /// others (only the pages holding matching rows of those): when the file has the struct's
+    /// types, the predicate reads none of the partition columns, and other columns are read.
+    fn row_filter(
+        &self,
+        file: &FileEntry,
+        parquet: &SchemaDescriptor,
+        predicate: &Expr,
+    ) -> Option<RowFilter> {
+        if !self.fast || matches!(predicate, Expr::True) {
+            return None;
+        }
+        let file_roots: Vec<&str> = (0..parquet.root_schema().get_fields().len())
+            .map(|i| parquet.root_schema().get_fields()[i].name())
+            .collect();
+        let mut roots = Vec::new();
+        for path in predicate.columns() {
+            if file.partition.iter().any(|(k, _)| k == path[0]) {
+                return None;
+            }
+            let root = file_roots.iter().position(|n| *n == path[0])?;
+            if !roots.contains(&root) {
+                roots.push(root);
+            }
+        }
+        if roots.len() >= self.read.len() {
+            return None;
+        }
+        let expr = predicate.clone();
+        let filter = ArrowPredicateFn::new(ProjectionMask::roots(parquet, roots), move |batch| {
+            eval::mask(&expr, &batch).map_err(|e| ArrowError::ComputeError(e.to_string()))
+        });
+        Some(RowFilter::new(vec![Box::new(filter)]))
     }
 
     /// A decoded batch in the struct's column order, partition columns added from the path;

@@ -18,7 +18,7 @@ use super::encode::{Job, file_jobs, store_files};
 use super::layout::{self, split_by_partition};
 use super::log::{self, Committed, FileEntry, Next, Record, Snapshot};
 use super::prune::{may_match, pruning_form};
-use super::read::{decode_blocking, partition_range};
+use super::read::{Source, decode_blocking, partition_range};
 use super::spark::spark_cast;
 use super::storage::NAME;
 
@@ -216,7 +216,7 @@ impl<T: SoA> ParquetPersistence<T> {
             let bytes = self.storage.get(&file.path).await?;
             let batches = decode_blocking::<T>(
                 file.clone(),
-                bytes,
+                Source::Whole(bytes),
                 all.clone(),
                 everything.clone(),
                 self.footers.clone(),

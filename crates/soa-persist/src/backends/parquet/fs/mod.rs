@@ -14,6 +14,7 @@ mod tree;
 use std::ffi::OsString;
 use std::fmt::Debug;
 use std::io;
+use std::ops::Range;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -70,6 +71,18 @@ pub trait Fs: Send + Sync + Debug + 'static {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// The whole content of the file at `path`.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// The bytes of `range` of a file (`UnexpectedEof` when the file is shorter).
+    fn read_range(&self, path: &Path, range: Range<u64>) -> io::Result<Vec<u8>> {
+        let all = self.read(path)?;
+        let (start, end) = (range.start as usize, range.end as usize);
+        match all.get(start..end) {
+            Some(part) => Ok(part.to_vec()),
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("range {start}..{end} of a {}-byte file", all.len()),
+            )),
+        }
+    }
     /// The entries of a directory, symlinks reported as such (not followed).
     fn read_dir(&self, path: &Path) -> io::Result<Vec<FileInfo>>;
     /// What is at `path`, following symlinks.

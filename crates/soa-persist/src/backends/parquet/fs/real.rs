@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, ErrorKind, Write};
+use std::ops::Range;
 use std::path::Path;
 
 use super::{FileInfo, FileKind, Fs};
@@ -70,6 +71,14 @@ impl Fs for RealFs {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    #[cfg(unix)]
+    fn read_range(&self, path: &Path, range: Range<u64>) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; range.end.saturating_sub(range.start) as usize];
+        std::fs::File::open(path)?.read_exact_at(&mut buf, range.start)?;
+        Ok(buf)
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<FileInfo>> {

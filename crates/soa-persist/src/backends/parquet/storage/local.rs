@@ -2,6 +2,7 @@
 //! fsync, rename or hard link, fsync of the folder; new folders fsynced into their parents).
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +12,7 @@ use futures::future::BoxFuture;
 use soa_persist_api::PersistError;
 
 use super::super::fs::{FileKind, Fs, RealFs};
-use super::{Entry, Storage, check_path, check_prefix, io, join_err};
+use super::{Entry, NAME, Storage, check_path, check_prefix, io, join_err};
 
 /// A dataset folder on local disk (or on an `Fs` standing in for it in tests).
 #[derive(Debug)]
@@ -235,6 +236,36 @@ impl Storage for LocalStorage {
             d.fs.read(&target)
                 .map(Bytes::from)
                 .map_err(|e| io(&target, e))
+        })
+    }
+
+    fn get_ranges(
+        &self,
+        path: &str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, Result<Vec<Bytes>, PersistError>> {
+        let target = match self.resolve(path) {
+            Ok(t) => t,
+            Err(e) => return async move { Err(e) }.boxed(),
+        };
+        let path = path.to_string();
+        self.blocking(move |d| {
+            ranges
+                .into_iter()
+                .map(|r| match d.fs.read_range(&target, r.clone()) {
+                    Ok(bytes) => Ok(Bytes::from(bytes)),
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        Err(PersistError::corrupt(
+                            NAME,
+                            format!(
+                                "{path}: range {}..{} is past the file's end",
+                                r.start, r.end
+                            ),
+                        ))
+                    }
+                    Err(e) => Err(io(&target, e)),
+                })
+                .collect()
         })
     }
 

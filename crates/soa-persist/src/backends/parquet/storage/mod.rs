@@ -11,10 +11,12 @@ mod object;
 mod object_tests;
 
 use std::fmt::Debug;
+use std::ops::Range;
 use std::path::{Component, Path as FsPath, PathBuf};
 use std::time::SystemTime;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use soa_persist_api::PersistError;
 
@@ -42,6 +44,17 @@ pub trait Storage: Send + Sync + Debug + 'static {
     fn put_new(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<bool, PersistError>>;
     /// The whole content of the object at `path`.
     fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>>;
+    /// The bytes of each of `ranges` of the object at `path` (a `Corrupt` error when one
+    /// reaches past its end). Selective reads fetch only the column chunks they decode.
+    fn get_ranges(
+        &self,
+        path: &str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, Result<Vec<Bytes>, PersistError>> {
+        let whole = self.get(path);
+        let path = path.to_string();
+        async move { slice_ranges(&path, &whole.await?, &ranges) }.boxed()
+    }
     /// The size of the object at `path`, or `None` when there is none.
     fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>>;
     /// Every object below `prefix` (all when empty), temporary files included.
@@ -54,6 +67,30 @@ pub trait Storage: Send + Sync + Debug + 'static {
     fn local_root(&self) -> Option<PathBuf> {
         None
     }
+}
+
+/// `ranges` of `bytes`, the whole content of `path`.
+fn slice_ranges(
+    path: &str,
+    bytes: &Bytes,
+    ranges: &[Range<u64>],
+) -> Result<Vec<Bytes>, PersistError> {
+    ranges
+        .iter()
+        .map(|r| {
+            let (start, end) = (r.start as usize, r.end as usize);
+            if start > end || end > bytes.len() {
+                return Err(PersistError::corrupt(
+                    NAME,
+                    format!(
+                        "{path}: range {start}..{end} of a {}-byte file",
+                        bytes.len()
+                    ),
+                ));
+            }
+            Ok(bytes.slice(start..end))
+        })
+        .collect()
 }
 
 pub(super) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> PersistError {

@@ -1,6 +1,7 @@
 //! `ObjectStorage`: a dataset under a prefix of an `object_store` store (memory://, S3, GCS,
 //! Azure), with a probe that the store honours create-if-absent before the first commit.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -166,6 +167,23 @@ impl Storage for ObjectStorage {
         async move {
             let result = self.store.get(&location?).await.map_err(object_err)?;
             result.bytes().await.map_err(object_err)
+        }
+        .boxed()
+    }
+
+    fn get_ranges(
+        &self,
+        path: &str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, Result<Vec<Bytes>, PersistError>> {
+        let location = self.resolve(path);
+        async move {
+            // The store coalesces nearby ranges into fewer requests.
+            let location = location?;
+            self.store
+                .get_ranges(&location, &ranges)
+                .await
+                .map_err(object_err)
         }
         .boxed()
     }
