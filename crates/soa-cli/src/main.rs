@@ -4,9 +4,11 @@
 
 mod filter;
 mod format;
+mod r#gen;
 mod head;
 mod inspect;
 mod report;
+mod source;
 
 use std::process::ExitCode;
 
@@ -85,6 +87,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints the `#[derive(SoA)]` Rust struct that reads a dataset or a DuckDB table.
+    #[command(
+        after_help = "Types follow the README's type table; dictionary and ENUM columns become \
+                      `SoAEnum`s, struct columns nested structs, partition folders \
+                      #[soa(partition)] fields, a recorded key or a one-column PRIMARY KEY \
+                      #[soa(key)].\n\nExamples:\n  soa gen data/orders > src/order.rs\n  \
+                      soa gen data/orders --name Order\n  \
+                      soa gen shop.duckdb --table orders     (feature duckdb)\n  \
+                      soa gen duckdb:shop.duckdb#orders      (feature duckdb)"
+    )]
+    Gen {
+        /// A Parquet dataset (a folder or a URL), or a DuckDB table: `duckdb:<file>#<table>`,
+        /// or a `.duckdb` / `.db` file with `--table`.
+        source: String,
+        /// The DuckDB table, for a database file given by name.
+        #[arg(long)]
+        table: Option<String>,
+        /// The struct's name (default: the one the files record, or the folder's or table's).
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 /// What a command asks the process to exit with, short of an error.
@@ -128,6 +151,11 @@ async fn run(command: Command) -> Result<Outcome, String> {
             pages,
             json,
         } => report::verify(&open(&dataset)?, pages, json).await,
+        Command::Gen {
+            source,
+            table,
+            name,
+        } => r#gen::run(&source, table.as_deref(), name.as_deref()).await,
     }
 }
 

@@ -1,0 +1,66 @@
+//! Where `gen`, `sql` and `convert` read from and write to: a Parquet dataset (a folder or a
+//! URL) or, with the `duckdb` feature, a DuckDB table, written `duckdb:<file>#<table>` (or a
+//! `.duckdb` / `.db` file with `--table`).
+
+use soa_persist::backends::parquet::ParquetDataset;
+
+/// A source of rows.
+pub(crate) enum Source {
+    Parquet(ParquetDataset),
+    #[cfg(feature = "duckdb")]
+    DuckDB {
+        db: soa_persist::backends::duckdb::DuckDBDatabase,
+        table: String,
+    },
+}
+
+/// `duckdb:<file>#<table>`, or a `.duckdb` / `.db` file with the table given apart: the file
+/// and the table, if `text` names a DuckDB table at all.
+pub(crate) fn duckdb_target(
+    text: &str,
+    table: Option<&str>,
+) -> Result<Option<(String, String)>, String> {
+    let (file, from_text) = match text.strip_prefix("duckdb:") {
+        Some(rest) => match rest.rsplit_once('#') {
+            Some((file, t)) => (file, Some(t)),
+            None => (rest, None),
+        },
+        None if text.ends_with(".duckdb") || text.ends_with(".db") => (text, None),
+        None => return Ok(None),
+    };
+    match from_text.or(table) {
+        Some(t) if !t.is_empty() => Ok(Some((file.to_string(), t.to_string()))),
+        _ => Err(format!(
+            "{text} is a DuckDB database: name the table (`duckdb:{file}#orders` or --table orders)"
+        )),
+    }
+}
+
+/// A Parquet dataset: a folder or a URL.
+pub(crate) fn open_dataset(text: &str) -> Result<ParquetDataset, String> {
+    if text.contains("://") {
+        ParquetDataset::open_url(text)
+    } else {
+        ParquetDataset::open(text)
+    }
+    .map_err(|e| e.to_string())
+}
+
+impl Source {
+    /// The source `text` names (`table` for a DuckDB file given by name).
+    pub(crate) fn parse(text: &str, table: Option<&str>) -> Result<Self, String> {
+        match duckdb_target(text, table)? {
+            None => Ok(Self::Parquet(open_dataset(text)?)),
+            #[cfg(feature = "duckdb")]
+            Some((file, table)) => {
+                let db = soa_persist::backends::duckdb::DuckDBDatabase::open(&file, true)
+                    .map_err(|e| e.to_string())?;
+                Ok(Self::DuckDB { db, table })
+            }
+            #[cfg(not(feature = "duckdb"))]
+            Some(_) => Err(format!(
+                "{text} is a DuckDB table: this soa was built without the `duckdb` feature"
+            )),
+        }
+    }
+}

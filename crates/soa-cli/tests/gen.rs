@@ -1,0 +1,205 @@
+//! `soa gen` run as a process: its output for a dataset of many types equals the checked-in
+//! `gen/fixture_struct.rs` (rewrite it with `SOA_BLESS=1`), and that file, compiled into this
+//! test through `include!`, loads the dataset it came from with every column equal. The same for
+//! a DuckDB table (feature `duckdb`), and bad sources exit 2 with one line.
+#![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use soa_persist::prelude::*;
+use soa_persist::rust_decimal::Decimal;
+use soa_persist::uuid::Uuid;
+
+#[derive(SoAEnum, Clone, Copy, Debug, PartialEq)]
+enum Stage {
+    Draft,
+    #[soa(rename = "in review")]
+    InReview,
+    Done,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct Place {
+    city: String,
+    zip: u32,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct Shipment {
+    #[soa(key)]
+    id: u64,
+    #[soa(partition)]
+    region: String,
+    small: i8,
+    medium: i16,
+    count: u32,
+    ratio: f32,
+    amount: f64,
+    paid: bool,
+    label: String,
+    note: Option<String>,
+    blob: Vec<u8>,
+    tag: [u8; 4],
+    big: Option<i64>,
+    sizes: Vec<i32>,
+    aliases: Vec<Option<String>>,
+    at: DateTime<Utc>,
+    #[soa(timestamp = "ms")]
+    at_ms: DateTime<Utc>,
+    local: NaiveDateTime,
+    day: NaiveDate,
+    #[soa(decimal(12, 2))]
+    price: Decimal,
+    uid: Uuid,
+    stage: Stage,
+    #[soa(nested)]
+    place: Place,
+    #[soa(rename = "Unit Price")]
+    unit_price: f64,
+    #[soa(rename = "type")]
+    kind: String,
+}
+
+fn shipment(id: u64) -> Shipment {
+    let at = DateTime::from_timestamp(1_700_000_000 + id as i64 * 3600, 0).unwrap();
+    Shipment {
+        id,
+        region: ["north", "south"][id as usize % 2].into(),
+        small: -(id as i8),
+        medium: id as i16 * 100,
+        count: id as u32 * 7,
+        ratio: id as f32 / 4.0,
+        amount: id as f64 * 1.25,
+        paid: id % 3 == 0,
+        label: format!("label {id} ü"),
+        note: (id % 2 == 0).then(|| format!("note {id}")),
+        blob: vec![id as u8; id as usize % 3],
+        tag: [id as u8, 1, 2, 3],
+        big: (id % 4 != 0).then_some(-(id as i64) * 1_000_000_000),
+        sizes: (0..id as i32 % 4).collect(),
+        aliases: vec![Some(format!("a{id}")), None],
+        at,
+        at_ms: at,
+        local: at.naive_utc(),
+        day: at.date_naive(),
+        price: Decimal::new(id as i64 * 1999, 2),
+        uid: Uuid::from_u128(0x1234_5678_9abc_def0_0000_0000_0000_0000 + u128::from(id)),
+        stage: [Stage::Draft, Stage::InReview, Stage::Done][id as usize % 3],
+        place: Place {
+            city: format!("city {}", id % 5),
+            zip: 10_000 + id as u32,
+        },
+        unit_price: id as f64 / 8.0,
+        kind: ["a", "b"][id as usize % 2].into(),
+    }
+}
+
+fn shipments() -> ShipmentSoA {
+    (0..12).map(shipment).collect()
+}
+
+/// The fixture dataset: one append of `shipments()`.
+fn write_fixture(dir: &Path) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let p = ParquetPersistence::<Shipment>::open(dir).unwrap();
+        p.append(shipments()).await.unwrap();
+    })
+}
+
+mod generated {
+    include!("gen/fixture_struct.rs");
+}
+
+fn soa(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_soa"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn checked_in(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/gen")
+        .join(name)
+}
+
+/// `soa gen args` succeeds and prints what `file` holds (with `SOA_BLESS=1`: writes it there).
+fn gen_matches(args: &[&str], file: &str) {
+    let o = soa(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let out = String::from_utf8(o.stdout).unwrap();
+    let path = checked_in(file);
+    if std::env::var_os("SOA_BLESS").is_some() {
+        std::fs::write(&path, &out).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        out, expected,
+        "soa gen output differs from {file} (SOA_BLESS=1 rewrites it)"
+    );
+}
+
+#[test]
+fn gen_of_a_dataset_prints_the_checked_in_struct() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path());
+    gen_matches(&["gen", dir.path().to_str().unwrap()], "fixture_struct.rs");
+}
+
+/// Rows sorted by `id`, as one batch.
+fn sorted(
+    batch: &soa_persist::arrow::array::RecordBatch,
+) -> soa_persist::arrow::array::RecordBatch {
+    use soa_persist::arrow::compute::{sort_to_indices, take_record_batch};
+    let order = sort_to_indices(batch.column_by_name("id").unwrap(), None, None).unwrap();
+    take_record_batch(batch, &order).unwrap()
+}
+
+#[test]
+fn the_generated_struct_loads_the_dataset_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixture(dir.path());
+    let loaded = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let p = ParquetPersistence::<generated::Shipment>::open(dir.path()).unwrap();
+        p.load().await.unwrap().unwrap()
+    });
+    assert_eq!(loaded.len(), 12);
+    let got = sorted(&loaded.to_record_batch().unwrap());
+    let want = shipments().to_record_batch().unwrap();
+    for field in want.schema().fields() {
+        let name = field.name();
+        let column = got
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("the generated struct has no column {name}"));
+        assert_eq!(
+            column.as_ref(),
+            want.column_by_name(name).unwrap().as_ref(),
+            "{name}"
+        );
+    }
+    // Typed fields, not just columns: the enum with a renamed variant and the nested struct.
+    let at = loaded.id.iter().position(|&id| id == 4).unwrap();
+    let row = loaded.row(at).unwrap();
+    assert_eq!(row.stage, generated::Stage::InReview);
+    assert_eq!(row.place.city, "city 4");
+}
+
+#[test]
+fn gen_of_a_missing_or_empty_source_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().to_str().unwrap();
+    for (args, needle) in [
+        (vec!["gen", "/no/such/folder"], "is not a folder"),
+        (vec!["gen", empty], "not a dataset"),
+        (vec!["gen", "shop.duckdb"], "name the table"),
+    ] {
+        let o = soa(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(o.stdout.is_empty());
+    }
+}
