@@ -7,8 +7,11 @@ mod format;
 mod r#gen;
 mod head;
 mod inspect;
+mod output;
 mod report;
 mod source;
+#[cfg(feature = "duckdb")]
+mod sql;
 
 use std::process::ExitCode;
 
@@ -108,6 +111,30 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Runs SQL (DuckDB's dialect) over Parquet datasets and DuckDB files (feature `duckdb`).
+    #[command(
+        after_help = "Each --attach name=<dataset> is a view of the dataset's current \
+                      version (partition columns included); name=<file>.duckdb attaches a \
+                      database read-only (its tables are name.table).\n\nExamples:\n  \
+                      soa sql \"SELECT status, sum(amount) FROM o GROUP BY 1\" --attach o=data/orders\n  \
+                      soa sql \"SELECT * FROM o JOIN c USING (customer)\" --attach o=data/orders \
+                      --attach c=data/customers --format csv\n  \
+                      soa sql \"SELECT * FROM shop.orders\" --attach shop=shop.duckdb --format jsonl\n  \
+                      soa sql \"SELECT * FROM o WHERE amount > 100\" --attach o=data/orders --out big.parquet"
+    )]
+    Sql {
+        /// The query.
+        query: String,
+        /// `name=<dataset folder>` (a view) or `name=<file>.duckdb` (a database); repeatable.
+        #[arg(long, value_name = "NAME=SOURCE")]
+        attach: Vec<String>,
+        /// How rows are printed.
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+        /// Write the result to this Parquet file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+    },
 }
 
 /// What a command asks the process to exit with, short of an error.
@@ -156,6 +183,17 @@ async fn run(command: Command) -> Result<Outcome, String> {
             table,
             name,
         } => r#gen::run(&source, table.as_deref(), name.as_deref()).await,
+        #[cfg(feature = "duckdb")]
+        Command::Sql {
+            query,
+            attach,
+            format,
+            out,
+        } => sql::run(&query, &attach, format, out.as_deref()).await,
+        #[cfg(not(feature = "duckdb"))]
+        Command::Sql { .. } => {
+            Err("sql needs DuckDB: this soa was built without the `duckdb` feature".into())
+        }
     }
 }
 

@@ -203,3 +203,110 @@ fn gen_of_a_missing_or_empty_source_exits_2_with_one_line() {
         assert!(o.stdout.is_empty());
     }
 }
+
+/// A DuckDB table with a primary key, an `ENUM`, a decimal, a time zone, a list, a struct, a
+/// UUID and a column name with a space, written by SQL.
+#[cfg(feature = "duckdb")]
+mod duckdb_table {
+    use super::{gen_matches, soa};
+    use soa_persist::backends::duckdb::DuckDBDatabase;
+
+    mod generated {
+        include!("gen/duckdb_struct.rs");
+    }
+
+    pub(super) fn write(file: &std::path::Path) {
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let db = DuckDBDatabase::open(file, false).unwrap();
+            db.execute(
+                "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer VARCHAR NOT NULL, \
+                 mood ENUM('happy', 'so so') NOT NULL, amount DECIMAL(10, 2), \
+                 placed TIMESTAMPTZ NOT NULL, tags VARCHAR[], \
+                 addr STRUCT(city VARCHAR, zip INTEGER), uid UUID, \"Order Date\" DATE)",
+            )
+            .await
+            .unwrap();
+            db.execute(
+                "INSERT INTO orders VALUES \
+                 (1, 'ada', 'happy', 12.50, TIMESTAMPTZ '2026-01-02 03:04:05+00', ['a', NULL], \
+                  {'city': 'Oslo', 'zip': 150}, '00000000-0000-0000-0000-000000000001', DATE '2026-01-02'), \
+                 (2, 'bob', 'so so', NULL, TIMESTAMPTZ '2026-02-03 04:05:06+00', NULL, \
+                  {'city': 'Rome', 'zip': 100}, NULL, NULL)",
+            )
+            .await
+            .unwrap();
+        })
+    }
+
+    #[test]
+    fn gen_of_a_duckdb_table_prints_the_checked_in_struct() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.duckdb");
+        write(&file);
+        gen_matches(
+            &["gen", file.to_str().unwrap(), "--table", "orders"],
+            "duckdb_struct.rs",
+        );
+        // The same table named in one argument.
+        let spec = format!("duckdb:{}#orders", file.display());
+        gen_matches(&["gen", &spec], "duckdb_struct.rs");
+        let o = soa(&["gen", file.to_str().unwrap(), "--table", "nope"]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("no table \"nope\"") && err.contains("orders"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_generated_struct_loads_the_table_it_came_from() {
+        use soa_persist::prelude::*;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.duckdb");
+        write(&file);
+        let rows = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            // The struct records the table's name, so it opens that table.
+            let p = DuckDBPersistence::<generated::Orders>::open(&file).unwrap();
+            p.load().await.unwrap().unwrap()
+        });
+        let mut rows: Vec<generated::Orders> =
+            (0..rows.len()).filter_map(|i| rows.row(i)).collect();
+        rows.sort_by_key(|r| r.id);
+        let placed = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+        assert_eq!(
+            rows,
+            [
+                generated::Orders {
+                    id: 1,
+                    customer: "ada".into(),
+                    mood: generated::Mood::Happy,
+                    amount: Some(soa_persist::rust_decimal::Decimal::new(1250, 2)),
+                    placed: placed("2026-01-02T03:04:05Z"),
+                    tags: Some(vec![Some("a".into()), None]),
+                    addr: generated::Addr {
+                        city: Some("Oslo".into()),
+                        zip: Some(150)
+                    },
+                    uid: Some(soa_persist::uuid::Uuid::from_u128(1)),
+                    order_date: Some(day),
+                },
+                generated::Orders {
+                    id: 2,
+                    customer: "bob".into(),
+                    mood: generated::Mood::SoSo,
+                    amount: None,
+                    placed: placed("2026-02-03T04:05:06Z"),
+                    tags: None,
+                    addr: generated::Addr {
+                        city: Some("Rome".into()),
+                        zip: Some(100)
+                    },
+                    uid: None,
+                    order_date: None,
+                },
+            ]
+        );
+    }
+}

@@ -91,6 +91,14 @@ impl DuckDBDatabase {
             .await
     }
 
+    /// Runs one statement that returns no rows (`ATTACH`, `COPY … TO`, DDL): the rows it changed.
+    pub async fn execute(&self, statement: &str) -> Result<usize, PersistError> {
+        let statement = statement.to_string();
+        self.db
+            .run(move |conn| conn.execute(&statement, []).map_err(db_error))
+            .await
+    }
+
     /// Runs `query` and streams its result chunk by chunk as DuckDB produces it (memory bounded
     /// by a few chunks): the schema first, then the batches.
     pub async fn sql_stream(&self, query: &str) -> Result<(SchemaRef, BatchStream), PersistError> {
