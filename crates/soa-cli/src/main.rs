@@ -2,6 +2,7 @@
 //! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
 //! or bad input; errors are one line on stderr.
 
+mod convert;
 mod filter;
 mod format;
 mod r#gen;
@@ -135,6 +136,43 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<String>,
     },
+    /// Copies a dataset or a DuckDB table into a new dataset or table, batch by batch.
+    #[command(
+        after_help = "A DuckDB table is written duckdb:<file>#<table> (feature duckdb). \
+                      A Parquet copy keeps the source's partition columns unless \
+                      --partition-by or --no-partition says otherwise, and is made live by one \
+                      commit at the end; a DuckDB table is created (it must not exist) and \
+                      dropped again if the copy fails. Progress goes to stderr every \
+                      --progress-every rows.\n\nExamples:\n  \
+                      soa convert data/orders data/orders-by-day --partition-by day\n  \
+                      soa convert data/orders /tmp/orders-spark --spark --compression snappy\n  \
+                      soa convert data/orders duckdb:shop.duckdb#orders\n  \
+                      soa convert duckdb:shop.duckdb#orders data/orders-copy --compression zstd:9"
+    )]
+    Convert {
+        /// A Parquet dataset (a folder or a URL) or `duckdb:<file>#<table>`.
+        source: String,
+        /// A new dataset (an empty or missing folder, or a URL) or `duckdb:<file>#<table>`.
+        target: String,
+        /// Partition the copy by these columns (repeatable; default: the source's).
+        #[arg(long, value_name = "COLUMN")]
+        partition_by: Vec<String>,
+        /// Write the copy without partition folders.
+        #[arg(long, conflicts_with = "partition_by")]
+        no_partition: bool,
+        /// zstd[:level] (default zstd:3), gzip[:level], snappy, lz4 or none.
+        #[arg(long)]
+        compression: Option<String>,
+        /// Spark/Hive profile: unsigned integers and nanoseconds written as types Spark reads.
+        #[arg(long)]
+        spark: bool,
+        /// Rows per batch read and written (memory holds about one batch).
+        #[arg(long, default_value_t = 65_536)]
+        batch_rows: usize,
+        /// A progress line on stderr every this many rows.
+        #[arg(long, default_value_t = 1_000_000)]
+        progress_every: u64,
+    },
 }
 
 /// What a command asks the process to exit with, short of an error.
@@ -183,6 +221,26 @@ async fn run(command: Command) -> Result<Outcome, String> {
             table,
             name,
         } => r#gen::run(&source, table.as_deref(), name.as_deref()).await,
+        Command::Convert {
+            source,
+            target,
+            partition_by,
+            no_partition,
+            compression,
+            spark,
+            batch_rows,
+            progress_every,
+        } => {
+            let settings = convert::Settings {
+                partition_by,
+                no_partition,
+                compression,
+                spark,
+                batch_rows,
+                progress_every,
+            };
+            convert::run(&source, &target, settings).await
+        }
         #[cfg(feature = "duckdb")]
         Command::Sql {
             query,

@@ -28,6 +28,7 @@ pub mod storage;
 mod verify;
 mod version;
 mod write;
+mod writer;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use self::verify::{Problem, VerifyReport};
 pub use self::version::{ColumnBytes, DataFile, DatasetVersion};
+pub use self::writer::DatasetWriter;
 pub use maintain::RepairReport;
 use soa_persist_api::exec::{key_predicate, scan_for_keys};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};

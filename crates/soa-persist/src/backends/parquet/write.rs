@@ -287,7 +287,7 @@ impl<T: SoA> ParquetPersistence<T> {
 }
 
 /// Writes one Parquet file into memory.
-fn encode(
+pub(super) fn encode(
     batch: &RecordBatch,
     props: &WriterProperties,
     path: String,
