@@ -50,7 +50,7 @@ fn compression(text: &str) -> Result<Compression, String> {
 
 /// Where the rows go.
 enum Target {
-    Parquet(DatasetWriter),
+    Parquet(Box<DatasetWriter>),
     #[cfg(feature = "duckdb")]
     DuckDB {
         db: soa_persist::backends::duckdb::DuckDBDatabase,
@@ -110,7 +110,7 @@ impl Target {
                 let writer = DatasetWriter::create(text, schema, partition, options)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(Self::Parquet(writer))
+                Ok(Self::Parquet(Box::new(writer)))
             }
             #[cfg(feature = "duckdb")]
             Some((file, table)) => {

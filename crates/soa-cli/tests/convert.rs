@@ -101,20 +101,23 @@ fn a_copy_repartitioned_and_recompressed_holds_every_row() {
         ["_soa_log", "status=Pending", "status=Shipped"]
     );
     assert_eq!(rows_of(&target), expected(8));
-    let codec = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let view = ParquetDataset::open(&target)
-            .unwrap()
-            .current()
-            .await
-            .unwrap();
+    let (codec, commits, files) = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let dataset = ParquetDataset::open(&target).unwrap();
+        let view = dataset.current().await.unwrap();
         let file = view.files()[0].path.clone();
         let footer = view.footer(&file).await.unwrap();
-        format!(
+        let codec = format!(
             "{:?}",
             footer.metadata().row_group(0).column(0).compression()
-        )
+        );
+        let history = dataset.history().await.unwrap();
+        (codec, history.commits, view.files().len())
     });
     assert_eq!(codec, "SNAPPY");
+    // Every file made live by one commit after the log's creation.
+    assert_eq!(commits.len(), 2, "{commits:?}");
+    assert_eq!(commits[1].files_added, files);
+    assert_eq!(commits[1].rows_added, 8);
 }
 
 #[test]
@@ -241,4 +244,34 @@ mod duckdb_tables {
         });
         assert!(tables.is_empty(), "{tables:?}");
     }
+}
+
+#[test]
+fn gen_sql_and_convert_have_help_with_examples() {
+    for command in ["gen", "sql", "convert"] {
+        let out = ok(&soa(&[command, "--help"]));
+        assert!(out.contains("Examples:"), "{command}: {out}");
+        assert!(
+            out.contains(&format!("  soa {command} ")),
+            "{command}: {out}"
+        );
+    }
+}
+
+/// Without the `duckdb` feature, DuckDB sources and targets and `sql` say what is missing.
+#[cfg(not(feature = "duckdb"))]
+#[test]
+fn without_duckdb_its_commands_say_so() {
+    let src = tempfile::tempdir().unwrap();
+    write_orders(src.path(), 0..2, 2);
+    let s = src.path().to_str().unwrap();
+    fails_with(&soa(&["sql", "SELECT 1"]), "without the `duckdb` feature");
+    fails_with(
+        &soa(&["convert", s, "duckdb:x.duckdb#t"]),
+        "without the `duckdb` feature",
+    );
+    fails_with(
+        &soa(&["gen", "x.duckdb", "--table", "t"]),
+        "without the `duckdb` feature",
+    );
 }

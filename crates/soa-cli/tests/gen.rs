@@ -71,12 +71,12 @@ fn shipment(id: u64) -> Shipment {
         count: id as u32 * 7,
         ratio: id as f32 / 4.0,
         amount: id as f64 * 1.25,
-        paid: id % 3 == 0,
+        paid: id.is_multiple_of(3),
         label: format!("label {id} ü"),
-        note: (id % 2 == 0).then(|| format!("note {id}")),
+        note: id.is_multiple_of(2).then(|| format!("note {id}")),
         blob: vec![id as u8; id as usize % 3],
         tag: [id as u8, 1, 2, 3],
-        big: (id % 4 != 0).then_some(-(id as i64) * 1_000_000_000),
+        big: (!id.is_multiple_of(4)).then_some(-(id as i64) * 1_000_000_000),
         sizes: (0..id as i32 % 4).collect(),
         aliases: vec![Some(format!("a{id}")), None],
         at,
@@ -308,5 +308,57 @@ mod duckdb_table {
                 },
             ]
         );
+    }
+}
+
+/// Another tool's folder (no `_soa_log/`): a dictionary column without recorded variants, an
+/// integer partition folder, a text one with a null, a column the derive can't hold.
+#[test]
+fn gen_of_another_tools_folder_reads_enums_from_values_and_types_from_folders() {
+    use soa_persist::arrow::array::{
+        ArrayRef, DictionaryArray, DurationSecondArray, Int32Array, RecordBatch,
+    };
+    use soa_persist::arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("paint_jobs");
+    for (folder, colors) in [
+        ("year=2024/shop=__HIVE_DEFAULT_PARTITION__", ["red", "blue"]),
+        ("year=2025/shop=x1", ["green", "red"]),
+    ] {
+        let colors: DictionaryArray<Int32Type> = colors.into_iter().collect();
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef),
+            ("color", Arc::new(colors) as ArrayRef),
+            (
+                "took",
+                Arc::new(DurationSecondArray::from(vec![5, 6])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        std::fs::create_dir_all(root.join(folder)).unwrap();
+        let file = std::fs::File::create(root.join(folder).join("data.parquet")).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+    let o = soa(&["gen", root.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    for expected in [
+        "pub struct PaintJobs {",
+        "    pub id: i32,",
+        "    pub color: Color,",
+        "    // column \"took\" left out: Duration(s) has no derive mapping\n",
+        "    #[soa(partition)]\n    pub year: i64,",
+        "    #[soa(partition)]\n    pub shop: Option<String>,",
+        "pub enum Color {\n    #[soa(rename = \"red\")]\n    Red,\n    #[soa(rename = \"blue\")]\n    Blue,\n    #[soa(rename = \"green\")]\n    Green,\n}",
+    ] {
+        assert!(out.contains(expected), "{expected:?} not in:\n{out}");
     }
 }

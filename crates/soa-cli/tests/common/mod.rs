@@ -28,14 +28,19 @@ pub struct Order {
 pub fn order(id: u64) -> Order {
     Order {
         id,
-        region: if id % 2 == 0 { "north" } else { "south" }.into(),
+        region: if id.is_multiple_of(2) {
+            "north"
+        } else {
+            "south"
+        }
+        .into(),
         amount: id as f64 * 10.0,
         status: if id < 4 {
             Status::Shipped
         } else {
             Status::Pending
         },
-        note: (id % 3 != 0).then(|| format!("note, \"{id}\"")),
+        note: (!id.is_multiple_of(3)).then(|| format!("note, \"{id}\"")),
     }
 }
 
