@@ -107,6 +107,8 @@ fn two_datasets_join_and_a_duckdb_file_attaches_read_only() {
         "sql", query, "--attach", &o, "--attach", &shop, "--format", "csv",
     ]));
     assert_eq!(out, "weighted\n320.0\n"); // 120 * 2 + 160 * 0.5
+    let write = "INSERT INTO shop.rates VALUES ('east', 1.0)";
+    fails_with(&soa(&["sql", write, "--attach", &shop]), "read-only");
 }
 
 #[test]
