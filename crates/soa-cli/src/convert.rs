@@ -13,14 +13,27 @@ use soa_persist::{Compression, ParquetOptions};
 use crate::Outcome;
 use crate::source::{Source, duckdb_target};
 
-/// How the copy is written.
+/// How the copy is written (the command's flags).
+#[derive(clap::Args)]
 pub(crate) struct Settings {
-    pub(crate) partition_by: Vec<String>,
-    pub(crate) no_partition: bool,
-    pub(crate) compression: Option<String>,
-    pub(crate) spark: bool,
-    pub(crate) batch_rows: usize,
-    pub(crate) progress_every: u64,
+    /// Partition the copy by these columns (repeatable; default: the source's).
+    #[arg(long, value_name = "COLUMN")]
+    partition_by: Vec<String>,
+    /// Write the copy without partition folders.
+    #[arg(long, conflicts_with = "partition_by")]
+    no_partition: bool,
+    /// zstd[:level] (default zstd:3), gzip[:level], snappy, lz4 or none.
+    #[arg(long)]
+    compression: Option<String>,
+    /// Spark/Hive profile: unsigned integers and nanoseconds written as types Spark reads.
+    #[arg(long)]
+    spark: bool,
+    /// Rows per batch read and written (memory holds about one batch).
+    #[arg(long, default_value_t = 65_536)]
+    batch_rows: usize,
+    /// A progress line on stderr every this many rows.
+    #[arg(long, default_value_t = 1_000_000)]
+    progress_every: u64,
 }
 
 /// `zstd`, `zstd:9`, `snappy`, `lz4`, `gzip`, `gzip:6`, `none`.

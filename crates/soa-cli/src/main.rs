@@ -154,24 +154,8 @@ enum Command {
         source: String,
         /// A new dataset (an empty or missing folder, or a URL) or `duckdb:<file>#<table>`.
         target: String,
-        /// Partition the copy by these columns (repeatable; default: the source's).
-        #[arg(long, value_name = "COLUMN")]
-        partition_by: Vec<String>,
-        /// Write the copy without partition folders.
-        #[arg(long, conflicts_with = "partition_by")]
-        no_partition: bool,
-        /// zstd[:level] (default zstd:3), gzip[:level], snappy, lz4 or none.
-        #[arg(long)]
-        compression: Option<String>,
-        /// Spark/Hive profile: unsigned integers and nanoseconds written as types Spark reads.
-        #[arg(long)]
-        spark: bool,
-        /// Rows per batch read and written (memory holds about one batch).
-        #[arg(long, default_value_t = 65_536)]
-        batch_rows: usize,
-        /// A progress line on stderr every this many rows.
-        #[arg(long, default_value_t = 1_000_000)]
-        progress_every: u64,
+        #[command(flatten)]
+        settings: convert::Settings,
     },
 }
 
@@ -224,23 +208,8 @@ async fn run(command: Command) -> Result<Outcome, String> {
         Command::Convert {
             source,
             target,
-            partition_by,
-            no_partition,
-            compression,
-            spark,
-            batch_rows,
-            progress_every,
-        } => {
-            let settings = convert::Settings {
-                partition_by,
-                no_partition,
-                compression,
-                spark,
-                batch_rows,
-                progress_every,
-            };
-            convert::run(&source, &target, settings).await
-        }
+            settings,
+        } => convert::run(&source, &target, settings).await,
         #[cfg(feature = "duckdb")]
         Command::Sql {
             query,

@@ -130,7 +130,10 @@ fn no_partition_and_the_spark_profile() {
     let same = tempfile::tempdir().unwrap();
     ok(&soa(&["convert", s, same.path().to_str().unwrap()]));
     assert_eq!(folders(same.path()), folders(src.path()));
-    assert_eq!(folders(same.path()), ["_soa_log", "region=north", "region=south"]);
+    assert_eq!(
+        folders(same.path()),
+        ["_soa_log", "region=north", "region=south"]
+    );
     assert_eq!(rows_of(same.path()), expected(5));
     ok(&soa(&["convert", s, t, "--no-partition", "--spark"]));
     assert_eq!(folders(dst.path()), ["_soa_log"]);

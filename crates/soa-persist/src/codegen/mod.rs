@@ -115,6 +115,26 @@ fn nested_fields(field: &Field) -> Option<Vec<Field>> {
     }
 }
 
+/// Names nested structs and enums after their column, declaring nothing.
+struct ByColumn;
+
+impl Namer for ByColumn {
+    fn struct_name(&mut self, field: &Field) -> String {
+        type_ident(field.name())
+    }
+
+    fn enum_name(&mut self, field: &Field) -> Option<String> {
+        Some(type_ident(field.name()))
+    }
+}
+
+/// The Rust field type that derives to `field`'s Arrow type (`Option<…>` when nullable; an
+/// enum or nested struct named after the column), or why there is none. For tools that show
+/// a column's Rust type; [`rust_source`] writes whole structs.
+pub fn rust_type(field: &Field) -> Result<String, String> {
+    map_field(field, &mut ByColumn).map(|m| m.ty)
+}
+
 /// The Rust source of `shape`'s struct: `use` lines, the `#[derive(SoA)]` struct, then the
 /// nested structs and enums it uses. Columns without a derive mapping are left out with a
 /// comment saying why (reads ignore columns the struct lacks).

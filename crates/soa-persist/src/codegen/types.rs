@@ -145,3 +145,31 @@ fn unit_name(unit: TimeUnit) -> &'static str {
         TimeUnit::Nanosecond => "ns",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::rust_type;
+    use soa_persist_core::arrow::datatypes::{DataType, Field, TimeUnit};
+
+    #[test]
+    fn arrow_types_map_to_the_field_types_that_derive_them() {
+        let f = |t: DataType, nullable: bool| rust_type(&Field::new("order_status", t, nullable));
+        assert_eq!(f(DataType::UInt64, false).unwrap(), "u64");
+        assert_eq!(f(DataType::LargeUtf8, true).unwrap(), "Option<String>");
+        let ns = DataType::Timestamp(TimeUnit::Nanosecond, Some("+02:00".into()));
+        assert_eq!(f(ns, false).unwrap(), "DateTime<Utc>");
+        let dict = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+        assert_eq!(f(dict, false).unwrap(), "OrderStatus");
+        let bytes = DataType::List(Arc::new(Field::new("item", DataType::UInt8, true)));
+        assert_eq!(f(bytes, false).unwrap(), "Vec<Option<u8>>");
+        let strict = DataType::List(Arc::new(Field::new("item", DataType::UInt8, false)));
+        assert!(f(strict, false).unwrap_err().contains("Binary"));
+        assert!(
+            f(DataType::Float16, false)
+                .unwrap_err()
+                .contains("no derive mapping")
+        );
+    }
+}

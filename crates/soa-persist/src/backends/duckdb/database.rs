@@ -14,7 +14,7 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 
 use super::cast::ingest_field;
-use super::ddl::ident;
+use super::ddl::{existing_columns, ident};
 use super::dialect::DuckDialect;
 use super::error::db_error;
 use super::ingest::{ARROW_SCAN, Registered};
@@ -151,28 +151,17 @@ impl DuckDBDatabase {
     /// when it does not exist.
     pub async fn table_columns(&self, table: &str) -> Result<Vec<TableColumn>, PersistError> {
         let name = table.to_string();
-        let columns = self
+        let columns: Vec<TableColumn> = self
             .db
-            .run(move |conn| {
-                let mut stmt = conn
-                    .prepare(
-                        "SELECT column_name, data_type, is_nullable FROM duckdb_columns() \
-                         WHERE table_name = ? AND schema_name = current_schema() \
-                         AND database_name = current_database() ORDER BY column_index",
-                    )
-                    .map_err(db_error)?;
-                let rows = stmt
-                    .query_map([name], |r| {
-                        Ok(TableColumn {
-                            name: r.get(0)?,
-                            data_type: r.get(1)?,
-                            nullable: r.get(2)?,
-                        })
-                    })
-                    .map_err(db_error)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(db_error)
+            .run(move |conn| existing_columns(conn, &name))
+            .await?
+            .into_iter()
+            .map(|c| TableColumn {
+                name: c.name,
+                data_type: c.data_type,
+                nullable: c.nullable,
             })
-            .await?;
+            .collect();
         if columns.is_empty() {
             let tables = self.tables().await?;
             return Err(PersistError::invalid_input(

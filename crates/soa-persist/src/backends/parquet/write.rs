@@ -85,15 +85,7 @@ impl<T: SoA> ParquetPersistence<T> {
             };
             for (values, part) in split_by_partition(&batch, &partition)? {
                 layout::check_partition_values(&values)?;
-                for start in (0..part.num_rows()).step_by(max) {
-                    let chunk = part.slice(start, max.min(part.num_rows() - start));
-                    let path = format!(
-                        "{}part-{}.parquet",
-                        partition_dir(&values),
-                        uuid::Uuid::new_v4().simple()
-                    );
-                    jobs.push((chunk, values.clone(), path));
-                }
+                jobs.extend(file_jobs(&values, &part, max));
             }
         }
         Ok(jobs)
@@ -284,6 +276,26 @@ impl<T: SoA> ParquetPersistence<T> {
             let _ = self.storage.delete(&f.path).await;
         }
     }
+}
+
+/// The files one partition's rows become: at most `max` rows each, named in its folder.
+pub(super) fn file_jobs(
+    values: &layout::PartitionValues,
+    part: &RecordBatch,
+    max: usize,
+) -> Vec<Job> {
+    (0..part.num_rows())
+        .step_by(max)
+        .map(|start| {
+            let chunk = part.slice(start, max.min(part.num_rows() - start));
+            let path = format!(
+                "{}part-{}.parquet",
+                partition_dir(values),
+                uuid::Uuid::new_v4().simple()
+            );
+            (chunk, values.clone(), path)
+        })
+        .collect()
 }
 
 /// Writes one Parquet file into memory.

@@ -11,11 +11,11 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 use soa_persist_core::schema::{META_FINGERPRINT, META_KEY, META_PARTITION, fingerprint};
 
-use super::layout::{self, partition_dir, split_by_partition};
+use super::layout::{self, split_by_partition};
 use super::log::{FileEntry, Log, Next, Record};
 use super::spark::spark_cast;
 use super::storage::{LocalStorage, NAME, Storage};
-use super::write::encode;
+use super::write::{encode, file_jobs};
 use super::{ParquetOptions, join_error, object_storage};
 
 /// Writes a new dataset: [`write`](Self::write) batches, then [`commit`](Self::commit).
@@ -125,15 +125,8 @@ impl DatasetWriter {
         let max = self.options.max_rows_per_file.max(1);
         for (values, part) in parts {
             layout::check_partition_values(&values)?;
-            for start in (0..part.num_rows()).step_by(max) {
-                let chunk = part.slice(start, max.min(part.num_rows() - start));
-                let path = format!(
-                    "{}part-{}.parquet",
-                    partition_dir(&values),
-                    uuid::Uuid::new_v4().simple()
-                );
+            for (chunk, values, path) in file_jobs(&values, &part, max) {
                 let props = self.props.clone();
-                let values = values.clone();
                 let (bytes, entry) =
                     tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
                         .await
