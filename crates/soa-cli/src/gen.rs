@@ -1,23 +1,33 @@
-//! `soa gen`: prints the `#[derive(SoA)]` struct whose schema reads a Parquet dataset or (feature
-//! `duckdb`) a DuckDB table; the schema -> code work is the library's `soa_persist::codegen`.
+//! `soa gen`: prints the `#[derive(SoA)]` struct whose schema reads a Parquet dataset, a single
+//! Parquet file or (feature `duckdb`) a DuckDB table; the schema -> code work is the library's
+//! `soa_persist::codegen`.
 
-use soa_persist::codegen::{TableShape, parquet_shape, rust_source};
+use std::path::Path;
+
+use soa_persist::codegen::{TableShape, parquet_file_shape, parquet_shape, rust_source};
 
 use crate::Outcome;
 use crate::source::Source;
+
+async fn shape(source: &str, table: Option<&str>) -> Result<TableShape, String> {
+    let file = Path::new(source);
+    if source.ends_with(".parquet") && file.is_file() {
+        return parquet_file_shape(file).await.map_err(|e| e.to_string());
+    }
+    match Source::parse(source, table)? {
+        Source::Parquet(dataset) => parquet_shape(&dataset).await,
+        #[cfg(feature = "duckdb")]
+        Source::DuckDB { db, table } => soa_persist::codegen::duckdb_shape(&db, &table).await,
+    }
+    .map_err(|e| e.to_string())
+}
 
 pub(crate) async fn run(
     source: &str,
     table: Option<&str>,
     name: Option<&str>,
 ) -> Result<Outcome, String> {
-    let mut shape: TableShape = match Source::parse(source, table)? {
-        Source::Parquet(dataset) => parquet_shape(&dataset).await.map_err(|e| e.to_string())?,
-        #[cfg(feature = "duckdb")]
-        Source::DuckDB { db, table } => soa_persist::codegen::duckdb_shape(&db, &table)
-            .await
-            .map_err(|e| e.to_string())?,
-    };
+    let mut shape = shape(source, table).await?;
     if let Some(name) = name {
         shape.name = name.to_string();
     }

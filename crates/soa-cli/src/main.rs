@@ -17,7 +17,6 @@ mod sql;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use soa_persist::backends::parquet::ParquetDataset;
 
 #[derive(Parser)]
 #[command(
@@ -91,7 +90,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Prints the `#[derive(SoA)]` Rust struct that reads a dataset or a DuckDB table.
+    /// Prints the `#[derive(SoA)]` Rust struct that reads a dataset, a file or a DuckDB table.
     #[command(
         after_help = "Types follow the README's type table; dictionary and ENUM columns become \
                       `SoAEnum`s, struct columns nested structs, partition folders \
@@ -102,8 +101,8 @@ enum Command {
                       soa gen duckdb:shop.duckdb#orders      (feature duckdb)"
     )]
     Gen {
-        /// A Parquet dataset (a folder or a URL), or a DuckDB table: `duckdb:<file>#<table>`,
-        /// or a `.duckdb` / `.db` file with `--table`.
+        /// A Parquet dataset (a folder or a URL), one `.parquet` file, or a DuckDB table:
+        /// `duckdb:<file>#<table>`, or a `.duckdb` / `.db` file with `--table`.
         source: String,
         /// The DuckDB table, for a database file given by name.
         #[arg(long)]
@@ -166,14 +165,7 @@ enum Outcome {
 }
 
 async fn run(command: Command) -> Result<Outcome, String> {
-    let open = |source: &String| {
-        if source.contains("://") {
-            ParquetDataset::open_url(source)
-        } else {
-            ParquetDataset::open(source)
-        }
-        .map_err(|e| e.to_string())
-    };
+    let open = |dataset: &String| source::open_dataset(dataset);
     match command {
         Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
         Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,

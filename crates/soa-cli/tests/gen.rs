@@ -350,6 +350,26 @@ fn gen_of_another_tools_folder_reads_enums_from_values_and_types_from_folders() 
         String::from_utf8_lossy(&o.stderr)
     );
     let out = String::from_utf8(o.stdout).unwrap();
+    // One file on its own: its columns, named as told, no partition folders.
+    let file = root.join("year=2024/shop=__HIVE_DEFAULT_PARTITION__/data.parquet");
+    let o = soa(&["gen", file.to_str().unwrap(), "--name", "Job"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let one = String::from_utf8(o.stdout).unwrap();
+    assert!(one.contains("from a Parquet file (2 rows)"), "{one}");
+    assert!(
+        one.contains("pub struct Job {\n    pub id: i32,\n    pub color: Color,\n"),
+        "{one}"
+    );
+    assert!(!one.contains("partition"), "{one}");
+    assert!(
+        one.contains("    #[soa(rename = \"blue\")]\n    Blue,\n}"),
+        "{one}"
+    );
     for expected in [
         "pub struct PaintJobs {",
         "    pub id: i32,",

@@ -19,7 +19,7 @@ use soa_persist_core::arrow::datatypes::{Field, SchemaRef};
 #[cfg(feature = "duckdb")]
 pub use self::duckdb::duckdb_shape;
 #[cfg(feature = "parquet")]
-pub use self::parquet::parquet_shape;
+pub use self::parquet::{parquet_file_shape, parquet_shape};
 
 use self::names::{Names, field_ident, type_ident};
 use self::types::{Mapped, Namer, map_field};

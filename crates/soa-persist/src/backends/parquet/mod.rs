@@ -49,6 +49,7 @@ pub use self::options::{Compression, ParquetOptions};
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use self::verify::{Problem, VerifyReport};
 pub use self::version::{ColumnBytes, DataFile, DatasetVersion};
+pub(crate) use self::version::{distinct_in_file, footer_of};
 pub use self::writer::DatasetWriter;
 pub use maintain::RepairReport;
 use soa_persist_api::exec::{key_predicate, scan_for_keys};

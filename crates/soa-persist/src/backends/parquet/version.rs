@@ -176,34 +176,49 @@ impl DatasetVersion {
         let mut seen: Vec<String> = Vec::new();
         for f in &self.state.files {
             let bytes = self.storage.get(&f.path).await?;
-            let builder =
-                ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(&f.path, e))?;
-            let mask = ProjectionMask::columns(builder.parquet_schema(), [column]);
-            let reader = builder
-                .with_projection(mask)
-                .build()
-                .map_err(|e| corrupt(&f.path, e))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| corrupt(&f.path, e))?;
-                let Some(values) = batch.column_by_name(column) else {
-                    continue;
-                };
-                let text = cast(values, &DataType::Utf8)?;
-                for v in text.as_string::<i32>().iter().flatten() {
-                    if !seen.iter().any(|s| s == v) {
-                        if seen.len() == limit {
-                            return Ok(None);
-                        }
-                        seen.push(v.to_string());
-                    }
-                }
+            if !distinct_in_file(&f.path, bytes, column, &mut seen, limit)? {
+                return Ok(None);
             }
         }
         Ok(Some(seen))
     }
 }
 
-pub(super) fn footer_of(path: &str, bytes: &Bytes) -> Result<ArrowReaderMetadata, PersistError> {
+/// Adds the distinct values of `column` (text, or a dictionary of text) in the Parquet file
+/// `bytes` to `seen`, in order of first appearance, reading only that column; false once there
+/// would be more than `limit`.
+pub(crate) fn distinct_in_file(
+    path: &str,
+    bytes: Bytes,
+    column: &str,
+    seen: &mut Vec<String>,
+    limit: usize,
+) -> Result<bool, PersistError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(path, e))?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), [column]);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| corrupt(path, e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(path, e))?;
+        let Some(values) = batch.column_by_name(column) else {
+            continue;
+        };
+        let text = cast(values, &DataType::Utf8)?;
+        for v in text.as_string::<i32>().iter().flatten() {
+            if !seen.iter().any(|s| s == v) {
+                if seen.len() == limit {
+                    return Ok(false);
+                }
+                seen.push(v.to_string());
+            }
+        }
+    }
+    Ok(true)
+}
+
+pub(crate) fn footer_of(path: &str, bytes: &Bytes) -> Result<ArrowReaderMetadata, PersistError> {
     ArrowReaderMetadata::load(bytes, ArrowReaderOptions::new()).map_err(|e| corrupt(path, e))
 }
 
