@@ -181,6 +181,22 @@ impl Target {
     }
 }
 
+/// Writes every batch of `batches` to `out`; the first error ends the copy.
+#[cfg(any(feature = "duckdb", feature = "clickhouse"))]
+async fn copy(
+    mut batches: soa_persist::BatchStream,
+    out: &mut Target,
+    progress: &mut Progress,
+) -> Result<(), String> {
+    use futures::StreamExt;
+    while let Some(batch) = batches.next().await {
+        let batch = batch.map_err(|e| e.to_string())?;
+        progress.add(batch.num_rows());
+        out.write(batch).await?;
+    }
+    Ok(())
+}
+
 /// The schema with `soa.key` set to `key`, for a DuckDB table's primary key.
 #[cfg(feature = "duckdb")]
 fn with_key(schema: SchemaRef, key: &[String]) -> SchemaRef {
@@ -202,7 +218,7 @@ pub(crate) async fn run(source: &str, target: &str, s: Settings) -> Result<Outco
             s.partition_by.clone()
         }
     };
-    let (out, result) = match Source::parse(source, None)? {
+    let (out, result) = match Source::parse(source, None).await? {
         Source::Parquet(dataset) => {
             let view = dataset.current().await.map_err(|e| e.to_string())?;
             let schema = view.schema().await.map_err(|e| e.to_string())?;
@@ -234,25 +250,31 @@ pub(crate) async fn run(source: &str, target: &str, s: Settings) -> Result<Outco
         }
         #[cfg(feature = "duckdb")]
         Source::DuckDB { db, table } => {
-            use futures::StreamExt;
             db.table_columns(&table).await.map_err(|e| e.to_string())?;
             let key = db.primary_key(&table).await.map_err(|e| e.to_string())?;
             let query = format!("SELECT * FROM \"{}\"", table.replace('"', "\"\""));
-            let (schema, mut batches) = db.sql_stream(&query).await.map_err(|e| e.to_string())?;
+            let (schema, batches) = db.sql_stream(&query).await.map_err(|e| e.to_string())?;
             let schema = with_key(schema, &key);
             let mut out = Target::open(target, schema, &choose(Vec::new()), &s).await?;
-            let mut result = Ok(());
-            while let Some(batch) = batches.next().await {
-                let step = async {
-                    let batch = batch.map_err(|e| e.to_string())?;
-                    progress.add(batch.num_rows());
-                    out.write(batch).await
-                };
-                if let Err(e) = step.await {
-                    result = Err(e);
-                    break;
-                }
-            }
+            let result = copy(batches, &mut out, &mut progress).await;
+            (out, result)
+        }
+        #[cfg(feature = "clickhouse")]
+        Source::ClickHouse { client, table } => {
+            use soa_persist::backends::clickhouse::quote_identifier;
+            // The table's own types and partition columns; rows read as free SQL reads them.
+            let shape = soa_persist::codegen::clickhouse_shape(&client, &table)
+                .await
+                .map_err(|e| e.to_string())?;
+            let query = format!("SELECT * FROM {}", quote_identifier(&table));
+            let mut batches = client.query_batches_inferred(&query);
+            let first = futures::StreamExt::next(&mut batches).await.transpose();
+            let first = first.map_err(|e| e.to_string())?;
+            let schema = first.as_ref().map_or(shape.schema, RecordBatch::schema);
+            let mut out = Target::open(target, schema, &choose(shape.partition), &s).await?;
+            let rest = futures::StreamExt::boxed(futures::stream::iter(first.map(Ok)));
+            let all = Box::pin(futures::StreamExt::chain(rest, batches));
+            let result = copy(all, &mut out, &mut progress).await;
             (out, result)
         }
     };

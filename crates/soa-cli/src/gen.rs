@@ -1,5 +1,5 @@
 //! `soa gen`: prints the `#[derive(SoA)]` struct whose schema reads a Parquet dataset, a single
-//! Parquet file or (feature `duckdb`) a DuckDB table; the schema -> code work is the library's
+//! Parquet file, a DuckDB table (feature `duckdb`) or a ClickHouse table (feature `clickhouse`); the schema -> code work is the library's
 //! `soa_persist::codegen`.
 
 use std::path::Path;
@@ -14,10 +14,14 @@ async fn shape(source: &str, table: Option<&str>) -> Result<TableShape, String> 
     if source.ends_with(".parquet") && file.is_file() {
         return parquet_file_shape(file).await.map_err(|e| e.to_string());
     }
-    match Source::parse(source, table)? {
+    match Source::parse(source, table).await? {
         Source::Parquet(dataset) => parquet_shape(&dataset).await,
         #[cfg(feature = "duckdb")]
         Source::DuckDB { db, table } => soa_persist::codegen::duckdb_shape(&db, &table).await,
+        #[cfg(feature = "clickhouse")]
+        Source::ClickHouse { client, table } => {
+            soa_persist::codegen::clickhouse_shape(&client, &table).await
+        }
     }
     .map_err(|e| e.to_string())
 }

@@ -11,7 +11,7 @@ mod inspect;
 mod output;
 mod report;
 mod source;
-#[cfg(feature = "duckdb")]
+#[cfg(any(feature = "duckdb", feature = "clickhouse"))]
 mod sql;
 
 use std::process::ExitCode;
@@ -111,7 +111,7 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Runs SQL (DuckDB's dialect) over Parquet datasets and DuckDB files (feature `duckdb`).
+    /// Runs SQL (DuckDB's) over Parquet datasets and DuckDB files, or on a ClickHouse server.
     #[command(
         after_help = "Each --attach name=<dataset> is a view of the dataset's current \
                       version (partition columns included); name=<file>.duckdb attaches a \
@@ -120,7 +120,8 @@ enum Command {
                       soa sql \"SELECT * FROM o JOIN c USING (customer)\" --attach o=data/orders \
                       --attach c=data/customers --format csv\n  \
                       soa sql \"SELECT * FROM shop.orders\" --attach shop=shop.duckdb --format jsonl\n  \
-                      soa sql \"SELECT * FROM o WHERE amount > 100\" --attach o=data/orders --out big.parquet"
+                      soa sql \"SELECT * FROM o WHERE amount > 100\" --attach o=data/orders --out big.parquet\n  \
+                      soa sql \"SELECT count() FROM orders\" --clickhouse http://127.0.0.1:8123   (feature clickhouse)"
     )]
     Sql {
         /// The query.
@@ -134,6 +135,9 @@ enum Command {
         /// Write the result to this Parquet file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<String>,
+        /// Run the query on this ClickHouse server instead (feature `clickhouse`).
+        #[arg(long, value_name = "URL")]
+        clickhouse: Option<String>,
     },
     /// Copies a dataset or a DuckDB table into a new dataset or table, batch by batch.
     #[command(
@@ -202,14 +206,24 @@ async fn run(command: Command) -> Result<Outcome, String> {
             target,
             settings,
         } => convert::run(&source, &target, settings).await,
-        #[cfg(feature = "duckdb")]
+        #[cfg(any(feature = "duckdb", feature = "clickhouse"))]
         Command::Sql {
             query,
             attach,
             format,
             out,
-        } => sql::run(&query, &attach, format, out.as_deref()).await,
-        #[cfg(not(feature = "duckdb"))]
+            clickhouse,
+        } => {
+            let request = sql::Request {
+                query: &query,
+                attachments: &attach,
+                format,
+                out: out.as_deref(),
+                clickhouse: clickhouse.as_deref(),
+            };
+            sql::run(request).await
+        }
+        #[cfg(not(any(feature = "duckdb", feature = "clickhouse")))]
         Command::Sql { .. } => {
             Err("sql needs DuckDB: this soa was built without the `duckdb` feature".into())
         }

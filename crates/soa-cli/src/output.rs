@@ -1,7 +1,7 @@
 //! Query results on stdout, batch by batch: an aligned table (collected: the widths need every
 //! row), CSV (RFC 4180, a header line, nulls empty) or JSON lines (one object per row).
-// Only `sql` prints rows, and it needs DuckDB: without the feature only `Format` is used.
-#![cfg_attr(not(feature = "duckdb"), allow(dead_code))]
+// Only `sql` prints rows, and it needs DuckDB or ClickHouse: without them only `Format` is used.
+#![cfg_attr(not(any(feature = "duckdb", feature = "clickhouse")), allow(dead_code))]
 
 use std::io::Write;
 

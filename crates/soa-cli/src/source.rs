@@ -1,6 +1,7 @@
 //! Where `gen`, `sql` and `convert` read from and write to: a Parquet dataset (a folder or a
-//! URL) or, with the `duckdb` feature, a DuckDB table, written `duckdb:<file>#<table>` (or a
-//! `.duckdb` / `.db` file with `--table`).
+//! URL), with the `duckdb` feature a DuckDB table, written `duckdb:<file>#<table>` (or a
+//! `.duckdb` / `.db` file with `--table`), and with the `clickhouse` feature a ClickHouse table,
+//! `clickhouse:<url>#[<database>.]<table>`.
 
 use soa_persist::backends::parquet::ParquetDataset;
 
@@ -12,6 +13,27 @@ pub(crate) enum Source {
         db: soa_persist::backends::duckdb::DuckDBDatabase,
         table: String,
     },
+    #[cfg(feature = "clickhouse")]
+    ClickHouse {
+        client: soa_persist::backends::clickhouse::ClickHouseClient,
+        table: String,
+    },
+}
+
+/// A ClickHouse server at `url`, in `database` if given.
+#[cfg(feature = "clickhouse")]
+pub(crate) async fn clickhouse_client(
+    url: &str,
+    database: Option<&str>,
+) -> Result<soa_persist::backends::clickhouse::ClickHouseClient, String> {
+    use soa_persist::backends::clickhouse::{ClickHouseClient, ClickHouseConfig};
+    let mut config = ClickHouseConfig::new(url);
+    if let Some(db) = database {
+        config = config.with_database(db);
+    }
+    ClickHouseClient::connect(config)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `duckdb:<file>#<table>`, or a `.duckdb` / `.db` file with the table given apart: the file
@@ -48,7 +70,31 @@ pub(crate) fn open_dataset(text: &str) -> Result<ParquetDataset, String> {
 
 impl Source {
     /// The source `text` names (`table` for a DuckDB file given by name).
-    pub(crate) fn parse(text: &str, table: Option<&str>) -> Result<Self, String> {
+    pub(crate) async fn parse(text: &str, table: Option<&str>) -> Result<Self, String> {
+        if let Some(rest) = text.strip_prefix("clickhouse:") {
+            let Some((url, table)) = rest.rsplit_once('#').filter(|(_, t)| !t.is_empty()) else {
+                return Err(format!(
+                    "{text}: name the table, clickhouse:<url>#[<database>.]<table>"
+                ));
+            };
+            #[cfg(feature = "clickhouse")]
+            {
+                let (database, table) = match table.split_once('.') {
+                    Some((db, t)) => (Some(db), t),
+                    None => (None, table),
+                };
+                let client = clickhouse_client(url, database).await?;
+                return Ok(Self::ClickHouse {
+                    client,
+                    table: table.to_string(),
+                });
+            }
+            #[cfg(not(feature = "clickhouse"))]
+            return Err(format!(
+                "{url}#{table} is a ClickHouse table: this soa was built without the \
+                 `clickhouse` feature"
+            ));
+        }
         match duckdb_target(text, table)? {
             None => Ok(Self::Parquet(open_dataset(text)?)),
             #[cfg(feature = "duckdb")]

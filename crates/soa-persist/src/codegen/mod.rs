@@ -2,8 +2,10 @@
 //! `SoAEnum`s) whose schema reads a Parquet dataset or a DuckDB table, so data written by other
 //! tools gets a typed API without hand-written fields. [`TableShape`] is what a source tells
 //! (Arrow columns, key, partition columns, enum variants); [`rust_source`] writes the code.
-//! `parquet.rs` and `duckdb.rs` gather a shape from a dataset or a table.
+//! `parquet.rs`, `duckdb.rs` and `clickhouse.rs` gather a shape from a dataset or a table.
 
+#[cfg(feature = "clickhouse")]
+mod clickhouse;
 #[cfg(feature = "duckdb")]
 mod duckdb;
 mod names;
@@ -16,6 +18,8 @@ use std::fmt::Write;
 
 use soa_persist_core::arrow::datatypes::{Field, SchemaRef};
 
+#[cfg(feature = "clickhouse")]
+pub use self::clickhouse::clickhouse_shape;
 #[cfg(feature = "duckdb")]
 pub use self::duckdb::duckdb_shape;
 #[cfg(feature = "parquet")]
