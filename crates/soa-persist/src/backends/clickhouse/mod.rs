@@ -40,6 +40,7 @@ mod shard;
 mod write;
 
 pub use client::{ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS};
+pub(crate) use ddl::unescape_tsv;
 pub use dialect::{literal, string_literal};
 pub use error::{exception_code, server_exception};
 pub use native::{
