@@ -15,7 +15,7 @@ pub(crate) enum Source {
     },
     #[cfg(feature = "clickhouse")]
     ClickHouse {
-        client: soa_persist::backends::clickhouse::ClickHouseClient,
+        client: Box<soa_persist::backends::clickhouse::ClickHouseClient>,
         table: String,
     },
 }
@@ -85,7 +85,7 @@ impl Source {
                 };
                 let client = clickhouse_client(url, database).await?;
                 return Ok(Self::ClickHouse {
-                    client,
+                    client: Box::new(client),
                     table: table.to_string(),
                 });
             }

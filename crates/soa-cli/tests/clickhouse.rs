@@ -4,7 +4,6 @@
 #![cfg(feature = "clickhouse")]
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
-#[allow(dead_code, unused_imports)]
 #[path = "../../soa-persist/tests/clickhouse/mod.rs"]
 mod clickhouse;
 mod common;
