@@ -1,6 +1,6 @@
 //! `soa`: look at the Parquet datasets soa-persist writes without writing Rust. Commands:
-//! `inspect`, `history`, `head`, `verify`. Exit codes: 0 ok, 1 problems found, 2 usage error
-//! or bad input; errors are one line on stderr.
+//! `inspect`, `history`, `head`, `verify`; `gen` (a struct's source), `sql`, `convert`. Exit
+//! codes: 0 ok, 1 problems found, 2 usage error or bad input; errors are one line on stderr.
 
 mod convert;
 mod filter;
@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "soa",
     version,
-    about = "Inspect, read and check soa-persist Parquet datasets",
+    about = "Inspect, read, check, query and copy soa-persist Parquet datasets",
     after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders"
 )]
 struct Cli {
