@@ -22,7 +22,7 @@ pub(crate) struct Settings {
     /// Write the copy without partition folders.
     #[arg(long, conflicts_with = "partition_by")]
     no_partition: bool,
-    /// zstd[:level] (default zstd:3), gzip[:level], snappy, lz4 or none.
+    /// `zstd[:level]` (default `zstd:3`), `gzip[:level]`, `snappy`, `lz4` or `none`.
     #[arg(long)]
     compression: Option<String>,
     /// Spark/Hive profile: unsigned integers and nanoseconds written as types Spark reads.
