@@ -69,6 +69,26 @@ enum Target {
         db: soa_persist::backends::duckdb::DuckDBDatabase,
         table: String,
     },
+    #[cfg(feature = "clickhouse")]
+    ClickHouse {
+        client: Box<soa_persist::backends::clickhouse::ClickHouseClient>,
+        table: String,
+        encoder: Box<soa_persist::backends::clickhouse::BlockEncoder>,
+    },
+}
+
+/// `schema` with `partition` as its `soa.partition` columns (a SQL table's `PARTITION BY`).
+#[cfg(feature = "clickhouse")]
+fn with_partition(schema: SchemaRef, partition: &[String]) -> SchemaRef {
+    let mut meta = schema.metadata().clone();
+    meta.remove(soa_persist::schema::META_PARTITION);
+    if !partition.is_empty() {
+        meta.insert(
+            soa_persist::schema::META_PARTITION.to_string(),
+            partition.join(","),
+        );
+    }
+    Arc::new(Schema::new(schema.fields().clone()).with_metadata(meta))
 }
 
 /// Counts rows and reports every `every` of them on stderr: a line each when stderr is not a
@@ -111,6 +131,41 @@ impl Target {
         partition: &[String],
         s: &Settings,
     ) -> Result<Self, String> {
+        if let Some((url, database, table)) = crate::source::clickhouse_target(text)? {
+            #[cfg(feature = "clickhouse")]
+            {
+                use soa_persist::backends::clickhouse::{BlockEncoder, TypeOptions};
+                if s.compression.is_some() || s.spark {
+                    return Err(
+                        "--compression and --spark apply to Parquet targets, not ClickHouse tables"
+                            .into(),
+                    );
+                }
+                let client = crate::source::clickhouse_client(&url, database.as_deref()).await?;
+                let schema = with_partition(schema, partition);
+                let encoder = BlockEncoder::for_schema(
+                    schema.clone(),
+                    client.caps(),
+                    &TypeOptions::default(),
+                )
+                .map_err(|e| e.to_string())?;
+                client
+                    .create_table(&table, &schema)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok(Self::ClickHouse {
+                    client: Box::new(client),
+                    table,
+                    encoder: Box::new(encoder),
+                });
+            }
+            #[cfg(not(feature = "clickhouse"))]
+            return Err(format!(
+                "{url}#{}{table} is a ClickHouse table: this soa was built without the \
+                 `clickhouse` feature",
+                database.map_or(String::new(), |d| d + ".")
+            ));
+        }
         match duckdb_target(text, None)? {
             None => {
                 let mut options = ParquetOptions {
@@ -157,6 +212,19 @@ impl Target {
                 .append(table, batch)
                 .await
                 .map_err(|e| format!("inserting into table {table:?}: {e}")),
+            #[cfg(feature = "clickhouse")]
+            Self::ClickHouse {
+                client,
+                table,
+                encoder,
+            } => {
+                let quoted = soa_persist::backends::clickhouse::quote_identifier(table);
+                client
+                    .insert(&quoted, encoder, &[batch])
+                    .await
+                    .map(drop)
+                    .map_err(|e| format!("inserting into table {table:?}: {e}"))
+            }
         }
     }
 
@@ -177,6 +245,14 @@ impl Target {
             }
             #[cfg(feature = "duckdb")]
             Self::DuckDB { table, .. } => Ok(format!("table {table:?}")),
+            #[cfg(feature = "clickhouse")]
+            Self::ClickHouse { client, table, .. } if !ok => {
+                let quoted = soa_persist::backends::clickhouse::quote_identifier(&table);
+                let _ = client.execute(&format!("DROP TABLE {quoted}")).await;
+                Ok(String::new())
+            }
+            #[cfg(feature = "clickhouse")]
+            Self::ClickHouse { table, .. } => Ok(format!("table {table:?}")),
         }
     }
 }

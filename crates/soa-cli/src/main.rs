@@ -141,7 +141,9 @@ enum Command {
     },
     /// Copies a dataset or a DuckDB table into a new dataset or table, batch by batch.
     #[command(
-        after_help = "A DuckDB table is written duckdb:<file>#<table> (feature duckdb). \
+        after_help = "A DuckDB table is written duckdb:<file>#<table> (feature duckdb), \
+                      a ClickHouse table clickhouse:<url>#<database>.<table> (feature \
+                      clickhouse). \
                       A Parquet copy keeps the source's partition columns unless \
                       --partition-by or --no-partition says otherwise, and is made live by one \
                       commit at the end; a DuckDB table is created (it must not exist) and \
@@ -150,12 +152,14 @@ enum Command {
                       soa convert data/orders data/orders-by-day --partition-by day\n  \
                       soa convert data/orders /tmp/orders-spark --spark --compression snappy\n  \
                       soa convert data/orders duckdb:shop.duckdb#orders\n  \
-                      soa convert duckdb:shop.duckdb#orders data/orders-copy --compression zstd:9"
+                      soa convert duckdb:shop.duckdb#orders data/orders-copy --compression zstd:9\n  \
+                      soa convert data/orders clickhouse:http://127.0.0.1:8123#shop.orders"
     )]
     Convert {
-        /// A Parquet dataset (a folder or a URL) or `duckdb:<file>#<table>`.
+        /// A Parquet dataset (a folder or a URL), `duckdb:<file>#<table>` or
+        /// `clickhouse:<url>#<database>.<table>`.
         source: String,
-        /// A new dataset (an empty or missing folder, or a URL) or `duckdb:<file>#<table>`.
+        /// A new dataset (an empty or missing folder, or a URL), DuckDB or ClickHouse table.
         target: String,
         #[command(flatten)]
         settings: convert::Settings,

@@ -58,6 +58,26 @@ pub(crate) fn duckdb_target(
     }
 }
 
+/// `clickhouse:<url>#[<database>.]<table>`: the server, the database and the table, if `text`
+/// names a ClickHouse table at all.
+pub(crate) fn clickhouse_target(
+    text: &str,
+) -> Result<Option<(String, Option<String>, String)>, String> {
+    let Some(rest) = text.strip_prefix("clickhouse:") else {
+        return Ok(None);
+    };
+    let Some((url, table)) = rest.rsplit_once('#').filter(|(_, t)| !t.is_empty()) else {
+        return Err(format!(
+            "{text}: name the table, clickhouse:<url>#[<database>.]<table>"
+        ));
+    };
+    let (database, table) = match table.split_once('.') {
+        Some((db, t)) => (Some(db.to_string()), t),
+        None => (None, table),
+    };
+    Ok(Some((url.to_string(), database, table.to_string())))
+}
+
 /// A Parquet dataset: a folder or a URL.
 pub(crate) fn open_dataset(text: &str) -> Result<ParquetDataset, String> {
     if text.contains("://") {
@@ -71,28 +91,20 @@ pub(crate) fn open_dataset(text: &str) -> Result<ParquetDataset, String> {
 impl Source {
     /// The source `text` names (`table` for a DuckDB file given by name).
     pub(crate) async fn parse(text: &str, table: Option<&str>) -> Result<Self, String> {
-        if let Some(rest) = text.strip_prefix("clickhouse:") {
-            let Some((url, table)) = rest.rsplit_once('#').filter(|(_, t)| !t.is_empty()) else {
-                return Err(format!(
-                    "{text}: name the table, clickhouse:<url>#[<database>.]<table>"
-                ));
-            };
+        if let Some((url, database, table)) = clickhouse_target(text)? {
             #[cfg(feature = "clickhouse")]
             {
-                let (database, table) = match table.split_once('.') {
-                    Some((db, t)) => (Some(db), t),
-                    None => (None, table),
-                };
-                let client = clickhouse_client(url, database).await?;
+                let client = clickhouse_client(&url, database.as_deref()).await?;
                 return Ok(Self::ClickHouse {
                     client: Box::new(client),
-                    table: table.to_string(),
+                    table,
                 });
             }
             #[cfg(not(feature = "clickhouse"))]
             return Err(format!(
-                "{url}#{table} is a ClickHouse table: this soa was built without the \
-                 `clickhouse` feature"
+                "{url}#{}{table} is a ClickHouse table: this soa was built without the \
+                 `clickhouse` feature",
+                database.map_or(String::new(), |d| d + ".")
             ));
         }
         match duckdb_target(text, table)? {

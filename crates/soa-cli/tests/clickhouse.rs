@@ -107,3 +107,50 @@ fn gen_sql_and_convert_on_a_clickhouse_table() {
         "no table \"nope\"",
     );
 }
+
+#[test]
+fn convert_into_a_new_clickhouse_table() {
+    let Some(server) = clickhouse::Server::start() else {
+        return;
+    };
+    let (url, table) = orders(&server);
+    let db = table
+        .rsplit_once('#')
+        .unwrap()
+        .1
+        .split_once('.')
+        .unwrap()
+        .0
+        .to_string();
+    let src = tempfile::tempdir().unwrap();
+    common::write_orders(src.path(), 0..8, 3);
+    let s = src.path().to_str().unwrap();
+    let target = format!("clickhouse:{url}#{db}.copied");
+    let o = ok(&soa(&["convert", s, &target, "--partition-by", "status"]));
+    assert!(o.starts_with("converted 8 rows"), "{o}");
+    let query = format!(
+        "SELECT status, count() AS n, sum(amount) AS total FROM {db}.copied \
+         GROUP BY status ORDER BY status"
+    );
+    let out = ok(&soa(&[
+        "sql",
+        &query,
+        "--clickhouse",
+        &url,
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(out, "status,n,total\nPending,4,220.0\nShipped,4,60.0\n");
+    // The dataset's key orders the table, its enum partitions it.
+    let code = ok(&soa(&["gen", &target]));
+    assert!(code.contains("primary key (id)"), "{code}");
+    assert!(
+        code.contains("    #[soa(partition)]\n    pub status: Status,\n"),
+        "{code}"
+    );
+    fails_with(&soa(&["convert", s, &target]), "already exists");
+    fails_with(
+        &soa(&["convert", s, &target.replace("copied", "x"), "--spark"]),
+        "apply to Parquet targets",
+    );
+}
