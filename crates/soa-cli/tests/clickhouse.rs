@@ -13,8 +13,9 @@ mod tools;
 
 use common::{fails_with, ok, soa};
 
-/// A server with table `orders` in a fresh database: its URL and `clickhouse:` source.
-fn orders(server: &clickhouse::Server) -> (String, String) {
+/// A server with table `orders` in a fresh database: its URL, the database and the table's
+/// `clickhouse:` source.
+fn orders(server: &clickhouse::Server) -> (String, String, String) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let client = server.fresh_client("cli").await;
         client
@@ -34,10 +35,8 @@ fn orders(server: &clickhouse::Server) -> (String, String) {
             .await
             .unwrap();
         let db = client.config().database.clone().unwrap();
-        (
-            server.url(),
-            format!("clickhouse:{}#{db}.orders", server.url()),
-        )
+        let source = format!("clickhouse:{}#{db}.orders", server.url());
+        (server.url(), db, source)
     })
 }
 
@@ -46,7 +45,7 @@ fn gen_sql_and_convert_on_a_clickhouse_table() {
     let Some(server) = clickhouse::Server::start() else {
         return;
     };
-    let (url, table) = orders(&server);
+    let (url, db, table) = orders(&server);
     let code = ok(&soa(&["gen", &table]));
     for expected in [
         "pub struct Orders {\n    pub id: u64,\n    pub customer: String,\n    pub mood: Mood,\n",
@@ -60,14 +59,6 @@ fn gen_sql_and_convert_on_a_clickhouse_table() {
     }
     assert!(!code.contains("    #[soa(key"), "{code}");
 
-    let db = table
-        .rsplit_once('#')
-        .unwrap()
-        .1
-        .split_once('.')
-        .unwrap()
-        .0
-        .to_string();
     let query = format!("SELECT mood, count() AS n FROM {db}.orders GROUP BY mood ORDER BY mood");
     let out = ok(&soa(&[
         "sql",
@@ -113,15 +104,7 @@ fn convert_into_a_new_clickhouse_table() {
     let Some(server) = clickhouse::Server::start() else {
         return;
     };
-    let (url, table) = orders(&server);
-    let db = table
-        .rsplit_once('#')
-        .unwrap()
-        .1
-        .split_once('.')
-        .unwrap()
-        .0
-        .to_string();
+    let (url, db, _) = orders(&server);
     let src = tempfile::tempdir().unwrap();
     common::write_orders(src.path(), 0..8, 3);
     let s = src.path().to_str().unwrap();
