@@ -28,9 +28,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --exclude s
 
 step "tests"
 # Default features (Arrow + Parquet backends, chrono, decimal, uuid) plus the embedded DuckDB
-# backend and S3 (tests/parquet_s3.rs runs against moto's server on loopback). GCS, Azure and
+# backend (and the CLI's DuckDB and ClickHouse commands) and S3 (tests/parquet_s3.rs runs against moto's server on loopback). GCS, Azure and
 # the benches' peer crates are compiled by clippy above; their tests need nothing more.
-cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse
+cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-cli/duckdb,soa-cli/clickhouse
 # The interop matrix (ignored without the Python tools): every engine, every type, both ways,
 # rendered into docs/interop.md, which must match the checked-in file.
 cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse --test parquet_interop -- --include-ignored

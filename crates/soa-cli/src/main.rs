@@ -1,26 +1,31 @@
-//! `soa`: look at and look after the Parquet datasets soa-persist writes, without writing Rust.
-//! Commands: `inspect`, `history`, `head`, `verify`; `repair`, `compact`, `vacuum`, `restore`.
-//! Exit codes: 0 ok, 1 problems found, 2 usage error or bad input; errors are one line on
-//! stderr.
+//! `soa`: look at, look after, query and copy the data soa-persist writes, without writing
+//! Rust. Commands: `inspect`, `history`, `head`, `verify`; `repair`, `compact`, `vacuum`,
+//! `restore`; `gen` (a struct's source), `sql`, `convert`. Exit codes: 0 ok, 1 problems found,
+//! 2 usage error or bad input; errors are one line on stderr.
 
+mod convert;
 mod filter;
 mod format;
+mod r#gen;
 mod head;
 mod inspect;
 mod maintain;
 mod progress;
+mod output;
 mod report;
+mod source;
+#[cfg(any(feature = "duckdb", feature = "clickhouse"))]
+mod sql;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use soa_persist::backends::parquet::ParquetDataset;
 
 #[derive(Parser)]
 #[command(
     name = "soa",
     version,
-    about = "Inspect, read, check and maintain soa-persist Parquet datasets",
+    about = "Inspect, read, check, maintain, query and copy soa-persist Parquet datasets",
     after_help = "Examples:\n  soa inspect data/orders\n  soa history data/orders --json\n  soa head data/orders -n 5 --version 3\n  soa verify data/orders\n  soa vacuum data/orders --retention 7d"
 )]
 struct Cli {
@@ -148,6 +153,80 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints the `#[derive(SoA)]` Rust struct that reads a dataset, a file or a DuckDB table.
+    #[command(
+        after_help = "Types follow the README's type table; dictionary and ENUM columns become \
+                      `SoAEnum`s, struct columns nested structs, partition folders \
+                      #[soa(partition)] fields, a recorded key or a one-column PRIMARY KEY \
+                      #[soa(key)].\n\nExamples:\n  soa gen data/orders > src/order.rs\n  \
+                      soa gen data/orders --name Order\n  \
+                      soa gen shop.duckdb --table orders     (feature duckdb)\n  \
+                      soa gen duckdb:shop.duckdb#orders      (feature duckdb)"
+    )]
+    Gen {
+        /// A Parquet dataset (a folder or a URL), one `.parquet` file, or a DuckDB table:
+        /// `duckdb:<file>#<table>`, or a `.duckdb` / `.db` file with `--table`.
+        source: String,
+        /// The DuckDB table, for a database file given by name.
+        #[arg(long)]
+        table: Option<String>,
+        /// The struct's name (default: the one the files record, or the folder's or table's).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Runs SQL (DuckDB's) over Parquet datasets and DuckDB files, or on a ClickHouse server.
+    #[command(
+        after_help = "Each --attach name=<dataset> is a view of the dataset's current \
+                      version (partition columns included); name=<file>.duckdb attaches a \
+                      database read-only (its tables are name.table).\n\nExamples:\n  \
+                      soa sql \"SELECT status, sum(amount) FROM o GROUP BY 1\" --attach o=data/orders\n  \
+                      soa sql \"SELECT * FROM o JOIN c USING (customer)\" --attach o=data/orders \
+                      --attach c=data/customers --format csv\n  \
+                      soa sql \"SELECT * FROM shop.orders\" --attach shop=shop.duckdb --format jsonl\n  \
+                      soa sql \"SELECT * FROM o WHERE amount > 100\" --attach o=data/orders --out big.parquet\n  \
+                      soa sql \"SELECT count() FROM orders\" --clickhouse http://127.0.0.1:8123   (feature clickhouse)"
+    )]
+    Sql {
+        /// The query.
+        query: String,
+        /// `name=<dataset folder>` (a view) or `name=<file>.duckdb` (a database); repeatable.
+        #[arg(long, value_name = "NAME=SOURCE")]
+        attach: Vec<String>,
+        /// How rows are printed.
+        #[arg(long, value_enum, default_value_t = output::Format::Table)]
+        format: output::Format,
+        /// Write the result to this Parquet file instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<String>,
+        /// Run the query on this ClickHouse server instead (feature `clickhouse`).
+        #[arg(long, value_name = "URL")]
+        clickhouse: Option<String>,
+    },
+    /// Copies a dataset or a DuckDB table into a new dataset or table, batch by batch.
+    #[command(
+        after_help = "A DuckDB table is written duckdb:<file>#<table> (feature duckdb), \
+                      a ClickHouse table clickhouse:<url>#<database>.<table> (feature \
+                      clickhouse). \
+                      A Parquet copy keeps the source's partition columns unless \
+                      --partition-by or --no-partition says otherwise, and is made live by one \
+                      commit at the end; a DuckDB table is created (it must not exist) and \
+                      dropped again if the copy fails. Progress goes to stderr every \
+                      --progress-every rows.\n\nExamples:\n  \
+                      soa convert data/orders data/orders-by-day --partition-by day\n  \
+                      soa convert data/orders /tmp/orders-spark --spark --compression snappy\n  \
+                      soa convert data/orders duckdb:shop.duckdb#orders\n  \
+                      soa convert duckdb:shop.duckdb#orders data/orders-copy --compression zstd:9\n  \
+                      soa convert data/orders clickhouse:http://127.0.0.1:8123#shop.orders"
+    )]
+    Convert {
+        /// A Parquet dataset (a folder or a URL), `duckdb:<file>#<table>` or
+        /// `clickhouse:<url>#<database>.<table>`.
+        source: String,
+        /// A new dataset (an empty or missing folder, or a URL), DuckDB or ClickHouse table.
+        target: String,
+        #[command(flatten)]
+        settings: convert::Settings,
+    },
 }
 
 /// What a command asks the process to exit with, short of an error.
@@ -157,14 +236,7 @@ enum Outcome {
 }
 
 async fn run(command: Command) -> Result<Outcome, String> {
-    let open = |source: &String| {
-        if source.contains("://") {
-            ParquetDataset::open_url(source)
-        } else {
-            ParquetDataset::open(source)
-        }
-        .map_err(|e| e.to_string())
-    };
+    let open = |dataset: &String| source::open_dataset(dataset);
     match command {
         Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
         Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,
@@ -210,6 +282,37 @@ async fn run(command: Command) -> Result<Outcome, String> {
             version,
             json,
         } => maintain::restore(&open(&dataset)?, version, json).await,
+        Command::Gen {
+            source,
+            table,
+            name,
+        } => r#gen::run(&source, table.as_deref(), name.as_deref()).await,
+        Command::Convert {
+            source,
+            target,
+            settings,
+        } => convert::run(&source, &target, settings).await,
+        #[cfg(any(feature = "duckdb", feature = "clickhouse"))]
+        Command::Sql {
+            query,
+            attach,
+            format,
+            out,
+            clickhouse,
+        } => {
+            let request = sql::Request {
+                query: &query,
+                attachments: &attach,
+                format,
+                out: out.as_deref(),
+                clickhouse: clickhouse.as_deref(),
+            };
+            sql::run(request).await
+        }
+        #[cfg(not(any(feature = "duckdb", feature = "clickhouse")))]
+        Command::Sql { .. } => {
+            Err("sql needs DuckDB: this soa was built without the `duckdb` feature".into())
+        }
     }
 }
 

@@ -48,6 +48,7 @@
 //! 6. store: [`PersistentStore`], the domain API over any backend.
 
 pub mod backends;
+pub mod codegen;
 
 #[cfg(feature = "clickhouse")]
 pub use backends::clickhouse::{ClickHouseConfig, ClickHousePersistence};

@@ -110,6 +110,22 @@ pub(crate) fn is_hidden(name: &str) -> bool {
     HIDDEN.iter().any(|(n, _)| *n == name)
 }
 
+impl ClickHouseClient {
+    /// Creates table `table` for rows of `schema` as the backend does for a struct (MergeTree
+    /// ordered by the `soa.key` column, partitioned by the `soa.partition` ones, types by the
+    /// server's capabilities) but without the write-id columns, for tools that copy rows in.
+    /// A table that exists already is an `InvalidInput` error naming it.
+    pub async fn create_table(&self, table: &str, schema: &Schema) -> Result<(), PersistError> {
+        if !existing_columns(self, table).await?.is_empty() {
+            return Err(PersistError::invalid_input(
+                NAME,
+                format!("table {table:?} already exists"),
+            ));
+        }
+        ensure_table(self, table, schema, false).await
+    }
+}
+
 /// Creates `table` if missing; otherwise checks it against `schema`, adding new optional
 /// columns with `ALTER TABLE ... ADD COLUMN`. A parts table (`hidden`) gets the write-id
 /// columns too.

@@ -40,11 +40,12 @@ mod shard;
 mod write;
 
 pub use client::{ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS};
+pub(crate) use ddl::unescape_tsv;
 pub use dialect::{literal, string_literal};
 pub use error::{exception_code, server_exception};
 pub use native::{
     BlockDecoder, BlockEncoder, ChType, ColumnType, ServerCaps, TypeOptions, clickhouse_types,
-    column_type, decode_blocks, quote_identifier, quote_string, table_columns,
+    column_type, decode_blocks, natural_field, quote_identifier, quote_string, table_columns,
 };
 pub use persistence::ClickHousePersistence;
 

@@ -23,14 +23,19 @@ pub(crate) fn string_literal(text: &str) -> String {
     DuckDialect.quote_str(text)
 }
 
-struct ExistingColumn {
-    name: String,
-    data_type: String,
-    nullable: bool,
-    has_default: bool,
+/// A column as DuckDB's catalog describes it.
+pub(super) struct ExistingColumn {
+    pub(super) name: String,
+    pub(super) data_type: String,
+    pub(super) nullable: bool,
+    pub(super) has_default: bool,
 }
 
-fn existing_columns(conn: &Connection, table: &str) -> Result<Vec<ExistingColumn>, PersistError> {
+/// The columns of `table` in the current schema, in order (none: no such table).
+pub(super) fn existing_columns(
+    conn: &Connection,
+    table: &str,
+) -> Result<Vec<ExistingColumn>, PersistError> {
     let mut stmt = conn
         .prepare(
             "SELECT column_name, data_type, is_nullable, column_default IS NOT NULL \

@@ -8,6 +8,7 @@
 //! connection (`try_clone`), so readers run in parallel; writers of one handle take turns.
 
 mod cast;
+mod database;
 mod ddl;
 mod dialect;
 mod error;
@@ -33,6 +34,7 @@ use soa_persist_core::store::Keyed;
 
 pub use duckdb::types::Value as SqlValue;
 
+pub use self::database::{DuckDBDatabase, TableColumn};
 pub use self::ingest::Ingest;
 pub use self::options::DuckDBOptions;
 

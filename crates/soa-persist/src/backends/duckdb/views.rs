@@ -39,7 +39,7 @@ impl<T: SoA> DuckDBPersistence<T> {
 
 /// `CREATE OR REPLACE VIEW` over a dataset's files: one `read_parquet` per partition, the
 /// partition values added as typed constants, columns in the struct's order.
-fn parquet_view_sql(
+pub(super) fn parquet_view_sql(
     view: &str,
     schema: &Schema,
     files: &[crate::backends::parquet::LiveFile],

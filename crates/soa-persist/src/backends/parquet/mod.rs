@@ -33,6 +33,7 @@ pub mod storage;
 mod verify;
 mod version;
 mod write;
+mod writer;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub use self::progress::Progress;
 pub use self::storage::{Entry, LocalStorage, ObjectStorage, Storage};
 pub use self::verify::{Problem, VerifyReport};
 pub use self::version::{ColumnBytes, DataFile, DatasetVersion};
+pub(crate) use self::version::{distinct_in_file, footer_of};
+pub use self::writer::DatasetWriter;
 use soa_persist_api::exec::{key_predicate, scan_for_keys};
 use soa_persist_api::{BatchStream, PersistError, Scan, SoAPersistence, Stats, WriteId};
 use storage::NAME;

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use soa_persist_api::PersistError;
-use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, StringArray, new_null_array};
+use soa_persist_core::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray, new_null_array};
 use soa_persist_core::arrow::compute::cast;
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
@@ -133,9 +134,91 @@ impl DatasetVersion {
         }
         Ok(out)
     }
+
+    /// Reads live file `path` in batches of `batch_rows`, each in `schema` (this version's
+    /// [`schema`](Self::schema)): memory holds the file's bytes and one batch, for copying a
+    /// dataset larger than memory.
+    pub async fn file_batches(
+        &self,
+        path: &str,
+        schema: SchemaRef,
+        batch_rows: usize,
+    ) -> Result<impl Iterator<Item = Result<RecordBatch, PersistError>> + Send + use<>, PersistError>
+    {
+        let f = self
+            .state
+            .files
+            .iter()
+            .find(|f| f.path == path)
+            .cloned()
+            .ok_or_else(|| {
+                PersistError::invalid_input(
+                    super::storage::NAME,
+                    format!("{path} is not a file of version {}", self.version()),
+                )
+            })?;
+        let bytes = self.storage.get(&f.path).await?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .map_err(|e| corrupt(&f.path, e))?
+            .with_batch_size(batch_rows.max(1))
+            .build()
+            .map_err(|e| corrupt(&f.path, e))?;
+        Ok(reader.map(move |b| conform(&schema, &f, &b.map_err(|e| corrupt(&f.path, e))?)))
+    }
+
+    /// The distinct values of column `column` (text, or a dictionary of text), in order of first
+    /// appearance; `None` when there are more than `limit`. Reads only that column, file by file.
+    pub async fn distinct_strings(
+        &self,
+        column: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<String>>, PersistError> {
+        let mut seen: Vec<String> = Vec::new();
+        for f in &self.state.files {
+            let bytes = self.storage.get(&f.path).await?;
+            if !distinct_in_file(&f.path, bytes, column, &mut seen, limit)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(seen))
+    }
 }
 
-pub(super) fn footer_of(path: &str, bytes: &Bytes) -> Result<ArrowReaderMetadata, PersistError> {
+/// Adds the distinct values of `column` (text, or a dictionary of text) in the Parquet file
+/// `bytes` to `seen`, in order of first appearance, reading only that column; false once there
+/// would be more than `limit`.
+pub(crate) fn distinct_in_file(
+    path: &str,
+    bytes: Bytes,
+    column: &str,
+    seen: &mut Vec<String>,
+    limit: usize,
+) -> Result<bool, PersistError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| corrupt(path, e))?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), [column]);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| corrupt(path, e))?;
+    for batch in reader {
+        let batch = batch.map_err(|e| corrupt(path, e))?;
+        let Some(values) = batch.column_by_name(column) else {
+            continue;
+        };
+        let text = cast(values, &DataType::Utf8)?;
+        for v in text.as_string::<i32>().iter().flatten() {
+            if !seen.iter().any(|s| s == v) {
+                if seen.len() == limit {
+                    return Ok(false);
+                }
+                seen.push(v.to_string());
+            }
+        }
+    }
+    Ok(true)
+}
+
+pub(crate) fn footer_of(path: &str, bytes: &Bytes) -> Result<ArrowReaderMetadata, PersistError> {
     ArrowReaderMetadata::load(bytes, ArrowReaderOptions::new()).map_err(|e| corrupt(path, e))
 }
 

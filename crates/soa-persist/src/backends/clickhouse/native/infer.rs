@@ -9,7 +9,7 @@ use soa_persist_core::arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use super::chtype::ChType;
 
 /// The field `name` of type `ty` reads into without a target schema.
-pub(super) fn natural_field(name: &str, ty: &ChType) -> Result<Field, String> {
+pub fn natural_field(name: &str, ty: &ChType) -> Result<Field, String> {
     Ok(match ty {
         ChType::Nullable(inner) => Field::new(name, natural_type(inner)?, true),
         ChType::LowCardinality(inner) => natural_field(name, inner)?,

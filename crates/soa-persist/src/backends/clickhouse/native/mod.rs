@@ -37,6 +37,7 @@ mod wire;
 pub use chtype::{ChType, decimal_width, quote_identifier, quote_string};
 pub use decode::{BlockDecoder, DEFAULT_MAX_BLOCK_BYTES, decode_blocks};
 pub use encode::BlockEncoder;
+pub use infer::natural_field;
 pub use types::{
     ColumnType, ServerCaps, TypeOptions, clickhouse_types, column_type, enum_variants,
     table_columns,
