@@ -29,22 +29,29 @@ pub(super) fn needed_ranges(
             ranges.push(start..start + len);
         }
     }
+    let merged = merge_ranges(ranges);
+    let total: u64 = merged.iter().map(|r| r.end - r.start).sum();
+    (file_bytes > 0 && (total as f64) < SELECTIVE_SHARE * file_bytes as f64).then_some(merged)
+}
+
+/// `ranges` sorted, overlapping and touching ones merged (object stores coalesce nearby ones
+/// themselves).
+pub(super) fn merge_ranges(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
     ranges.sort_unstable_by_key(|r| r.start);
     let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         match merged.last_mut() {
-            // Touching ranges are read as one; object stores coalesce nearby ones themselves.
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
             _ => merged.push(r),
         }
     }
-    let total: u64 = merged.iter().map(|r| r.end - r.start).sum();
-    (file_bytes > 0 && (total as f64) < SELECTIVE_SHARE * file_bytes as f64).then_some(merged)
+    merged
 }
 
 /// Some ranges of a file, read as the file by the Parquet decoder; asking for bytes outside
 /// them is an error (the ranges were computed from the same footer, so it means a bug or a
 /// footer that lies about its column chunks).
+#[derive(Clone)]
 pub(super) struct Fetched {
     len: u64,
     parts: Vec<(u64, Bytes)>,
