@@ -18,9 +18,9 @@ use parquet::file::reader::ChunkReader;
 use soa_persist_api::PersistError;
 
 use super::chunk::{Fetched, merge_ranges};
-use super::corrupt;
 use super::log::FileEntry;
 use super::storage::Storage;
+use super::{corrupt, join_error};
 
 /// The tail read first: most footers fit, so one read usually gets the whole footer.
 const TAIL_BYTES: u64 = 64 * 1024;
@@ -87,7 +87,13 @@ impl Footer {
         let mut parts = storage.get_ranges(&file.path, ranges.clone()).await?;
         ranges.push(tail_at..len);
         parts.push(tail);
-        Self::load(file, &Fetched::new(len, &ranges, parts), key)
+        let fetched = Fetched::new(len, &ranges, parts);
+        // Parsing runs where a panic on a damaged footer becomes `Corrupt`, as decoding does.
+        let (file, key) = (file.clone(), key.map(str::to_string));
+        let what = format!("reading the footer of {}", file.path);
+        tokio::task::spawn_blocking(move || Self::load(&file, &fetched, key.as_deref()))
+            .await
+            .map_err(|e| join_error(e, &what))?
     }
 
     /// Parses the footer of `reader` (a whole file, or its fetched footer ranges) and reads
