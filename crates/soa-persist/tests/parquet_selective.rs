@@ -1,5 +1,5 @@
-//! Selective Parquet reads: once a handle knows a file's footer, a query fetches only the
-//! column chunks it decodes and evaluates its predicate while decoding. Checked by counting the
+//! Selective Parquet reads: a query fetches a file's footer on its own, then only the column
+//! chunks it decodes, and evaluates its predicate while decoding. Checked by counting the
 //! bytes the storage hands out, and by comparing filtered reads with the rows in memory.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
@@ -105,15 +105,44 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     let storage = Counting::new(dir.path());
     let p = ParquetPersistence::<ConfOrder>::with_storage(storage.clone()).with_options(
         ParquetOptions {
-            row_group_rows: 4096,
+            row_group_rows: 8192,
             ..ParquetOptions::default()
         },
     );
-    p.save(orders(0..100_000)).await.unwrap();
+    p.save(orders(0..300_000)).await.unwrap();
     let on_disk = p.stats().await.unwrap().bytes_on_disk.unwrap();
+    storage.take();
 
-    // The first read learns the footers: it reads whole files.
-    assert_eq!(p.load().await.unwrap().unwrap().len(), 100_000);
+    // A fresh handle fetches footers on their own: its first lookup reads no file whole.
+    let fresh = ParquetPersistence::<ConfOrder>::with_storage(storage.clone());
+    let hit = fresh
+        .query(&ConfOrder::fields().id.eq(777u64))
+        .await
+        .unwrap();
+    assert_eq!(
+        format!("{:?}", hit.row(0)),
+        format!("{:?}", Some(order(777)))
+    );
+    let (whole, ranged) = storage.take();
+    assert_eq!(whole, 0, "a first lookup read whole files");
+    // Footers, offset indexes and the key's bloom filters (about a byte a row) of every file.
+    assert!(
+        ranged > 0 && ranged * 4 < on_disk,
+        "a first lookup fetched {ranged} of {on_disk} bytes"
+    );
+    // So does a fresh handle's key check.
+    let fresh = ParquetPersistence::<ConfOrder>::with_storage(storage.clone());
+    let found = fresh.contains_keys(&[5, 300_000, 299_999]).await.unwrap();
+    assert_eq!(found, [true, false, true]);
+    let (whole, ranged) = storage.take();
+    assert_eq!(whole, 0, "a first key check read whole files");
+    assert!(
+        ranged * 4 < on_disk,
+        "a first key check fetched {ranged} of {on_disk} bytes"
+    );
+
+    // A full first read learns the footers from whole files.
+    assert_eq!(p.load().await.unwrap().unwrap().len(), 300_000);
     let (whole, _) = storage.take();
     assert!(
         whole >= on_disk / 2,
@@ -138,7 +167,7 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
 
     // A count with a one-column predicate fetches that column only.
     let positive = p.count(&ConfOrder::fields().qty.gt(0)).await.unwrap();
-    let want = (0..100_000u64)
+    let want = (0..300_000u64)
         .filter(|&i| order(i).qty.is_some_and(|q| q > 0))
         .count() as u64;
     assert_eq!(positive, want);
@@ -150,12 +179,11 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     );
 }
 
+/// What a predicate selects, as a plain function of a row.
+type Reference = Box<dyn Fn(&ConfOrder) -> bool>;
+
 /// Predicates over the non-partition columns, with the reference each must match.
-fn predicate_case(
-    kind: u8,
-    a: u64,
-    b: u64,
-) -> (Predicate<ConfOrder>, Box<dyn Fn(&ConfOrder) -> bool>) {
+fn predicate_case(kind: u8, a: u64, b: u64) -> (Predicate<ConfOrder>, Reference) {
     let f = ConfOrder::fields();
     let (low, high) = (a.min(b), a.max(b));
     match kind % 6 {
@@ -187,8 +215,8 @@ fn predicate_case(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Filtered reads (the first reading whole files, the next fetching chunks and filtering
-    /// while decoding) return exactly the rows the predicate selects in memory.
+    /// Filtered reads (fetching footers, then chunks, and filtering while decoding) return
+    /// exactly the rows the predicate selects in memory, on a first read and a later one.
     #[test]
     fn filtered_reads_match_the_rows_in_memory(
         n in 1u64..3000,

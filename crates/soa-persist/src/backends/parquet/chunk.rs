@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use bytes::{Buf, Bytes};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaData;
+use parquet::file::metadata::{ColumnChunkMetaData, ParquetMetaData};
 use parquet::file::reader::{ChunkReader, Length};
 
 /// Below this share of a file's bytes, the needed ranges are fetched instead of the file.
@@ -25,26 +25,46 @@ pub(super) fn needed_ranges(
         let group = metadata.row_group(rg);
         let all: Vec<usize> = (0..group.num_columns()).collect();
         for &leaf in leaves.unwrap_or(&all) {
-            let (start, len) = group.column(leaf).byte_range();
-            ranges.push(start..start + len);
+            // A damaged footer is left to the decoder, which reads the whole file and says so.
+            ranges.push(chunk_range(group.column(leaf), file_bytes)?);
         }
     }
+    let merged = merge_ranges(ranges);
+    let total: u64 = merged.iter().map(|r| r.end - r.start).sum();
+    (file_bytes > 0 && (total as f64) < SELECTIVE_SHARE * file_bytes as f64).then_some(merged)
+}
+
+/// Where a column chunk's pages are (`byte_range`, checked instead of asserted: the footer may
+/// be damaged); `None` when the footer's numbers are impossible for a file of `file_bytes`.
+fn chunk_range(column: &ColumnChunkMetaData, file_bytes: u64) -> Option<Range<u64>> {
+    let data = column.data_page_offset();
+    let start = match column.dictionary_page_offset() {
+        Some(d) if d < data => d,
+        _ => data,
+    };
+    let start = u64::try_from(start).ok()?;
+    let end = start.checked_add(u64::try_from(column.compressed_size()).ok()?)?;
+    (end <= file_bytes).then_some(start..end)
+}
+
+/// `ranges` sorted, overlapping and touching ones merged (object stores coalesce nearby ones
+/// themselves).
+pub(super) fn merge_ranges(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
     ranges.sort_unstable_by_key(|r| r.start);
     let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
     for r in ranges {
         match merged.last_mut() {
-            // Touching ranges are read as one; object stores coalesce nearby ones themselves.
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
             _ => merged.push(r),
         }
     }
-    let total: u64 = merged.iter().map(|r| r.end - r.start).sum();
-    (file_bytes > 0 && (total as f64) < SELECTIVE_SHARE * file_bytes as f64).then_some(merged)
+    merged
 }
 
 /// Some ranges of a file, read as the file by the Parquet decoder; asking for bytes outside
 /// them is an error (the ranges were computed from the same footer, so it means a bug or a
 /// footer that lies about its column chunks).
+#[derive(Clone)]
 pub(super) struct Fetched {
     len: u64,
     parts: Vec<(u64, Bytes)>,

@@ -1,14 +1,14 @@
 //! Key checks without a scan: for each live file, its footer (cached by the handle), the key
 //! column's statistics and bloom filters pick the row groups that may hold some of the keys,
-//! and only those row groups' key column is decoded. A batch of new keys above every stored
-//! one (ids that grow) reads nothing but cached footers.
+//! and only those row groups' key column is fetched (ranged reads) and decoded. A batch of new
+//! keys above every stored one (ids that grow) reads nothing but cached footers.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::file::reader::ChunkReader;
 use soa_persist_api::PersistError;
 use soa_persist_core::arrow::array::{Array, ArrayRef};
 use soa_persist_core::arrow::row::{RowConverter, Rows, SortField};
@@ -16,6 +16,7 @@ use soa_persist_core::schema::partition_fields;
 use soa_persist_core::soa::SoA;
 
 use super::bloom::may_contain;
+use super::chunk::{Fetched, needed_ranges};
 use super::footer::Footer;
 use super::log::FileEntry;
 use super::read::row_group_range;
@@ -49,7 +50,7 @@ impl<T: SoA> ParquetPersistence<T> {
             converter: &converter,
         };
         for file in &snapshot.files {
-            let (footer, mut bytes) = self.footer_of(file, key).await?;
+            let footer = self.footer_of(file, key).await?;
             let stored_type = footer.metadata.schema().field_with_name(key).ok();
             if stored_type.is_none_or(|f| f.data_type() != probe.array.data_type()) {
                 return Ok(None);
@@ -59,11 +60,7 @@ impl<T: SoA> ParquetPersistence<T> {
                 if candidates.is_empty() {
                     continue;
                 }
-                let data = match &bytes {
-                    Some(b) => b.clone(),
-                    None => bytes.insert(self.storage.get(&file.path).await?).clone(),
-                };
-                let stored = decode_keys(file, data, &footer, rg, key, &converter)?;
+                let stored = self.fetch_keys(file, &footer, rg, key, &converter).await?;
                 let stored: HashSet<&[u8]> = stored
                     .iter()
                     .flat_map(|rows| rows.iter().map(|r| r.data()))
@@ -76,19 +73,39 @@ impl<T: SoA> ParquetPersistence<T> {
         Ok(Some(found))
     }
 
-    /// A file's footer from the cache, or read (with the file's bytes, kept for decoding).
-    async fn footer_of(
+    /// A file's footer from the cache, or fetched on its own.
+    async fn footer_of(&self, file: &FileEntry, key: &str) -> Result<Arc<Footer>, PersistError> {
+        if let Some(footer) = self.footers.get(&file.path) {
+            return Ok(footer);
+        }
+        let footer = Arc::new(Footer::fetch(&*self.storage, file, Some(key)).await?);
+        self.footers.insert(&file.path, footer.clone());
+        Ok(footer)
+    }
+
+    /// The key column of row group `rg` of `file`: its chunk fetched alone (or the whole file,
+    /// when that chunk is most of it), decoded.
+    async fn fetch_keys(
         &self,
         file: &FileEntry,
+        footer: &Footer,
+        rg: usize,
         key: &str,
-    ) -> Result<(Arc<Footer>, Option<Bytes>), PersistError> {
-        if let Some(footer) = self.footers.get(&file.path) {
-            return Ok((footer, None));
+        converter: &RowConverter,
+    ) -> Result<Vec<Rows>, PersistError> {
+        let leaf = key_leaf(file, footer, key)?;
+        let metadata = footer.metadata.metadata();
+        match needed_ranges(metadata, &[rg], Some(&[leaf]), file.bytes) {
+            Some(ranges) => {
+                let parts = self.storage.get_ranges(&file.path, ranges.clone()).await?;
+                let fetched = Fetched::new(file.bytes, &ranges, parts);
+                decode_keys(file, fetched, footer, rg, leaf, converter)
+            }
+            None => {
+                let bytes = self.storage.get(&file.path).await?;
+                decode_keys(file, bytes, footer, rg, leaf, converter)
+            }
         }
-        let bytes = self.storage.get(&file.path).await?;
-        let footer = Arc::new(Footer::load(file, &bytes, Some(key))?);
-        self.footers.insert(&file.path, footer.clone());
-        Ok((footer, Some(bytes)))
     }
 }
 
@@ -131,18 +148,10 @@ impl Probe<'_> {
     }
 }
 
-/// The key column of row group `rg`, as rows of `converter` (one `Rows` per decoded batch).
-fn decode_keys(
-    file: &FileEntry,
-    bytes: Bytes,
-    footer: &Footer,
-    rg: usize,
-    key: &str,
-    converter: &RowConverter,
-) -> Result<Vec<Rows>, PersistError> {
-    let builder =
-        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, footer.metadata.clone());
-    let leaf = builder
+/// The leaf column index of the key in `file`.
+fn key_leaf(file: &FileEntry, footer: &Footer, key: &str) -> Result<usize, PersistError> {
+    footer
+        .metadata
         .parquet_schema()
         .columns()
         .iter()
@@ -152,7 +161,21 @@ fn decode_keys(
                 super::storage::NAME,
                 format!("{}: no key column `{key}`", file.path),
             )
-        })?;
+        })
+}
+
+/// Leaf column `leaf` (the key) of row group `rg`, as rows of `converter` (one `Rows` per
+/// decoded batch).
+fn decode_keys<R: ChunkReader + 'static>(
+    file: &FileEntry,
+    reader: R,
+    footer: &Footer,
+    rg: usize,
+    leaf: usize,
+    converter: &RowConverter,
+) -> Result<Vec<Rows>, PersistError> {
+    let builder =
+        ParquetRecordBatchReaderBuilder::new_with_metadata(reader, footer.metadata.clone());
     let mask = ProjectionMask::leaves(builder.parquet_schema(), [leaf]);
     let reader = builder
         .with_row_groups(vec![rg])

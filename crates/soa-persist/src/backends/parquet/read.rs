@@ -68,7 +68,17 @@ impl<T: SoA> ParquetPersistence<T> {
                 let (storage, plan, pruning) = (storage.clone(), plan.clone(), pruning.clone());
                 let footers = footers.clone();
                 async move {
-                    let footer = footers.get(&file.path);
+                    let footer = match footers.get(&file.path) {
+                        // A read that may be selective fetches the footer on its own first.
+                        None if selective(&plan) => {
+                            let schema = T::arrow_schema();
+                            let key = key_field(&schema);
+                            let footer = Arc::new(Footer::fetch(&*storage, &file, key).await?);
+                            footers.insert(&file.path, footer.clone());
+                            Some(footer)
+                        }
+                        cached => cached,
+                    };
                     let ranges = footer
                         .as_ref()
                         .and_then(|f| selective_ranges::<T>(&file, f, &plan, &pruning));
@@ -134,6 +144,11 @@ impl<T: SoA> ParquetPersistence<T> {
 pub(super) enum Source {
     Whole(Bytes),
     Part(Fetched, Arc<Footer>),
+}
+
+/// Whether a read may need only part of a file: it filters or projects.
+fn selective(plan: &ScanPlan) -> bool {
+    plan.projection.is_some() || !matches!(plan.remaining, Expr::True)
 }
 
 /// The byte ranges a read of `file` needs, from its cached footer; `None` when they are most of
