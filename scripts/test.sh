@@ -33,7 +33,7 @@ step "tests"
 cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-cli/duckdb,soa-cli/clickhouse
 # The interop matrix (ignored without the Python tools): every engine, every type, both ways,
 # rendered into docs/interop.md, which must match the checked-in file.
-cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse --test parquet_interop -- --include-ignored
+cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-cli/duckdb,soa-cli/clickhouse --test parquet_interop -- --include-ignored
 # The derive's compile-fail tests: their own crate, building soa-persist as a user does (default
 # features, no test support); trybuild compiles the cases in a target folder of its own.
 cargo test --release -p soa-persist-ui
