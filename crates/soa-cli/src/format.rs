@@ -57,43 +57,10 @@ pub(crate) fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
         .map_err(|e| format!("--as-of: `{text}` is not an RFC 3339 time ({e})"))
 }
 
-/// The Rust field type that derives to `field`'s Arrow type (`Option<_>` when nullable).
+/// The Rust field type that derives to `field`'s Arrow type (what `soa gen` would write: an
+/// enum or nested struct is named after its column), or why there is none.
 pub(crate) fn rust_type(field: &Field) -> String {
-    let inner = rust_of(field.data_type());
-    if field.is_nullable() {
-        format!("Option<{inner}>")
-    } else {
-        inner
-    }
-}
-
-fn rust_of(t: &DataType) -> String {
-    use DataType::*;
-    let s = match t {
-        Boolean => "bool",
-        Int8 => "i8",
-        Int16 => "i16",
-        Int32 => "i32",
-        Int64 => "i64",
-        UInt8 => "u8",
-        UInt16 => "u16",
-        UInt32 => "u32",
-        UInt64 => "u64",
-        Float32 => "f32",
-        Float64 => "f64",
-        Utf8 | LargeUtf8 | Utf8View => "String",
-        Binary | LargeBinary | BinaryView => "Vec<u8>",
-        FixedSizeBinary(16) => "Uuid",
-        Date32 => "NaiveDate",
-        Timestamp(_, Some(_)) => "DateTime<Utc>",
-        Timestamp(_, None) => "NaiveDateTime",
-        Decimal128(..) => "Decimal",
-        Dictionary(..) => "a SoAEnum (or String)",
-        List(f) | LargeList(f) => return format!("Vec<{}>", rust_type(f)),
-        Struct(_) => "a nested struct",
-        _ => "(no derive mapping)",
-    };
-    s.to_string()
+    soa_persist::codegen::rust_type(field).unwrap_or_else(|why| format!("({why})"))
 }
 
 /// Instants with a named time zone as UTC offsets (the same values): named zones would need
