@@ -10,8 +10,8 @@ mod r#gen;
 mod head;
 mod inspect;
 mod maintain;
-mod progress;
 mod output;
+mod progress;
 mod report;
 mod source;
 #[cfg(any(feature = "duckdb", feature = "clickhouse"))]

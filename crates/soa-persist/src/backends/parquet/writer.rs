@@ -11,11 +11,11 @@ use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::{Schema, SchemaRef};
 use soa_persist_core::schema::{META_FINGERPRINT, META_KEY, META_PARTITION, fingerprint};
 
+use super::encode::{file_jobs, store_files};
 use super::layout::{self, split_by_partition};
 use super::log::{FileEntry, Log, Next, Record};
 use super::spark::spark_cast;
 use super::storage::{LocalStorage, NAME, Storage};
-use super::encode::{file_jobs, store_files};
 use super::{ParquetOptions, join_error, object_storage};
 
 /// Writes a new dataset: [`write`](Self::write) batches, then [`commit`](Self::commit).
