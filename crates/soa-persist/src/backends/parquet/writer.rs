@@ -16,7 +16,7 @@ use super::layout::{self, split_by_partition};
 use super::log::{FileEntry, Log, Next, Record};
 use super::spark::spark_cast;
 use super::storage::{LocalStorage, NAME, Storage};
-use super::{ParquetOptions, join_error, object_storage};
+use super::{ParquetOptions, object_storage};
 
 /// Writes a new dataset: [`write`](Self::write) batches, then [`commit`](Self::commit).
 pub struct DatasetWriter {
