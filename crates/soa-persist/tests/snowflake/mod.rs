@@ -62,8 +62,21 @@ impl Emulator {
         panic!("fakesnow did not start: {last}");
     }
 
+    /// Starts one on `port` (free again after an earlier emulator there stopped).
+    pub fn start_on(port: u16) -> Option<Self> {
+        let bin = tools::venv_bin("fakesnow", "the Snowflake tests")?;
+        Some(Self::spawn_on(&bin, port).unwrap_or_else(|e| panic!("fakesnow on {port}: {e}")))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     fn spawn(bin: &Path) -> Result<Self, String> {
-        let port = free_port()?;
+        Self::spawn_on(bin, free_port()?)
+    }
+
+    fn spawn_on(bin: &Path, port: u16) -> Result<Self, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let log = dir.path().join("fakesnow.log");
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;

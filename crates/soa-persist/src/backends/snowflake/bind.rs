@@ -3,7 +3,7 @@
 //! predicate's parameter). Each carries Snowflake's binding type and its text form: `FIXED`
 //! integers, `REAL` floats (`NaN`, `inf`), `TEXT`, `BOOLEAN`, `BINARY` hex, `DATE` as epoch
 //! milliseconds, `TIMESTAMP_NTZ` / `TIMESTAMP_TZ` as epoch nanoseconds (and `1440`, UTC's
-//! offset code), decimals as `TEXT` (exact), lists and structs as JSON `TEXT`.
+//! offset code), decimals and enum names as `TEXT` (exact).
 
 use std::fmt::Write;
 
@@ -127,7 +127,6 @@ fn column_values(column: &ArrayRef) -> Result<(&'static str, Vec<Option<String>>
             (if utc { "TIMESTAMP_TZ" } else { "TIMESTAMP_NTZ" }, text)
         }
         Dictionary(..) | Decimal128(..) | Decimal256(..) | Utf8View => ("TEXT", formatted(column)?),
-        List(_) | LargeList(_) | FixedSizeList(..) | Struct(_) => ("TEXT", json_values(column)?),
         other => {
             return Err(PersistError::invalid_input(
                 NAME,
@@ -156,13 +155,4 @@ fn formatted(column: &ArrayRef) -> Result<Vec<Option<String>>, PersistError> {
     Ok((0..column.len())
         .map(|i| (!column.is_null(i)).then(|| formatter.value(i).to_string()))
         .collect())
-}
-
-/// Lists and structs as JSON text, for `PARSE_JSON` into `ARRAY` / `OBJECT` columns.
-fn json_values(column: &ArrayRef) -> Result<Vec<Option<String>>, PersistError> {
-    let _ = column;
-    Err(PersistError::invalid_input(
-        NAME,
-        "lists and nested structs are not bound as values yet".to_string(),
-    ))
 }

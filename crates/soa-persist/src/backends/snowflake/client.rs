@@ -74,6 +74,13 @@ impl SnowflakeClient {
     /// Connects: logs in once (so bad credentials fail here, not at the first query) and
     /// creates the config's database and schema if they are missing.
     pub async fn connect(config: SnowflakeConfig) -> Result<Self, PersistError> {
+        let client = Self::unconnected(config)?;
+        drop(client.session().await?);
+        Ok(client)
+    }
+
+    /// A client that has not logged in yet.
+    pub(crate) fn unconnected(config: SnowflakeConfig) -> Result<Self, PersistError> {
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(Duration::from_secs(30))
@@ -87,7 +94,6 @@ impl SnowflakeClient {
                 schema_ready: AtomicBool::new(false),
             }),
         };
-        drop(client.session().await?);
         Ok(client)
     }
 
@@ -148,6 +154,9 @@ impl SnowflakeClient {
             "CLIENT_APP_VERSION": env!("CARGO_PKG_VERSION"),
             "SESSION_PARAMETERS": { "TIMEZONE": "UTC" },
         });
+        for (name, value) in &c.session_parameters {
+            data["SESSION_PARAMETERS"][name] = json!(value);
+        }
         match &c.auth {
             Auth::Password(password) => data["PASSWORD"] = json!(password),
             Auth::KeyPair { private_key_pem } => {

@@ -40,6 +40,7 @@ pub struct SnowflakeConfig {
     pub(crate) role: Option<String>,
     pub(crate) bulk_rows: usize,
     pub(crate) timeout: Duration,
+    pub(crate) session_parameters: Vec<(String, String)>,
 }
 
 /// Rows from which a write goes through a stage and `COPY INTO` instead of one `INSERT` with
@@ -68,6 +69,7 @@ impl SnowflakeConfig {
             role: None,
             bulk_rows: DEFAULT_BULK_ROWS,
             timeout: Duration::from_secs(300),
+            session_parameters: Vec::new(),
         }
     }
 
@@ -100,6 +102,13 @@ impl SnowflakeConfig {
     /// How long one HTTP request may take.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// A session parameter set at login (`QUERY_TAG`, `STATEMENT_TIMEOUT_IN_SECONDS`, …).
+    pub fn with_session_parameter(mut self, name: &str, value: &str) -> Self {
+        self.session_parameters
+            .push((name.to_string(), value.to_string()));
         self
     }
 

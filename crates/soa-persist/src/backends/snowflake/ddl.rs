@@ -117,8 +117,6 @@ fn type_fits(field: &Field, found: &str, scale: i64) -> Result<bool, PersistErro
             _ => scale == 0,
         },
         ("VARCHAR", f) => f == "TEXT" || f == "VARCHAR",
-        // The emulator reports both as VARIANT; Snowflake as ARRAY / OBJECT.
-        ("ARRAY" | "OBJECT", f) => f == family || f == "VARIANT",
         (w, f) => w == f,
     })
 }

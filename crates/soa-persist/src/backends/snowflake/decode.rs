@@ -2,7 +2,7 @@
 //! Snowflake's encodings: `FIXED` as the narrowest integer that holds the values, or
 //! `Decimal128`, with the scale in the field's metadata; timestamps as a struct of `epoch`
 //! seconds and `fraction` nanoseconds (plus `timezone` for `TIMESTAMP_TZ`) or as one scaled
-//! integer; `DATE` as days; `VARIANT` / `ARRAY` / `OBJECT` as JSON text. A value the target
+//! integer; `DATE` as days; `BINARY` as binary. A value the target
 //! type can't hold exactly is an error naming the column, never a truncation.
 
 use std::sync::Arc;

@@ -86,8 +86,17 @@ pub(crate) fn sql_type(field: &Field) -> Result<String, PersistError> {
             format!("{kind}({})", scale(*unit))
         }
         Decimal128(p, s) if *p <= 38 && *s >= 0 => format!("NUMBER({p},{s})"),
-        List(_) | LargeList(_) | FixedSizeList(..) => "ARRAY".into(),
-        Struct(_) => "OBJECT".into(),
+        List(_) | LargeList(_) | FixedSizeList(..) | Struct(_) => {
+            return Err(PersistError::SchemaMismatch {
+                backend: NAME,
+                detail: format!(
+                    "field `{}` ({}): lists and nested structs are not stored in Snowflake yet \
+                     (ARRAY / OBJECT columns need JSON both ways)",
+                    field.name(),
+                    field.data_type()
+                ),
+            });
+        }
         other => {
             return Err(PersistError::SchemaMismatch {
                 backend: NAME,

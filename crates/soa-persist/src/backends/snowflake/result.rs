@@ -187,3 +187,97 @@ pub(crate) fn decode_ipc(bytes: &[u8]) -> Result<Vec<RecordBatch>, PersistError>
         .map(|b| b.map_err(|e| protocol_error(format!("Arrow result: {e}"))))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    use futures::StreamExt;
+    use soa_persist_core::arrow::array::Int64Array;
+    use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
+    use soa_persist_core::arrow::ipc::writer::StreamWriter;
+
+    use super::*;
+    use crate::backends::snowflake::{Auth, SnowflakeConfig};
+
+    fn ipc(values: &[i64]) -> Vec<u8> {
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(values.to_vec()))],
+        )
+        .unwrap();
+        let mut writer = StreamWriter::try_new(Vec::new(), &schema).unwrap();
+        writer.write(&batch).unwrap();
+        writer.into_inner().unwrap()
+    }
+
+    /// A server answering every request once with `body` (status 200).
+    fn serve_once(body: &'static [u8]) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/chunk", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body);
+            }
+        });
+        url
+    }
+
+    fn client() -> SnowflakeClient {
+        let config =
+            SnowflakeConfig::new("http://127.0.0.1:9", "a", "u", Auth::Password("p".into()));
+        SnowflakeClient::unconnected(config).unwrap()
+    }
+
+    async fn read_all(chunk_url: &str) -> Vec<Result<RecordBatch, PersistError>> {
+        let data = serde_json::json!({
+            "queryResultFormat": "arrow",
+            "rowsetBase64": STANDARD.encode(ipc(&[1, 2, 3])),
+            "chunks": [{ "url": chunk_url, "rowCount": 2 }],
+            "qrmk": "key",
+        });
+        let result = QueryResult::parse(data).unwrap();
+        result.into_stream(client()).collect().await
+    }
+
+    #[tokio::test]
+    async fn a_damaged_chunk_mid_result_is_an_error_after_the_rows_before_it() {
+        let got = read_all(&serve_once(b"not arrow")).await;
+        assert_eq!(got.len(), 2, "the inline rows, then the error");
+        assert_eq!(got[0].as_ref().unwrap().num_rows(), 3);
+        let err = got[1].as_ref().unwrap_err();
+        assert!(err.to_string().contains("Arrow result"), "{err}");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_chunk_that_cant_be_fetched_is_a_retryable_error_naming_its_url() {
+        // A port nothing listens on.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/chunk");
+        let got = read_all(&url).await;
+        assert_eq!(got[0].as_ref().unwrap().num_rows(), 3);
+        let err = got[1].as_ref().unwrap_err();
+        assert!(err.is_retryable(), "{err}");
+        assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_chunk_is_decoded_after_the_inline_rows() {
+        let body: &'static [u8] = Box::leak(ipc(&[4, 5]).into_boxed_slice());
+        let got = read_all(&serve_once(body)).await;
+        let rows: Vec<usize> = got.iter().map(|b| b.as_ref().unwrap().num_rows()).collect();
+        assert_eq!(rows, vec![3, 2]);
+    }
+}
