@@ -2,6 +2,7 @@
 //! `scripts/setup.sh`) on a free loopback port, killed and reaped on drop; a fresh database
 //! per store, so tests sharing one emulator never see each other's tables. Without fakesnow
 //! the tests print a skip line, or fail when `SOA_REQUIRE_TOOLS=1` (the test command).
+#![allow(dead_code)] // each test file uses part of the harness
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

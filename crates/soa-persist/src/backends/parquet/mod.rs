@@ -29,6 +29,9 @@ mod verify;
 mod version;
 mod write;
 
+#[cfg(feature = "snowflake")]
+pub(crate) use write::seconds_as_millis;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 

@@ -1,16 +1,16 @@
 //! Snowflake's Arrow results into a struct's Arrow schema, column by column, without rows.
 //! Snowflake's encodings: `FIXED` as the narrowest integer that holds the values, or
-//! `Decimal128`, with the scale in the field's metadata; timestamps as a struct of `epoch`
-//! seconds and `fraction` nanoseconds (plus `timezone` for `TIMESTAMP_TZ`) or as one scaled
-//! integer; `DATE` as days; `BINARY` as binary. A value the target
-//! type can't hold exactly is an error naming the column, never a truncation.
+//! `Decimal128`, with the scale in the field's metadata; `DATE` as days; `BINARY` as binary;
+//! timestamps are selected as epoch counts in their unit (a `FIXED`; Snowflake's own struct
+//! of `epoch` and `fraction` is not read). A value the target type can't hold exactly is an
+//! error naming the column, never a truncation.
 
 use std::sync::Arc;
 
 use soa_persist_api::PersistError;
 use soa_persist_api::exec::cast_exact;
 use soa_persist_core::arrow::array::{
-    Array, ArrayRef, AsArray, Decimal128Array, Int64Array, RecordBatch, RecordBatchOptions,
+    Array, ArrayRef, AsArray, Decimal128Array, RecordBatch, RecordBatchOptions,
     make_array,
 };
 use soa_persist_core::arrow::compute::cast;
@@ -76,7 +76,7 @@ fn meta_scale(meta: &Field) -> i8 {
 /// One column as `to`.
 fn decode_column(column: &ArrayRef, meta: &Field, to: &DataType) -> Result<ArrayRef, String> {
     if let DataType::Timestamp(unit, zone) = to {
-        let column = timestamp(column, meta_scale(meta), *unit)?;
+        let column = timestamp(column, *unit)?;
         return cast_exact(&column, &DataType::Timestamp(*unit, zone.clone()))
             .map_err(|e| e.to_string());
     }
@@ -103,64 +103,12 @@ fn decode_column(column: &ArrayRef, meta: &Field, to: &DataType) -> Result<Array
     cast_exact(&column, to).map_err(|e| e.to_string())
 }
 
-/// A timestamp column in `unit`: from the `epoch` / `fraction` struct, or an integer count
-/// of `10^-scale` seconds. Exact: a value with digits below `unit` is an error.
-fn timestamp(column: &ArrayRef, scale: i8, unit: TimeUnit) -> Result<ArrayRef, String> {
-    let per_unit: i128 = match unit {
-        TimeUnit::Second => 1_000_000_000,
-        TimeUnit::Millisecond => 1_000_000,
-        TimeUnit::Microsecond => 1_000,
-        TimeUnit::Nanosecond => 1,
-    };
-    let nanos: Vec<Option<i128>> = match column.data_type() {
-        DataType::Struct(_) => {
-            let s = column.as_struct();
-            let epoch = s
-                .column_by_name("epoch")
-                .ok_or("a timestamp without `epoch`")?;
-            let epoch = cast(epoch, &DataType::Int64).map_err(|e| e.to_string())?;
-            let epoch = epoch.as_primitive::<dt::Int64Type>();
-            let fraction = match s.column_by_name("fraction") {
-                Some(f) => Some(cast(f, &DataType::Int64).map_err(|e| e.to_string())?),
-                None => None,
-            };
-            let fraction = fraction.as_ref().map(|f| f.as_primitive::<dt::Int64Type>());
-            (0..s.len())
-                .map(|i| {
-                    (!s.is_null(i)).then(|| {
-                        i128::from(epoch.value(i)) * 1_000_000_000
-                            + fraction.map_or(0, |f| i128::from(f.value(i)))
-                    })
-                })
-                .collect()
-        }
-        DataType::Int64 | DataType::Int32 => {
-            let ints = cast(column, &DataType::Int64).map_err(|e| e.to_string())?;
-            let factor = 10i128.pow(9u32.saturating_sub(scale.max(0) as u32));
-            ints.as_primitive::<dt::Int64Type>()
-                .iter()
-                .map(|v| v.map(|v| i128::from(v) * factor))
-                .collect()
-        }
-        DataType::Timestamp(..) => {
-            // Already a timestamp (a driver that converts): re-scale through the cast.
-            return cast_exact(column, &DataType::Timestamp(unit, None)).map_err(|e| e.to_string());
-        }
-        other => return Err(format!("a timestamp encoded as {other}")),
-    };
-    let values = nanos
-        .into_iter()
-        .map(|v| {
-            v.map(|n| {
-                if n % per_unit != 0 {
-                    return Err(format!("{n} ns is not a whole number of {unit:?}s"));
-                }
-                i64::try_from(n / per_unit).map_err(|_| format!("{n} ns is out of range"))
-            })
-            .transpose()
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    let data = Int64Array::from(values)
+/// A timestamp column in `unit` from its count of `unit` since the epoch (reads select
+/// timestamps as `DATE_PART(EPOCH_<unit>, …)`): any integer or whole decimal that fits an
+/// `i64`, exactly.
+fn timestamp(column: &ArrayRef, unit: TimeUnit) -> Result<ArrayRef, String> {
+    let counts = cast_exact(column, &DataType::Int64).map_err(|e| e.to_string())?;
+    let data = counts
         .into_data()
         .into_builder()
         .data_type(DataType::Timestamp(unit, None))

@@ -74,8 +74,8 @@ pub(crate) fn sql_type(field: &Field) -> Result<String, PersistError> {
         Float32 | Float64 => "FLOAT".into(),
         Utf8 | LargeUtf8 | Utf8View => "VARCHAR".into(),
         Dictionary(_, v) if matches!(v.as_ref(), Utf8 | LargeUtf8) => "VARCHAR".into(),
-        Binary | LargeBinary | BinaryView => "BINARY".into(),
-        FixedSizeBinary(n) => format!("BINARY({n})"),
+        // Fixed widths (`[u8; N]`, UUIDs) are checked on read, so plain `BINARY` for all.
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => "BINARY".into(),
         Date32 => "DATE".into(),
         Timestamp(unit, zone) => {
             let kind = if zone.is_some() {

@@ -1,4 +1,5 @@
-//! Reads: `SELECT`s with the predicate as a `WHERE` of bound values, each result's Arrow
+//! Reads: `SELECT`s with the predicate as a `WHERE` of bound values (timestamps selected as
+//! epoch counts in their unit), each result's Arrow
 //! chunks decoded into `T`'s schema as they arrive (`decode.rs`) and cut to the scan's batch
 //! size; counts; whether the table was ever written.
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 use soa_persist_api::exec::{conform, project_schema, split_rows};
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::datatypes::{DataType, Field, TimeUnit};
 use soa_persist_core::query::Expr;
 use soa_persist_core::soa::SoA;
 
@@ -59,7 +61,7 @@ impl<T: SoA> SnowflakePersistence<T> {
     pub(crate) async fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         let target = project_schema(&self.table.schema, scan.projection.as_deref(), NAME)?;
         let whole = scan.projection.is_none();
-        let columns: Vec<String> = target.fields().iter().map(|f| ident(f.name())).collect();
+        let columns: Vec<String> = target.fields().iter().map(|f| select_item(f)).collect();
         let (filter, bindings) = self.filter(scan.predicate.expr())?;
         let sql = format!(
             "SELECT {} FROM {}{filter}",
@@ -108,5 +110,24 @@ impl<T: SoA> SnowflakePersistence<T> {
             bytes_on_disk: (bytes > 0 || rows == 0).then_some(bytes),
             ..Stats::default()
         })
+    }
+}
+
+/// A column as selected: timestamps as their count of the field's unit since the epoch
+/// (`DATE_PART(EPOCH_MICROSECOND, …)`: one integer, exact, null where the value is), the rest
+/// as they are.
+fn select_item(field: &Field) -> String {
+    let column = ident(field.name());
+    match field.data_type() {
+        DataType::Timestamp(unit, _) => {
+            let part = match unit {
+                TimeUnit::Second => "EPOCH_SECOND",
+                TimeUnit::Millisecond => "EPOCH_MILLISECOND",
+                TimeUnit::Microsecond => "EPOCH_MICROSECOND",
+                TimeUnit::Nanosecond => "EPOCH_NANOSECOND",
+            };
+            format!("DATE_PART({part}, {column}) AS {column}")
+        }
+        _ => column,
     }
 }

@@ -16,6 +16,7 @@ use soa_persist_core::schema::META_STRUCT;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
+use crate::backends::parquet::seconds_as_millis;
 use super::bind::column_binding;
 use super::client::Session;
 use super::ddl::{META_TABLE, STAGE, WRITES_TABLE, ident};
@@ -284,9 +285,15 @@ fn parquet_bytes(
             false,
         )
     };
-    let mut writer =
-        ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props)).map_err(to_error)?;
-    for batch in batches {
+    // Parquet has no seconds unit: such columns go as milliseconds, as the Parquet backend
+    // stores them.
+    let batches = batches
+        .iter()
+        .map(seconds_as_millis)
+        .collect::<Result<Vec<_>, _>>()?;
+    let schema = batches.first().map_or_else(|| schema.clone(), |b| b.schema());
+    let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(to_error)?;
+    for batch in &batches {
         writer.write(batch).map_err(to_error)?;
     }
     writer.into_inner().map_err(to_error)
