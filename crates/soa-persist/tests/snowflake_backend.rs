@@ -238,3 +238,57 @@ async fn an_expired_session_is_renewed_and_a_down_server_is_retryable_meanwhile(
     );
     assert!(emulator.log_tail().contains("Session login"));
 }
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct CaseTwins {
+    id: u64,
+    #[soa(rename = "ID")]
+    other: u64,
+}
+
+/// The bulk path matches Parquet columns to table columns without case: such twins would mix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_differing_only_in_case_are_refused() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let client = SnowflakeClient::connect(emulator.config()).await.unwrap();
+    let err = SnowflakePersistence::<CaseTwins>::open(client, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PersistError::SchemaMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("`ID`"), "{err}");
+}
+
+/// A key-pair login sends a JWT (the emulator doesn't check it: see the README); a key that
+/// isn't an RSA PEM fails before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_pair_logins_sign_a_jwt_and_refuse_a_bad_key() {
+    use soa_persist::backends::snowflake::Auth;
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let pem = include_str!("snowflake/test_key.p8").to_string();
+    let config = SnowflakeConfig::new(
+        &emulator.url(),
+        "test",
+        "loader",
+        Auth::KeyPair {
+            private_key_pem: pem,
+        },
+    );
+    let p = store(config, None).await;
+    p.append((0..3).map(order).collect()).await.unwrap();
+    assert_eq!(p.count(&Predicate::all()).await.unwrap(), 3);
+    let config = SnowflakeConfig::new(
+        &emulator.url(),
+        "test",
+        "loader",
+        Auth::KeyPair {
+            private_key_pem: "not a key".into(),
+        },
+    );
+    let err = SnowflakeClient::connect(config).await.unwrap_err();
+    assert!(matches!(err, PersistError::InvalidInput { .. }), "{err}");
+    assert!(!err.is_retryable());
+}

@@ -139,7 +139,11 @@ fn extremes(i: u64) -> Scalars {
         NaiveDate::from_ymd_opt(y, if y == 1 { 1 } else { 12 }, if y == 1 { 1 } else { 31 })
             .unwrap_or_default()
     };
-    let at = |y: i32| far(y).and_hms_micro_opt(23, 59, 59, 999_999).unwrap_or_default();
+    let at = |y: i32| {
+        far(y)
+            .and_hms_micro_opt(23, 59, 59, 999_999)
+            .unwrap_or_default()
+    };
     let top = i % 2 == 1;
     Scalars {
         id: pick(top, 0, u64::MAX),
@@ -163,11 +167,16 @@ fn extremes(i: u64) -> Scalars {
         opt_flag: None,
         at: at(pick(top, 1, 9999)).and_utc(),
         at_ns: at(pick(top, 1678, 2261)).and_utc(),
-        at_s: far(pick(top, 1, 9999)).and_hms_opt(0, 0, 1).unwrap_or_default(),
+        at_s: far(pick(top, 1, 9999))
+            .and_hms_opt(0, 0, 1)
+            .unwrap_or_default(),
         day: far(pick(top, 1, 9999)),
         opt_at: None,
         raw_us: Timestamp::new(pick(top, -1, 0)),
-        price: Decimal::new(pick(top, -99_999_999_999_999_9999, 99_999_999_999_999_9999), 4),
+        price: Decimal::new(
+            pick(top, -99_999_999_999_999_9999, 99_999_999_999_999_9999),
+            4,
+        ),
         opt_price: None,
         uuid: Uuid::from_u128(pick(top, 0, u128::MAX)),
         opt_uuid: None,

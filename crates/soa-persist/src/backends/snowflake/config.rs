@@ -44,7 +44,8 @@ pub struct SnowflakeConfig {
 }
 
 /// Rows from which a write goes through a stage and `COPY INTO` instead of one `INSERT` with
-/// array bindings (see the README's crossover figures; `with_bulk_rows` changes it).
+/// array bindings: above the emulator's measured crossover (4-16 rows, see the README), not a
+/// measurement on Snowflake; `with_bulk_rows` changes it.
 pub const DEFAULT_BULK_ROWS: usize = 64;
 
 impl SnowflakeConfig {

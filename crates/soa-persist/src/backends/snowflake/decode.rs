@@ -10,8 +10,7 @@ use std::sync::Arc;
 use soa_persist_api::PersistError;
 use soa_persist_api::exec::cast_exact;
 use soa_persist_core::arrow::array::{
-    Array, ArrayRef, AsArray, Decimal128Array, RecordBatch, RecordBatchOptions,
-    make_array,
+    Array, ArrayRef, AsArray, Decimal128Array, RecordBatch, RecordBatchOptions, make_array,
 };
 use soa_persist_core::arrow::compute::cast;
 use soa_persist_core::arrow::datatypes::{self as dt, DataType, Field, SchemaRef, TimeUnit};

@@ -77,7 +77,7 @@ mod tests {
 
     /// A throwaway key (`openssl genpkey -algorithm RSA`) and its fingerprint as OpenSSL
     /// computes it: `openssl pkey -pubout -outform DER | openssl dgst -sha256 -binary | base64`.
-    const KEY: &str = include_str!("test_key.p8");
+    const KEY: &str = include_str!("../../../tests/snowflake/test_key.p8");
     const OPENSSL_FINGERPRINT: &str = "SHA256:REc3z8yhHgxor3T6LsEm/S9FqBZ654YOjRrip05q+2I=";
 
     fn part(jwt: &str, i: usize) -> serde_json::Value {

@@ -16,12 +16,12 @@ use soa_persist_core::schema::META_STRUCT;
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
-use crate::backends::parquet::seconds_as_millis;
 use super::bind::column_binding;
 use super::client::Session;
 use super::ddl::{META_TABLE, STAGE, WRITES_TABLE, ident};
 use super::dialect::where_clause;
 use super::persistence::SnowflakePersistence;
+use crate::backends::parquet::seconds_as_millis;
 
 /// What a write does to the rows already stored.
 #[derive(Debug)]
@@ -291,7 +291,9 @@ fn parquet_bytes(
         .iter()
         .map(seconds_as_millis)
         .collect::<Result<Vec<_>, _>>()?;
-    let schema = batches.first().map_or_else(|| schema.clone(), |b| b.schema());
+    let schema = batches
+        .first()
+        .map_or_else(|| schema.clone(), |b| b.schema());
     let mut writer = ArrowWriter::try_new(Vec::new(), schema, Some(props)).map_err(to_error)?;
     for batch in &batches {
         writer.write(batch).map_err(to_error)?;
