@@ -174,7 +174,7 @@ fn extremes(i: u64) -> Scalars {
         opt_at: None,
         raw_us: Timestamp::new(pick(top, -1, 0)),
         price: Decimal::new(
-            pick(top, -99_999_999_999_999_9999, 99_999_999_999_999_9999),
+            pick(top, -999_999_999_999_999_999, 999_999_999_999_999_999),
             4,
         ),
         opt_price: None,

@@ -133,8 +133,8 @@ impl Emulator {
     /// The end of the server's log, for failure messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let start = text.len().saturating_sub(4000);
-        text[text.floor_char_boundary(start)..].to_string()
+        let skip = text.chars().count().saturating_sub(4000);
+        text.chars().skip(skip).collect()
     }
 
     pub fn url(&self) -> String {

@@ -260,10 +260,10 @@ impl<T: SoA> SnowflakePersistence<T> {
         };
         let _turn = self.table.turns.lock().await;
         let mut session = self.table.client.session().await?;
-        Ok(session
+        session
             .run(&sql, bindings.as_ref())
             .await?
-            .affected_rows()?)
+            .affected_rows()
     }
 }
 
