@@ -2,8 +2,10 @@
 //! backend's tests call [`run_all`] with a factory of fresh, empty backends, and every trait
 //! method is checked against a reference evaluation in plain Rust. This file holds the runner
 //! and the read checks; `writes.rs` the write, concurrency and store checks; `keys.rs` the
-//! key contract.
+//! key contract; `hostile.rs` values that would break SQL written by string formatting (SQL
+//! backends' tests call it with the strings their engine can hold).
 
+mod hostile;
 mod keys;
 mod writes;
 
@@ -17,6 +19,7 @@ use soa_persist_core::soa::SoA;
 use super::model::{ConfOrder, ConfStatus, ids, order, orders};
 use crate::{Scan, SoAPersistence};
 
+pub use hostile::*;
 pub use keys::*;
 pub use writes::*;
 

@@ -12,16 +12,25 @@
 //!   [`PersistError`](crate::PersistError)s (retryable or not).
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), soa_persist::PersistError> {
 //! use soa_persist::backends::snowflake::{Auth, SnowflakeConfig, SnowflakePersistence};
-//! use soa_persist::testing::ConfOrder;
+//! use soa_persist::prelude::*;
 //!
+//! #[derive(SoA, SoAStore, Clone, Debug, PartialEq)]
+//! struct Order {
+//!     #[soa(key)]
+//!     order_id: u64,
+//!     amount: f64,
+//! }
+//!
+//! # async fn demo() -> Result<(), soa_persist::PersistError> {
 //! let pem = std::fs::read_to_string("rsa_key.p8").unwrap_or_default();
-//! let config = SnowflakeConfig::account("myorg-myaccount", "LOADER", Auth::KeyPair { private_key_pem: pem })
+//! let auth = Auth::KeyPair { private_key_pem: pem };
+//! let config = SnowflakeConfig::account("myorg-myaccount", "LOADER", auth)
 //!     .with_database("ANALYTICS", "PUBLIC")
 //!     .with_warehouse("LOAD_WH");
-//! let orders = SnowflakePersistence::<ConfOrder>::connect(config).await?;
-//! # let _ = orders; Ok(()) }
+//! let orders = SnowflakePersistence::<Order>::connect(config).await?;
+//! let big = orders.query(&Order::fields().amount.gt(100.0)).await?;
+//! # let _ = big; Ok(()) }
 //! ```
 
 mod bind;

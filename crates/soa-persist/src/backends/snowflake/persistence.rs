@@ -18,7 +18,6 @@ use std::sync::atomic::AtomicBool;
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
 use soa_persist_core::query::Predicate;
-use soa_persist_core::schema::META_STRUCT;
 use soa_persist_core::soa::SoA;
 use soa_persist_core::store::Keyed;
 
@@ -67,21 +66,7 @@ impl<T: SoA> SnowflakePersistence<T> {
     /// are added; a column of another type is a `SchemaMismatch` naming it).
     pub async fn open(client: SnowflakeClient, table: Option<&str>) -> Result<Self, PersistError> {
         let schema = T::arrow_schema();
-        let name = table.map(str::to_string).unwrap_or_else(|| {
-            soa_persist_api::sql::default_table_name(
-                schema
-                    .metadata()
-                    .get(META_STRUCT)
-                    .map(String::as_str)
-                    .unwrap_or("rows"),
-            )
-        });
-        if name.is_empty() || name.contains('\0') {
-            return Err(PersistError::invalid_input(
-                NAME,
-                format!("invalid table name {name:?}"),
-            ));
-        }
+        let name = soa_persist_api::sql::table_name(&schema, table, NAME)?;
         check_column_names(&schema)?;
         let mut session = client.session().await?;
         ddl::ensure_meta(&mut session).await?;

@@ -260,10 +260,7 @@ impl<T: SoA> SnowflakePersistence<T> {
         };
         let _turn = self.table.turns.lock().await;
         let mut session = self.table.client.session().await?;
-        session
-            .run(&sql, bindings.as_ref())
-            .await?
-            .affected_rows()
+        session.run(&sql, bindings.as_ref()).await?.affected_rows()
     }
 }
 
