@@ -269,3 +269,38 @@ async fn key_pair_logins_sign_a_jwt_and_refuse_a_bad_key() {
     assert!(matches!(err, PersistError::InvalidInput { .. }), "{err}");
     assert!(!err.is_retryable());
 }
+
+fn config_at(url: &str) -> SnowflakeConfig {
+    SnowflakeConfig::new(
+        url,
+        "test",
+        "tester",
+        soa_persist::backends::snowflake::Auth::Password("wrong".into()),
+    )
+}
+
+/// Snowflake's answer to a wrong password (code 390100): not retryable, code and message kept.
+#[tokio::test]
+async fn a_refused_login_is_not_retryable() {
+    let url = snowflake::answer_once(
+        200,
+        r#"{"data": null, "code": "390100", "message": "Incorrect username or password was specified.", "success": false}"#,
+    );
+    let err = SnowflakeClient::connect(config_at(&url)).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("390100"), "{err}");
+    assert!(err.to_string().contains("Incorrect username"), "{err}");
+}
+
+/// An overloaded or failing server (HTTP 503): retryable, the URL and status named.
+#[tokio::test]
+async fn a_5xx_answer_is_retryable() {
+    let url = snowflake::answer_once(503, r#"{"message": "overloaded"}"#);
+    let err = SnowflakeClient::connect(config_at(&url)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        matches!(err, PersistError::Server { status: 503, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&url), "{err}");
+}

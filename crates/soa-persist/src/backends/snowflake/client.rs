@@ -1,9 +1,8 @@
 //! The transport: Snowflake's REST protocol as its own connectors speak it, kept to what the
 //! backend needs. `POST /session/v1/login-request` (password or key-pair JWT) opens a session;
 //! `POST /queries/v1/query-request` runs one statement with bound values; a presigned URL
-//! takes a stage upload. Sessions are pooled: each operation checks one out, so a transaction
-//! owns its session while reads run on others. An expired session is renewed by logging in
-//! again, except inside a transaction (whose work the server dropped with the session).
+//! takes a stage upload. Sessions (`session.rs`) are pooled here: each operation checks one
+//! out, so a transaction owns its session while reads run on others.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +15,7 @@ use super::error::{
     IN_PROGRESS, SESSION_GONE, login_error, network_error, protocol_error, sql_error, status_error,
 };
 use super::jwt::key_pair_jwt;
-use super::result::QueryResult;
+use super::session::Session;
 use soa_persist_api::PersistError;
 
 /// A connection to one Snowflake account (or emulator): a pool of sessions; cheap to clone.
@@ -39,34 +38,6 @@ impl std::fmt::Debug for SnowflakeClient {
             .field("url", &self.inner.config.url)
             .field("user", &self.inner.config.user)
             .finish()
-    }
-}
-
-/// One logged-in session, back in the pool when dropped, unless a transaction is open on it
-/// or a statement was still running (a caller stopped waiting): then it is logged out, which
-/// makes the server roll the transaction back, and no one else sends to it meanwhile.
-pub(crate) struct Session {
-    client: SnowflakeClient,
-    token: Option<String>,
-    pub(crate) in_transaction: bool,
-    busy: bool,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let Some(token) = self.token.take() else {
-            return;
-        };
-        if !self.in_transaction && !self.busy {
-            if let Ok(mut idle) = self.client.inner.idle.lock() {
-                idle.push(token);
-            }
-            return;
-        }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let client = self.client.clone();
-            runtime.spawn(async move { client.logout(&token).await });
-        }
     }
 }
 
@@ -116,6 +87,13 @@ impl SnowflakeClient {
         result.into_stream(self.clone()).try_collect().await
     }
 
+    /// Puts a session's token back in the pool.
+    pub(crate) fn release(&self, token: String) {
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.push(token);
+        }
+    }
+
     /// Logs the pooled sessions out (the server would expire them anyway).
     pub async fn close(&self) {
         let tokens: Vec<String> = self
@@ -136,16 +114,11 @@ impl SnowflakeClient {
             Some(token) => token,
             None => self.login().await?,
         };
-        Ok(Session {
-            client: self.clone(),
-            token: Some(token),
-            in_transaction: false,
-            busy: false,
-        })
+        Ok(Session::new(self.clone(), token))
     }
 
     /// Logs in and points the session at the config's schema (creating it the first time).
-    async fn login(&self) -> Result<String, PersistError> {
+    pub(crate) async fn login(&self) -> Result<String, PersistError> {
         let c = &self.inner.config;
         let mut data = json!({
             "ACCOUNT_NAME": c.account,
@@ -232,7 +205,7 @@ impl SnowflakeClient {
         Ok(())
     }
 
-    async fn logout(&self, token: &str) {
+    pub(crate) async fn logout(&self, token: &str) {
         let url = format!("{}/session?delete=true", self.inner.config.url);
         let _ = self
             .inner
@@ -281,62 +254,15 @@ impl SnowflakeClient {
     }
 }
 
-impl Session {
-    /// Runs `sql` with `bindings` (Snowflake's `{"1": {"type", "value"}}` form) and returns its
-    /// result; a session the server forgot is replaced once, outside a transaction.
-    pub(crate) async fn run(
-        &mut self,
-        sql: &str,
-        bindings: Option<&Value>,
-    ) -> Result<QueryResult, PersistError> {
-        self.busy = true;
-        let result = self.run_once(sql, bindings).await;
-        self.busy = false;
-        result
-    }
-
-    async fn run_once(
-        &mut self,
-        sql: &str,
-        bindings: Option<&Value>,
-    ) -> Result<QueryResult, PersistError> {
-        let mut renewed = false;
-        loop {
-            let token = self.token.clone().unwrap_or_default();
-            match self.client.request(&token, sql, bindings).await? {
-                Answer::Done(data) => return QueryResult::parse(data),
-                Answer::SessionGone(message) if !renewed && !self.in_transaction => {
-                    renewed = true;
-                    self.token = Some(self.client.login().await?);
-                    let _ = message;
-                }
-                Answer::SessionGone(message) => {
-                    self.token = None;
-                    return Err(PersistError::backend(
-                        super::NAME,
-                        format!(
-                            "the session ended{}: {message}",
-                            if self.in_transaction {
-                                " inside a transaction, which was not committed"
-                            } else {
-                                ""
-                            }
-                        ),
-                        true,
-                    ));
-                }
-            }
-        }
-    }
-}
-
-enum Answer {
+/// What the server said to a statement: its `data`, or that it no longer knows the session.
+pub(crate) enum Answer {
     Done(Value),
     SessionGone(String),
 }
 
 impl SnowflakeClient {
-    async fn request(
+    /// Sends one statement on the session of `token`; polls while Snowflake says it runs.
+    pub(crate) async fn request(
         &self,
         token: &str,
         sql: &str,

@@ -10,8 +10,8 @@ use soa_persist_api::sql::create_table;
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
 
 use super::NAME;
-use super::client::Session;
 use super::dialect::{SnowflakeDialect, sql_type};
+use super::session::Session;
 use soa_persist_api::sql::Dialect;
 
 /// Tables this library has written (for `load`'s "never stored").

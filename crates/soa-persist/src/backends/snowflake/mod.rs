@@ -1,7 +1,7 @@
 //! Snowflake over its REST protocol (feature `snowflake`): the protocol Snowflake's own
 //! connectors speak, kept to what the backend needs, on `reqwest`.
 //!
-//! - [`SnowflakeClient`] (`client.rs`, `config.rs`, `jwt.rs`, `result.rs`): sessions (password
+//! - [`SnowflakeClient`] (`client.rs`, `session.rs`, `config.rs`, `jwt.rs`, `result.rs`): sessions (password
 //!   or key-pair JWT, pooled, renewed when they expire), statements with bound values, Arrow
 //!   results streamed chunk by chunk, stage uploads.
 //! - [`SnowflakePersistence`] (`persistence.rs`, `ddl.rs`, `write.rs`, `read.rs`): rows of a
@@ -44,6 +44,7 @@ mod jwt;
 mod persistence;
 mod read;
 mod result;
+mod session;
 mod write;
 
 pub use client::SnowflakeClient;

@@ -43,7 +43,7 @@ impl QueryResult {
                 .decode(rowset)
                 .map_err(|e| protocol_error(format!("rowsetBase64: {e}")))?;
             first = decode_ipc(&bytes)?;
-        } else if format != "json" && data["rowset"].is_array() && !stage.is_object() {
+        } else if format != "json" && format != "arrow" {
             return Err(protocol_error(format!("result format {format:?}")));
         }
         let rowset = data["rowset"]

@@ -17,10 +17,10 @@ use soa_persist_core::soa::SoA;
 
 use super::NAME;
 use super::bind::column_binding;
-use super::client::Session;
 use super::ddl::{META_TABLE, STAGE, WRITES_TABLE, ident};
 use super::dialect::where_clause;
 use super::persistence::SnowflakePersistence;
+use super::session::Session;
 use crate::backends::parquet::seconds_as_millis;
 
 /// What a write does to the rows already stored.
@@ -58,7 +58,7 @@ impl<T: SoA> SnowflakePersistence<T> {
         session.run("BEGIN TRANSACTION", None).await?;
         session.in_transaction = true;
         let outcome = self
-            .in_transaction(&mut session, &batches, mode, once, staged)
+            .in_transaction(&mut session, &batches, mode, once, staged.clone())
             .await;
         let end = if matches!(outcome, Ok(true)) {
             "COMMIT"
@@ -68,6 +68,12 @@ impl<T: SoA> SnowflakePersistence<T> {
         let ended = session.run(end, None).await;
         if ended.is_ok() {
             session.in_transaction = false;
+        }
+        if let (Some(prefix), false) = (&staged, matches!(outcome, Ok(true))) {
+            // Not loaded, so not purged: best effort, the write's own error is the one to report.
+            let _ = session
+                .run(&format!("REMOVE @{STAGE}/{prefix}/"), None)
+                .await;
         }
         let wrote = outcome?;
         ended?;
