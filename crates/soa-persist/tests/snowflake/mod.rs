@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use soa_persist::backends::snowflake::{Auth, SnowflakeConfig};
 
@@ -97,37 +97,10 @@ impl Emulator {
             log,
             _dir: dir,
         };
-        // A bound on the wait, so a server that never answers fails the test instead of hanging.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = emulator.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("exited with {status}: {}", emulator.log_tail()));
-            }
-            if emulator.answers() {
-                return Ok(emulator);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no answer on port {port}: {}", emulator.log_tail()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Whether the server answers HTTP at all.
-    fn answers(&self) -> bool {
-        let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-        let request = format!(
-            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-            self.port
-        );
-        if stream.write_all(request.as_bytes()).is_err() {
-            return false;
-        }
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).is_ok() && response.starts_with(b"HTTP/1.1")
+        let (log, port) = (emulator.log.clone(), emulator.port);
+        let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+        tools::wait_until_up(&mut emulator.child, || answers(port), log_text)?;
+        Ok(emulator)
     }
 
     /// The end of the server's log, for failure messages.
@@ -153,6 +126,20 @@ impl Emulator {
         )
         .with_database(&db, "PUBLIC")
     }
+}
+
+/// Whether a server on `port` answers HTTP at all.
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).is_ok() && response.starts_with(b"HTTP/1.1")
 }
 
 /// A loopback port nobody listens on now.
