@@ -71,6 +71,7 @@ impl<T: SoA> SnowflakePersistence<T> {
         let mut session = self.table.client.session().await?;
         let result = session.run(&sql, bindings.as_ref()).await?;
         drop(session);
+        result.require_arrow()?;
         let size = scan.batch_size;
         let stream = result.into_stream(self.table.client.clone());
         Ok(Box::pin(stream.flat_map(move |batch| {

@@ -146,6 +146,18 @@ impl QueryResult {
             .map_err(|_| protocol_error(format!("a count {cell:?}")))
     }
 
+    /// An error when rows came as a JSON rowset instead of Arrow (a session whose result
+    /// format is JSON): reads decode Arrow only, and must not return nothing in its place.
+    pub(crate) fn require_arrow(&self) -> Result<(), PersistError> {
+        if self.first.is_empty() && !self.rowset.is_empty() {
+            return Err(protocol_error(
+                "rows came as JSON, not Arrow: set the session's query result format to ARROW \
+                 (with_session_parameter)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Every batch: the inline ones, then each chunk, fetched when the stream reaches it.
     pub(crate) fn into_stream(self, client: SnowflakeClient) -> BatchStream {
         let first = futures::stream::iter(self.first.into_iter().map(Ok));
@@ -271,6 +283,18 @@ mod tests {
         let err = got[1].as_ref().unwrap_err();
         assert!(err.is_retryable(), "{err}");
         assert!(err.to_string().contains(&url), "{err}");
+    }
+
+    #[test]
+    fn rows_in_json_are_refused_by_reads_not_taken_for_none() {
+        let data = serde_json::json!({ "queryResultFormat": "json", "rowset": [["1", "a"]] });
+        let err = QueryResult::parse(data)
+            .unwrap()
+            .require_arrow()
+            .unwrap_err();
+        assert!(err.to_string().contains("JSON"), "{err}");
+        let empty = serde_json::json!({ "queryResultFormat": "arrow", "rowsetBase64": "" });
+        assert!(QueryResult::parse(empty).unwrap().require_arrow().is_ok());
     }
 
     #[tokio::test]
