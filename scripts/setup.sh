@@ -5,8 +5,9 @@
 # - a Python virtualenv (outside the clone, so it is reused) with the versions pinned in
 #   scripts/requirements.txt: pyarrow, pandas, Polars, DuckDB, pyspark, chdb (ClickHouse in
 #   process, also the Native format's cross-check) and DataFusion for the interoperability
-#   matrix (docs/interop.md), and moto's S3 server, which tests/parquet_s3.rs starts on
-#   loopback as a real S3-protocol store;
+#   matrix (docs/interop.md), moto's S3 server, which tests/parquet_s3.rs starts on
+#   loopback as a real S3-protocol store, and fakesnow, the Snowflake emulator
+#   tests/snowflake_backend.rs starts on loopback;
 # - ClickHouse: Debian's clickhouse-server (when none is on the machine), which the ClickHouse
 #   tests start on loopback.
 set -euo pipefail
@@ -60,3 +61,4 @@ fi
 echo "python tools ($VENV):"
 "$VENV/bin/python" -c "$PINS_CHECK" "$REQUIREMENTS" print
 test -x "$VENV/bin/moto_server"
+test -x "$VENV/bin/fakesnow"

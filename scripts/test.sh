@@ -28,12 +28,14 @@ RUSTDOCFLAGS="-D warnings" cargo doc --release --no-deps --workspace --exclude s
 
 step "tests"
 # Default features (Arrow + Parquet backends, chrono, decimal, uuid) plus the embedded DuckDB
-# backend (and the CLI's DuckDB and ClickHouse commands) and S3 (tests/parquet_s3.rs runs against moto's server on loopback). GCS, Azure and
-# the benches' peer crates are compiled by clippy above; their tests need nothing more.
-cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-cli/duckdb,soa-cli/clickhouse
+# backend, S3 (tests/parquet_s3.rs runs against moto's server on loopback), ClickHouse,
+# Snowflake (tests/snowflake_backend.rs runs against the fakesnow emulator on loopback) and the
+# CLI's DuckDB and ClickHouse commands. GCS, Azure and the benches' peer crates are compiled by
+# clippy above; their tests need nothing more.
+cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-persist/snowflake,soa-cli/duckdb,soa-cli/clickhouse
 # The interop matrix (ignored without the Python tools): every engine, every type, both ways,
 # rendered into docs/interop.md, which must match the checked-in file.
-cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-cli/duckdb,soa-cli/clickhouse --test parquet_interop -- --include-ignored
+cargo test --release --workspace --exclude soa-persist-benches --exclude soa-persist-ui --features soa-persist/duckdb,soa-persist/s3,soa-persist/clickhouse,soa-persist/snowflake,soa-cli/duckdb,soa-cli/clickhouse --test parquet_interop -- --include-ignored
 # The derive's compile-fail tests: their own crate, building soa-persist as a user does (default
 # features, no test support); trybuild compiles the cases in a target folder of its own.
 cargo test --release -p soa-persist-ui

@@ -59,6 +59,8 @@ pub use backends::memory::ArrowPersistence;
 pub use backends::parquet::{
     Compression, LiveFile, ParquetOptions, ParquetPersistence, RepairReport,
 };
+#[cfg(feature = "snowflake")]
+pub use backends::snowflake::{SnowflakeConfig, SnowflakePersistence};
 
 // The persistence API (the crate a third-party backend depends on).
 pub use soa_persist_api::{
@@ -119,6 +121,8 @@ pub mod prelude {
     };
     #[cfg(feature = "clickhouse")]
     pub use crate::{ClickHouseConfig, ClickHousePersistence};
+    #[cfg(feature = "snowflake")]
+    pub use crate::{SnowflakeConfig, SnowflakePersistence};
 }
 
 /// Paths used by the derive macros' generated code; not a public API.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
@@ -112,20 +112,11 @@ impl Moto {
             log,
             _dir: dir,
         };
-        // A bound on the wait, so a server that never answers fails the test instead of hanging.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            if let Some(status) = moto.child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("exited with {status}: {}", moto.log_text()));
-            }
-            if moto.request("GET", "/").is_ok() {
-                return Ok(moto);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("no answer on port {port}: {}", moto.log_text()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let (log, port) = (moto.log.clone(), moto.port);
+        let answers = || Moto::request_at(port, "GET", "/").is_ok();
+        let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+        tools::wait_until_up(&mut moto.child, answers, log_text)?;
+        Ok(moto)
     }
 
     fn log_text(&self) -> String {
@@ -134,12 +125,15 @@ impl Moto {
 
     /// One unauthenticated HTTP/1.1 request; the response's status code.
     fn request(&self, method: &str, path: &str) -> std::io::Result<u16> {
-        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
+        Self::request_at(self.port, method, path)
+    }
+
+    fn request_at(port: u16, method: &str, path: &str) -> std::io::Result<u16> {
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.port
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         )?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response)?;

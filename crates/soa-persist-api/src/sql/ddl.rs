@@ -35,6 +35,31 @@ pub fn create_table<D: Dialect + ?Sized>(
     ))
 }
 
+/// The table a backend opens for a struct of `schema`: `table`, or the struct's name in
+/// snake_case (`OrderLine` -> `order_line`); an empty name or one holding a NUL is refused.
+pub fn table_name(
+    schema: &Schema,
+    table: Option<&str>,
+    backend: &'static str,
+) -> Result<String, PersistError> {
+    let name = table.map(str::to_string).unwrap_or_else(|| {
+        default_table_name(
+            schema
+                .metadata()
+                .get(soa_persist_core::schema::META_STRUCT)
+                .map(String::as_str)
+                .unwrap_or("rows"),
+        )
+    });
+    if name.is_empty() || name.contains('\0') {
+        return Err(PersistError::invalid_input(
+            backend,
+            format!("invalid table name {name:?}"),
+        ));
+    }
+    Ok(name)
+}
+
 /// `OrderLine` -> `order_line`: the default table name of a struct.
 pub fn default_table_name(struct_name: &str) -> String {
     let mut out = String::with_capacity(struct_name.len() + 4);

@@ -13,7 +13,7 @@ use soa_persist_core::query::CmpOp;
 
 use crate::PersistError;
 
-pub use ddl::{create_table, default_table_name, enum_variants, is_uuid};
+pub use ddl::{create_table, default_table_name, enum_variants, is_uuid, table_name};
 pub use predicate::{WhereClause, where_clause};
 
 /// One bound value of a generated statement: a one-row Arrow array holding the literal (null

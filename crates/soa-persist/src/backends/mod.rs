@@ -7,3 +7,5 @@ pub mod duckdb;
 pub mod memory;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;

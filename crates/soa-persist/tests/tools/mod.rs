@@ -37,3 +37,27 @@ pub fn venv_bin(name: &str, what: &str) -> Option<PathBuf> {
     );
     None
 }
+
+/// Waits until `answers` says a server started as `child` is up, at most two minutes (so a
+/// server that never answers fails the test instead of hanging); an exit or the timeout is an
+/// error carrying `log_text()`.
+#[allow(dead_code)] // only the test files that start a server use it
+pub fn wait_until_up(
+    child: &mut std::process::Child,
+    answers: impl Fn() -> bool,
+    log_text: impl Fn() -> String,
+) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Err(format!("exited with {status}: {}", log_text()));
+        }
+        if answers() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("no answer: {}", log_text()));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

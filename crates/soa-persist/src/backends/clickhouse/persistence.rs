@@ -22,7 +22,6 @@ use std::sync::atomic::AtomicBool;
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
 use soa_persist_core::query::Predicate;
-use soa_persist_core::schema::META_STRUCT;
 use soa_persist_core::soa::SoA;
 
 use super::client::{ClickHouseClient, ClickHouseConfig};
@@ -183,23 +182,7 @@ impl<T: SoA> ClickHousePersistence<T> {
 
 /// `table`, or the struct's name in snake_case (`OrderLine` -> `order_line`).
 fn table_name<T: SoA>(table: Option<&str>) -> Result<String, PersistError> {
-    let schema = T::arrow_schema();
-    let name = table.map(str::to_string).unwrap_or_else(|| {
-        soa_persist_api::sql::default_table_name(
-            schema
-                .metadata()
-                .get(META_STRUCT)
-                .map(String::as_str)
-                .unwrap_or("rows"),
-        )
-    });
-    if name.is_empty() || name.contains('\0') {
-        return Err(PersistError::SchemaMismatch {
-            backend: NAME,
-            detail: format!("invalid table name {name:?}"),
-        });
-    }
-    Ok(name)
+    soa_persist_api::sql::table_name(&T::arrow_schema(), table, NAME)
 }
 
 impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {

@@ -96,7 +96,7 @@ fn encode(
 /// Parquet has no seconds unit: the encoder would store `Timestamp(Second)` as a bare INT64 that
 /// other readers take for an integer, so such columns are stored as milliseconds (exact; reads
 /// convert back to the struct's unit).
-fn seconds_as_millis(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
+pub(crate) fn seconds_as_millis(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
     let schema = batch.schema();
     if !schema
         .fields()

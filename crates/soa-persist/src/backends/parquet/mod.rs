@@ -35,6 +35,9 @@ mod version;
 mod write;
 mod writer;
 
+#[cfg(feature = "snowflake")]
+pub(crate) use encode::seconds_as_millis;
+
 use std::marker::PhantomData;
 use std::sync::Arc;
 
