@@ -9,6 +9,7 @@ mod format;
 mod r#gen;
 mod head;
 mod inspect;
+mod inspect_tables;
 mod maintain;
 mod output;
 mod progress;
@@ -35,10 +36,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Schema (Arrow and Rust types), partitions, files, version and column sizes.
-    #[command(after_help = "Example:\n  soa inspect data/orders\n  soa inspect data/orders --json")]
+    /// Schema (Arrow and Rust types), partitions, files, version and column sizes; of a DuckDB
+    /// file or a ClickHouse database, each table's rows, key and columns.
+    #[command(
+        after_help = "Examples:\n  soa inspect data/orders\n  soa inspect data/orders --json\n  \
+                      soa inspect shop.duckdb                        (feature duckdb)\n  \
+                      soa inspect clickhouse:http://127.0.0.1:8123#shop   (feature clickhouse)"
+    )]
     Inspect {
-        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature.
+        /// The dataset: a folder, `file:///…`, or `s3://…` with the `s3` feature; or a
+        /// database: `shop.duckdb`, `duckdb:<file>`, `clickhouse:<url>[#<database>]`.
         dataset: String,
         /// Machine-readable output.
         #[arg(long)]
@@ -238,6 +245,9 @@ enum Outcome {
 async fn run(command: Command) -> Result<Outcome, String> {
     let open = |dataset: &String| source::open_dataset(dataset);
     match command {
+        Command::Inspect { dataset, json } if inspect_tables::is_database(&dataset) => {
+            inspect_tables::run(&dataset, json).await
+        }
         Command::Inspect { dataset, json } => inspect::run(&open(&dataset)?, json).await,
         Command::History { dataset, json } => report::history(&open(&dataset)?, json).await,
         Command::Head {

@@ -59,6 +59,17 @@ fn gen_sql_and_convert_on_a_clickhouse_table() {
     }
     assert!(!code.contains("    #[soa(key"), "{code}");
 
+    // inspect of the database lists the table, its rows and columns.
+    let inspected = ok(&soa(&["inspect", &format!("clickhouse:{url}#{db}")]));
+    for line in [
+        "table orders: 3 rows, key none",
+        "| mood ",
+        "| Mood ",
+        "| yes ",
+    ] {
+        assert!(inspected.contains(line), "{line:?} not in:\n{inspected}");
+    }
+
     let query = format!("SELECT mood, count() AS n FROM {db}.orders GROUP BY mood ORDER BY mood");
     let out = ok(&soa(&[
         "sql",

@@ -260,6 +260,46 @@ mod duckdb_table {
     }
 
     #[test]
+    fn inspect_of_a_duckdb_file_lists_its_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("shop.duckdb");
+        write(&file);
+        let path = file.to_str().unwrap();
+        let o = soa(&["inspect", path]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        for line in [
+            "database ",
+            "1 tables",
+            "table orders: 2 rows, key id",
+            "| mood ",
+            "| Mood ",
+            "| Option<Decimal> ",
+        ] {
+            assert!(out.contains(line), "{line:?} not in:\n{out}");
+        }
+        let o = soa(&["inspect", &format!("duckdb:{path}"), "--json"]);
+        assert_eq!(o.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let orders = &v["tables"][0];
+        assert_eq!(orders["name"], "orders");
+        assert_eq!(orders["rows"], 2);
+        assert_eq!(orders["key"], "id");
+        assert_eq!(orders["columns"][0]["name"], "id");
+        assert_eq!(orders["columns"][0]["rust_type"], "i64");
+        // A database file that is not there: one line, exit 2.
+        let missing = dir.path().join("none.duckdb");
+        let o = soa(&["inspect", missing.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no such DuckDB file"));
+    }
+
+    #[test]
     fn the_generated_struct_loads_the_table_it_came_from() {
         use soa_persist::prelude::*;
         let dir = tempfile::tempdir().unwrap();
