@@ -83,9 +83,10 @@ impl<T: SoA> ParquetPersistence<T> {
                         .as_ref()
                         .and_then(|f| selective_ranges::<T>(&file, f, &plan, &pruning));
                     let source = match (footer, ranges) {
-                        (Some(footer), Some(ranges)) => {
+                        (Some(footer), Some((row_groups, ranges))) => {
                             let parts = storage.get_ranges(&file.path, ranges.clone()).await?;
-                            Source::Part(Fetched::new(file.bytes, &ranges, parts), footer)
+                            let fetched = Fetched::new(file.bytes, &ranges, parts);
+                            Source::Part(fetched, footer, row_groups)
                         }
                         _ => Source::Whole(storage.get(&file.path).await?),
                     };
@@ -140,10 +141,10 @@ impl<T: SoA> ParquetPersistence<T> {
 }
 
 /// What a read of one file fetched: all of it, or the column chunks it decodes (with the
-/// cached footer they were computed from).
+/// cached footer they were computed from and the row groups they belong to).
 pub(super) enum Source {
     Whole(Bytes),
-    Part(Fetched, Arc<Footer>),
+    Part(Fetched, Arc<Footer>, Vec<usize>),
 }
 
 /// Whether a read may need only part of a file: it filters or projects.
@@ -151,24 +152,25 @@ fn selective(plan: &ScanPlan) -> bool {
     plan.projection.is_some() || !matches!(plan.remaining, Expr::True)
 }
 
-/// The byte ranges a read of `file` needs, from its cached footer; `None` when they are most of
-/// the file.
+/// The row groups a read of `file` decodes and the byte ranges it needs, from its cached
+/// footer; `None` when they are most of the file.
 fn selective_ranges<T: SoA>(
     file: &FileEntry,
     footer: &Footer,
     plan: &ScanPlan,
     pruning: &Expr,
-) -> Option<Vec<std::ops::Range<u64>>> {
+) -> Option<(Vec<usize>, Vec<std::ops::Range<u64>>)> {
     let schema = T::arrow_schema();
     let row_groups = matching_row_groups(&schema, file, footer, pruning, &plan.remaining);
     let columns = FileColumns::new(&schema, file, footer.metadata.schema(), plan.columns());
     let leaves = columns.leaves(footer.metadata.parquet_schema());
-    needed_ranges(
+    let ranges = needed_ranges(
         footer.metadata.metadata(),
         &row_groups,
         leaves.as_deref(),
         file.bytes,
-    )
+    )?;
+    Some((row_groups, ranges))
 }
 
 /// Decodes one file on a blocking thread, its row groups pruned by `pruning` (the plan's
@@ -182,8 +184,8 @@ pub(super) async fn decode_blocking<T: SoA>(
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let what = format!("reading {}", file.path);
     tokio::task::spawn_blocking(move || match source {
-        Source::Part(fetched, footer) => {
-            decode_file::<T, _>(&file, fetched, &plan, &pruning, &footer)
+        Source::Part(fetched, footer, row_groups) => {
+            decode_file::<T, _>(&file, fetched, &plan, Some(row_groups), &pruning, &footer)
         }
         Source::Whole(bytes) => {
             let footer = match footers.get(&file.path) {
@@ -195,7 +197,7 @@ pub(super) async fn decode_blocking<T: SoA>(
                     footer
                 }
             };
-            decode_file::<T, _>(&file, bytes, &plan, &pruning, &footer)
+            decode_file::<T, _>(&file, bytes, &plan, None, &pruning, &footer)
         }
     })
     .await
@@ -227,11 +229,14 @@ fn decode_file<T: SoA, R: ChunkReader + 'static>(
     file: &FileEntry,
     reader: R,
     plan: &ScanPlan,
+    row_groups: Option<Vec<usize>>,
     pruning: &Expr,
     footer: &Footer,
 ) -> Result<Vec<RecordBatch>, PersistError> {
     let schema = T::arrow_schema();
-    let row_groups = matching_row_groups(&schema, file, footer, pruning, &plan.remaining);
+    // Already chosen when only their chunks were fetched.
+    let row_groups = row_groups
+        .unwrap_or_else(|| matching_row_groups(&schema, file, footer, pruning, &plan.remaining));
     if row_groups.is_empty() {
         return Ok(Vec::new());
     }
