@@ -398,6 +398,66 @@ async fn codecs_and_spark_profile_round_trip() {
     assert!(p.load().await.unwrap().is_none(), "nothing was committed");
 }
 
+/// The dictionary kind of each column chunk of `file`: whether it has a dictionary page.
+fn dictionary_pages(file: &std::path::Path) -> Vec<(String, bool)> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    group
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.column_path().string(),
+                c.dictionary_page_offset().is_some(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn mostly_distinct_columns_are_written_without_a_dictionary() {
+    #[derive(SoA, Clone, Debug, PartialEq)]
+    struct Visit {
+        id: u64,
+        page: String,
+        query: Option<String>,
+        score: Option<i32>,
+    }
+    let rows: VisitSoA = (0..5000u64)
+        .map(|i| Visit {
+            id: i,
+            page: format!("page-{}", i % 20),
+            query: (i % 3 != 0).then(|| format!("query {i}")),
+            score: (i % 2 == 0).then_some((i % 7) as i32),
+        })
+        .collect();
+    for dictionary in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = ParquetPersistence::<Visit>::open(dir.path())
+            .unwrap()
+            .with_options(ParquetOptions {
+                dictionary,
+                ..ParquetOptions::default()
+            });
+        p.save(rows.clone()).await.unwrap();
+        let files = p.live_files().await.unwrap().unwrap();
+        let want = [
+            ("id", false),
+            ("page", dictionary),
+            ("query", false),
+            ("score", dictionary),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(c, d)| (c.to_string(), *d)).collect();
+        assert_eq!(
+            dictionary_pages(&files[0].path),
+            want,
+            "dictionary: {dictionary}"
+        );
+        assert_eq!(p.load().await.unwrap().unwrap(), rows);
+    }
+}
+
 #[tokio::test]
 async fn compact_merges_files_and_vacuum_removes_only_unreferenced_ones() {
     let dir = tempfile::tempdir().unwrap();

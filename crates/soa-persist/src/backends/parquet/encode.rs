@@ -9,10 +9,12 @@ use futures::{FutureExt, StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use soa_persist_api::PersistError;
 use soa_persist_api::exec::cast_exact;
-use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch};
 use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
+use soa_persist_core::arrow::row::{RowConverter, SortField};
 use soa_persist_core::error::ConvertError;
 
 use super::layout::{self, partition_dir};
@@ -77,9 +79,11 @@ fn encode(
         PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
     };
     let batch = &seconds_as_millis(batch)?;
-    let mut buffer = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props.clone()))
-        .map_err(write_err)?;
+    let props = dictionary_choice(batch, props);
+    // Room for the file up front: growing a buffer of hundreds of MiB copies it each time.
+    let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 2);
+    let mut writer =
+        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(write_err)?;
     writer.write(batch).map_err(write_err)?;
     let meta = writer.close().map_err(write_err)?;
     let entry = FileEntry {
@@ -91,6 +95,56 @@ fn encode(
         path,
     };
     Ok((Bytes::from(buffer), entry))
+}
+
+/// Rows sampled per column to decide whether it is worth a dictionary.
+const DICTIONARY_SAMPLE: usize = 32 * 1024;
+
+/// `props` with dictionary encoding turned off for the top-level columns whose sample is
+/// mostly distinct values (ids, timestamps, free text). The writer would otherwise hash every
+/// value into a dictionary until it outgrows its page limit and then fall back to plain; the
+/// large dictionary pages it leaves behind also have to be read whole by every lookup.
+fn dictionary_choice(batch: &RecordBatch, props: &WriterProperties) -> WriterProperties {
+    let n = batch.num_rows().min(DICTIONARY_SAMPLE);
+    let mut builder: Option<parquet::file::properties::WriterPropertiesBuilder> = None;
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let path = ColumnPath::from(field.name().as_str());
+        if !props.dictionary_enabled(&path) || !flat(field.data_type()) {
+            continue;
+        }
+        if mostly_distinct(&column.slice(0, n)) {
+            let b = builder
+                .take()
+                .unwrap_or_else(|| props.clone().into_builder());
+            builder = Some(b.set_column_dictionary_enabled(path, false));
+        }
+    }
+    builder.map_or_else(|| props.clone(), |b| b.build())
+}
+
+/// A type stored as one leaf column whose values can be compared as bytes.
+fn flat(data_type: &DataType) -> bool {
+    !(data_type.is_nested() || matches!(data_type, DataType::Dictionary(..)))
+}
+
+/// Whether at least three quarters of the non-null values of `sample` are distinct (judged
+/// on at least a thousand of them).
+fn mostly_distinct(sample: &ArrayRef) -> bool {
+    let Ok(converter) = RowConverter::new(vec![SortField::new(sample.data_type().clone())]) else {
+        return false;
+    };
+    let Ok(rows) = converter.convert_columns(std::slice::from_ref(sample)) else {
+        return false;
+    };
+    let mut seen = std::collections::HashSet::with_capacity(rows.num_rows());
+    let mut present = 0usize;
+    for (i, row) in rows.iter().enumerate() {
+        if sample.is_valid(i) {
+            present += 1;
+            seen.insert(row);
+        }
+    }
+    present >= 1024 && seen.len() * 4 >= present * 3
 }
 
 /// Parquet has no seconds unit: the encoder would store `Timestamp(Second)` as a bare INT64 that

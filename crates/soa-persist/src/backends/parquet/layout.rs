@@ -115,28 +115,102 @@ pub(super) fn split_by_partition(
                 backend: super::storage::NAME,
                 detail: format!("partition column `{name}` is missing"),
             })?;
-        let text = cast(column, &DataType::Utf8)?;
-        let text = text.as_string::<i32>();
-        let mut seen: HashMap<Option<&str>, u32> = HashMap::new();
-        let mut values = Vec::new();
-        let row_ids = (0..text.len())
-            .map(|row| {
-                let v = text.is_valid(row).then(|| text.value(row));
-                *seen.entry(v).or_insert_with(|| {
-                    values.push(v.map(str::to_string));
-                    (values.len() - 1) as u32
-                })
-            })
-            .collect();
+        let (row_ids, values) = value_ids(column)?;
         ids.push(row_ids);
         distinct.push(values);
     }
-    // Rows grouped by their combination of ids, groups in order of first appearance.
+    let keep: Vec<usize> = (0..schema.fields().len())
+        .filter(|&i| !partition.contains(&schema.field(i).name().as_str()))
+        .collect();
+    let data = batch.project(&keep)?;
+    let members = group_rows(&ids, batch.num_rows());
+    let mut out = Vec::with_capacity(members.len());
+    for (key, rows) in members {
+        // One group is the whole batch: no copy.
+        let part = if rows.len() == batch.num_rows() {
+            data.clone()
+        } else {
+            take_record_batch(&data, &UInt32Array::from(rows))?
+        };
+        let values = partition
+            .iter()
+            .zip(&key)
+            .zip(&distinct)
+            .map(|((name, &id), values)| (name.to_string(), values[id as usize].clone()))
+            .collect();
+        out.push((values, part));
+    }
+    Ok(out)
+}
+
+/// Each row's value as a small id (ids numbered in order of first appearance), and the
+/// distinct values as text. A dictionary column is resolved through its dictionary once,
+/// not row by row.
+fn value_ids(column: &ArrayRef) -> Result<(Vec<u32>, Vec<Option<String>>), PersistError> {
+    if let Some(dict) = column.as_any_dictionary_opt() {
+        let words = cast(dict.values(), &DataType::Utf8)?;
+        let (entry_ids, values) = value_ids(&words)?;
+        let keys = dict.normalized_keys();
+        let nulls = column.logical_nulls();
+        let mut id_of_entry: Vec<Option<u32>> = vec![None; entry_ids.len()];
+        let mut ids = Vec::with_capacity(keys.len());
+        let mut order = Vec::new();
+        let mut null_id = None;
+        for (row, &k) in keys.iter().enumerate() {
+            let value = match nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                true => None,
+                false => entry_ids
+                    .get(k)
+                    .copied()
+                    .filter(|&e| values[e as usize].is_some()),
+            };
+            // Renumber in order of first appearance in the rows, as the other path does.
+            let slot = match value {
+                Some(e) => &mut id_of_entry[e as usize],
+                None => &mut null_id,
+            };
+            let id = *slot.get_or_insert_with(|| {
+                order.push(value.and_then(|e| values[e as usize].clone()));
+                (order.len() - 1) as u32
+            });
+            ids.push(id);
+        }
+        return Ok((ids, order));
+    }
+    let text = cast(column, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    let mut seen: HashMap<Option<&str>, u32> = HashMap::new();
+    let mut values = Vec::new();
+    let ids = (0..text.len())
+        .map(|row| {
+            let v = text.is_valid(row).then(|| text.value(row));
+            *seen.entry(v).or_insert_with(|| {
+                values.push(v.map(str::to_string));
+                (values.len() - 1) as u32
+            })
+        })
+        .collect();
+    Ok((ids, values))
+}
+
+/// Rows grouped by their combination of value ids, groups in order of first appearance.
+fn group_rows(ids: &[Vec<u32>], rows: usize) -> Vec<(Vec<u32>, Vec<u32>)> {
+    if let [only] = ids {
+        // Ids are numbered by first appearance already: the id is the group.
+        let mut members: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        for (row, &id) in only.iter().enumerate() {
+            if id as usize == members.len() {
+                members.push((vec![id], Vec::new()));
+            }
+            members[id as usize].1.push(row as u32);
+        }
+        return members;
+    }
     let mut groups: HashMap<Vec<u32>, usize> = HashMap::new();
     let mut members: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
-    let mut key = vec![0u32; partition.len()];
-    for row in 0..batch.num_rows() {
-        for (k, col) in key.iter_mut().zip(&ids) {
+    let mut key = vec![0u32; ids.len()];
+    for row in 0..rows {
+        for (k, col) in key.iter_mut().zip(ids) {
             *k = col[row];
         }
         let group = match groups.get(&key) {
@@ -149,21 +223,7 @@ pub(super) fn split_by_partition(
         };
         members[group].1.push(row as u32);
     }
-    let keep: Vec<usize> = (0..schema.fields().len())
-        .filter(|&i| !partition.contains(&schema.field(i).name().as_str()))
-        .collect();
-    let mut out = Vec::with_capacity(members.len());
-    for (key, rows) in members {
-        let part = take_record_batch(batch, &UInt32Array::from(rows))?.project(&keep)?;
-        let values = partition
-            .iter()
-            .zip(&key)
-            .zip(&distinct)
-            .map(|((name, &id), values)| (name.to_string(), values[id as usize].clone()))
-            .collect();
-        out.push((values, part));
-    }
-    Ok(out)
+    members
 }
 
 /// Longest folder name most file systems take (ext4, APFS, NTFS: 255 bytes).
@@ -231,6 +291,7 @@ pub(super) fn partition_column(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use soa_persist_core::arrow::datatypes::Int32Type;
 
     #[test]
     fn escaped_values_stay_in_one_segment_and_round_trip() {
@@ -251,6 +312,72 @@ mod tests {
             vec![
                 ("status".to_string(), Some("a/../b".to_string())),
                 ("n".to_string(), None)
+            ]
+        );
+    }
+
+    /// The groups as (partition values, the `v` column's values in order), comparable across
+    /// encodings of the partition column.
+    fn groups(batch: &RecordBatch, partition: &[&str]) -> Vec<(PartitionValues, Vec<i32>)> {
+        split_by_partition(batch, partition)
+            .unwrap()
+            .into_iter()
+            .map(|(values, part)| {
+                let v = part
+                    .column_by_name("v")
+                    .unwrap()
+                    .as_primitive::<Int32Type>();
+                (values, v.values().to_vec())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_dictionary_partition_column_groups_as_its_text_does() {
+        use soa_persist_core::arrow::array::{DictionaryArray, Int8Array, Int32Array};
+        use soa_persist_core::arrow::datatypes::Schema;
+        use std::sync::Arc;
+        // Duplicate and null dictionary entries, null keys, unused entries, two columns.
+        let words = StringArray::from(vec![Some("b"), Some("a"), None, Some("b"), Some("zz")]);
+        let keys = Int8Array::from(vec![
+            Some(0),
+            Some(1),
+            None,
+            Some(3),
+            Some(2),
+            Some(1),
+            Some(0),
+            None,
+        ]);
+        let dict = DictionaryArray::new(keys, Arc::new(words));
+        let text = cast(&dict, &DataType::Utf8).unwrap();
+        let other: ArrayRef = Arc::new(Int32Array::from(vec![1, 1, 2, 2, 1, 1, 2, 2]));
+        let v: ArrayRef = Arc::new(Int32Array::from_iter_values(0..8));
+        let batch = |status: ArrayRef| {
+            let schema = Schema::new(vec![
+                Field::new("status", status.data_type().clone(), true),
+                Field::new("n", DataType::Int32, false),
+                Field::new("v", DataType::Int32, false),
+            ]);
+            RecordBatch::try_new(Arc::new(schema), vec![status, other.clone(), v.clone()]).unwrap()
+        };
+        for partition in [&["status"][..], &["status", "n"], &["n", "status"]] {
+            let by_dict = groups(&batch(Arc::new(dict.clone())), partition);
+            let by_text = groups(&batch(text.clone()), partition);
+            assert_eq!(by_dict, by_text, "{partition:?}");
+        }
+        // One column: b (rows 0, 3, 6), a (1, 5), null (2, 4, 7), in order of first appearance.
+        let one = groups(&batch(Arc::new(dict.clone())), &["status"]);
+        let values: Vec<_> = one
+            .iter()
+            .map(|(v, rows)| (v[0].1.clone(), rows.clone()))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                (Some("b".to_string()), vec![0, 3, 6]),
+                (Some("a".to_string()), vec![1, 5]),
+                (None, vec![2, 4, 7]),
             ]
         );
     }
