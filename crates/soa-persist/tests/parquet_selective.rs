@@ -125,9 +125,10 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     );
     let (whole, ranged) = storage.take();
     assert_eq!(whole, 0, "a first lookup read whole files");
-    // Footers, offset indexes and the key's bloom filters (about a byte a row) of every file.
+    // Footers, offset indexes and the key's bloom filters (about a byte a row) of every file:
+    // with 8,192-row groups, over a third of these small, well-compressed files.
     assert!(
-        ranged > 0 && ranged * 4 < on_disk,
+        ranged > 0 && ranged * 2 < on_disk,
         "a first lookup fetched {ranged} of {on_disk} bytes"
     );
     // So does a fresh handle's key check.
@@ -137,7 +138,7 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     let (whole, ranged) = storage.take();
     assert_eq!(whole, 0, "a first key check read whole files");
     assert!(
-        ranged * 4 < on_disk,
+        ranged * 2 < on_disk,
         "a first key check fetched {ranged} of {on_disk} bytes"
     );
 
@@ -221,13 +222,19 @@ proptest! {
     fn filtered_reads_match_the_rows_in_memory(
         n in 1u64..3000,
         row_group_rows in 8usize..600,
+        data_page_rows in prop_oneof![Just(20_000usize), 1usize..200],
         cases in proptest::collection::vec((0u8..6, 0u64..3000, 0u64..3000), 1..5),
     ) {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let dir = tempfile::tempdir().unwrap();
             let p = ParquetPersistence::<ConfOrder>::open(dir.path()).unwrap().with_options(
-                ParquetOptions { row_group_rows, max_rows_per_file: 1000, ..ParquetOptions::default() },
+                ParquetOptions {
+                    row_group_rows,
+                    data_page_rows,
+                    max_rows_per_file: 1000,
+                    ..ParquetOptions::default()
+                },
             );
             p.save(orders(0..n)).await.unwrap();
             let rows: Vec<ConfOrder> = (0..n).map(order).collect();

@@ -2,8 +2,8 @@
 //! read once. Files never change once written (a commit replaces a file by another name), so an
 //! entry stays right until its file leaves the dataset; entries of files no longer live are
 //! dropped as scans pass. With them a lookup by key reads only the files that may hold it.
-//! A footer is fetched on its own (the file's tail, its offset index and the key's bloom
-//! filters: ranged reads), so a first lookup does not read whole files either.
+//! A footer is fetched on its own (the file's tail, its offset index, the key's column index
+//! and bloom filters: ranged reads), so a first lookup does not read whole files either.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -13,7 +13,9 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::bloom_filter::Sbbf;
-use parquet::file::metadata::{FooterTail, PageIndexPolicy, ParquetMetaDataReader};
+use parquet::file::metadata::{
+    ColumnChunkMask, FooterTail, PageIndexPolicy, ParquetMetaDataReader,
+};
 use parquet::file::reader::ChunkReader;
 use soa_persist_api::PersistError;
 
@@ -25,7 +27,8 @@ use super::{corrupt, join_error};
 /// The tail read first: most footers fit, so one read usually gets the whole footer.
 const TAIL_BYTES: u64 = 64 * 1024;
 
-/// One file's footer and its key's bloom filters.
+/// One file's footer (with its offset index and its key's column index) and its key's bloom
+/// filters.
 pub(super) struct Footer {
     pub metadata: ArrowReaderMetadata,
     /// The key column's name, when the file has one with bloom filters.
@@ -35,8 +38,8 @@ pub(super) struct Footer {
 }
 
 impl Footer {
-    /// Fetches only the footer of `file`, its offset index and the bloom filters of column
-    /// `key` (two or three ranged reads), and parses them.
+    /// Fetches only the footer of `file`, its offset index and the column index and bloom
+    /// filters of column `key` (two or three ranged reads), and parses them.
     pub(super) async fn fetch(
         storage: &dyn Storage,
         file: &FileEntry,
@@ -64,7 +67,7 @@ impl Footer {
         let at = tail.len() - footer_len as usize;
         let metadata = ParquetMetaDataReader::decode_metadata(&tail[at..tail.len() - 8])
             .map_err(|e| corrupt(&file.path, e))?;
-        // The offset indexes and the key's bloom filters sit before the footer.
+        // The page indexes and the key's bloom filters sit before the footer.
         let mut extra = Vec::new();
         for group in metadata.row_groups() {
             for column in group.columns() {
@@ -76,6 +79,7 @@ impl Footer {
                 };
                 add(column.offset_index_offset(), column.offset_index_length());
                 if key.is_some_and(|k| column.column_path().parts() == [k]) {
+                    add(column.column_index_offset(), column.column_index_length());
                     add(column.bloom_filter_offset(), column.bloom_filter_length());
                 }
             }
@@ -103,10 +107,13 @@ impl Footer {
         reader: &R,
         key: Option<&str>,
     ) -> Result<Self, PersistError> {
-        // The offset index lets a filtered read skip the pages that hold no matching row.
+        // The offset index lets a filtered read skip the pages that hold no matching row; the
+        // key's column index (its pages' min/max) tells a key lookup which pages those are.
+        // The other columns' column indexes are left unread: large (string bounds) and rarely
+        // selective.
         let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
-        let metadata =
-            ArrowReaderMetadata::load(reader, options).map_err(|e| corrupt(&file.path, e))?;
+        let metadata = ArrowReaderMetadata::load(reader, options.clone())
+            .map_err(|e| corrupt(&file.path, e))?;
         let leaf = key.and_then(|k| {
             metadata
                 .parquet_schema()
@@ -114,6 +121,15 @@ impl Footer {
                 .iter()
                 .position(|c| c.path().parts() == [k])
         });
+        let metadata = match leaf {
+            Some(leaf) => {
+                let options = options
+                    .with_column_index_policy(PageIndexPolicy::Optional)
+                    .with_column_index_mask(ColumnChunkMask::columns([leaf]));
+                ArrowReaderMetadata::load(reader, options).map_err(|e| corrupt(&file.path, e))?
+            }
+            None => metadata,
+        };
         let key_blooms = match leaf {
             Some(leaf) => {
                 let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
@@ -184,5 +200,54 @@ impl FooterCache {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Footer>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+    use soa_persist_core::bridge::FieldOptions;
+    use soa_persist_core::fields::Col;
+
+    use super::super::encode::{file_jobs, store_files};
+    use super::super::options::ParquetOptions;
+    use super::super::read::page_selection;
+    use super::super::storage::LocalStorage;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_fetched_footer_has_the_key_pages_bounds_and_a_lookup_selects_one_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = LocalStorage::open(dir.path()).unwrap();
+        let ids: ArrayRef = Arc::new(UInt64Array::from_iter_values(0..5000));
+        let names: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..5000).map(|i| format!("name {i}")),
+        ));
+        let batch = RecordBatch::try_from_iter([("id", ids), ("name", names)]).unwrap();
+        let options = ParquetOptions {
+            row_group_rows: 1000,
+            data_page_rows: 100,
+            ..ParquetOptions::default()
+        };
+        let props = options.writer_properties(Some("id")).unwrap();
+        let jobs = file_jobs(&batch, &Vec::new(), 10_000);
+        let file = store_files(&storage, jobs, &props).await.unwrap().remove(0);
+
+        let footer = Footer::fetch(&storage, &file, Some("id")).await.unwrap();
+        let index = footer.metadata.metadata().page_index().unwrap();
+        assert!(index.column_index(2, 0).is_some(), "the key's column index");
+        assert!(index.column_index(2, 1).is_none(), "no other column's");
+        assert!(index.offset_index(2, 1).is_some(), "every column's offsets");
+
+        // id = 2345 lies on one page of 100 rows of row group 2.
+        let lookup = Col::<(), u64>::new(&[], "id", FieldOptions::DEFAULT).eq(2345u64);
+        let selection = page_selection(&footer.metadata, &[2], lookup.expr()).unwrap();
+        assert_eq!(selection.row_count(), 100);
+        assert_eq!(selection.skipped_row_count(), 900);
+        // A predicate on a column without bounds skips nothing.
+        let other = Col::<(), String>::new(&[], "name", FieldOptions::DEFAULT).eq("name 2345");
+        assert!(page_selection(&footer.metadata, &[2], other.expr()).is_none());
     }
 }

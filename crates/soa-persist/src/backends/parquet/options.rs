@@ -35,6 +35,8 @@ pub struct ParquetOptions {
     pub max_rows_per_file: usize,
     /// Target size of a data page in bytes.
     pub data_page_bytes: usize,
+    /// Most rows in a data page (the unit a filtered read skips by the page index).
+    pub data_page_rows: usize,
     /// Dictionary-encode columns (the writer falls back to plain encoding when a dictionary grows large).
     pub dictionary: bool,
     /// Page-level statistics and the page index (column and offset indexes).
@@ -56,6 +58,7 @@ impl Default for ParquetOptions {
             row_group_rows: 128 * 1024,
             max_rows_per_file: 1024 * 1024,
             data_page_bytes: 1024 * 1024,
+            data_page_rows: 20_000,
             dictionary: true,
             statistics: true,
             spark_compatible: false,
@@ -98,6 +101,9 @@ impl ParquetOptions {
             .set_compression(codec)
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_data_page_size_limit(self.data_page_bytes.max(1024))
+            .set_data_page_row_count_limit(self.data_page_rows.max(1))
+            // The writer checks page limits after each batch of this many rows.
+            .set_write_batch_size(self.data_page_rows.clamp(1, 1024))
             .set_dictionary_enabled(self.dictionary)
             .set_statistics_enabled(if self.statistics {
                 EnabledStatistics::Page

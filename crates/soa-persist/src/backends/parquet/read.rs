@@ -15,7 +15,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder, RowFilter,
+    ParquetRecordBatchReaderBuilder, RowFilter, RowSelection, RowSelector,
 };
 use parquet::file::reader::ChunkReader;
 use parquet::schema::types::SchemaDescriptor;
@@ -256,11 +256,12 @@ fn decode_file<T: SoA, R: ChunkReader + 'static>(
         }
         None => plan,
     };
+    let pages = page_selection(&footer.metadata, &row_groups, pruning);
     let reader = columns.reader(
         builder,
         row_groups,
         plan.batch_size.unwrap_or(DEFAULT_BATCH_ROWS),
-        filter,
+        (filter, pages),
         file,
     )?;
     let mut out = Vec::new();
@@ -320,6 +321,67 @@ pub(super) fn row_group_range(
     })
 }
 
+/// The rows of `row_groups` (in that order) on pages whose column-index min/max may match
+/// `pruning`, one predicate column at a time; `None` when the file has no column index or no
+/// page can be skipped. The decoder then skips the other pages of every column it reads.
+pub(super) fn page_selection(
+    reader: &ArrowReaderMetadata,
+    row_groups: &[usize],
+    pruning: &Expr,
+) -> Option<RowSelection> {
+    let metadata = reader.metadata();
+    let index = metadata.page_index()?.as_ref();
+    let mut selection: Option<RowSelection> = None;
+    let mut done: Vec<&str> = Vec::new();
+    for path in pruning.columns() {
+        let [name] = path else { continue };
+        let prunable_field =
+            resolve_field(reader.schema(), path).is_some_and(|f| prunable(f.data_type()));
+        if done.contains(name) || !prunable_field {
+            continue;
+        }
+        done.push(name);
+        let Ok(conv) = StatisticsConverter::try_new(name, reader.schema(), reader.parquet_schema())
+        else {
+            continue;
+        };
+        let (Ok(mins), Ok(maxes), Ok(nulls), Ok(Some(rows))) = (
+            conv.data_page_mins(index, row_groups),
+            conv.data_page_maxes(index, row_groups),
+            conv.data_page_null_counts(index, row_groups),
+            conv.data_page_row_counts(index, metadata.row_groups(), row_groups),
+        ) else {
+            continue;
+        };
+        if [mins.len(), maxes.len(), nulls.len()] != [rows.len(); 3] || rows.null_count() > 0 {
+            continue;
+        }
+        let selectors: Vec<RowSelector> = (0..rows.len())
+            .map(|page| {
+                let n = rows.value(page);
+                let keep = may_match(pruning, &|p| {
+                    (p == path).then(|| ColumnRange {
+                        min: mins.slice(page, 1),
+                        max: maxes.slice(page, 1),
+                        null_count: nulls.is_valid(page).then(|| nulls.value(page)),
+                        rows: n,
+                    })
+                });
+                match keep {
+                    true => RowSelector::select(n as usize),
+                    false => RowSelector::skip(n as usize),
+                }
+            })
+            .collect();
+        let this = RowSelection::from(selectors);
+        selection = Some(match selection {
+            Some(s) => s.intersection(&this),
+            None => this,
+        });
+    }
+    selection.filter(|s| s.skipped_row_count() > 0)
+}
+
 /// Which of a file's columns are decoded and how they become the struct's.
 struct FileColumns {
     /// The file holds every struct column (or its folder names do) in the struct's types: only
@@ -377,7 +439,7 @@ impl FileColumns {
         builder: ParquetRecordBatchReaderBuilder<R>,
         row_groups: Vec<usize>,
         batch_size: usize,
-        filter: Option<RowFilter>,
+        (filter, pages): (Option<RowFilter>, Option<RowSelection>),
         file: &FileEntry,
     ) -> Result<ParquetRecordBatchReader, PersistError> {
         let mut builder = builder
@@ -389,6 +451,9 @@ impl FileColumns {
         }
         if let Some(filter) = filter {
             builder = builder.with_row_filter(filter);
+        }
+        if let Some(pages) = pages {
+            builder = builder.with_row_selection(pages);
         }
         builder.build().map_err(|e| corrupt(&file.path, e))
     }
