@@ -106,6 +106,7 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     let p = ParquetPersistence::<ConfOrder>::with_storage(storage.clone()).with_options(
         ParquetOptions {
             row_group_rows: 8192,
+            data_page_rows: 1024,
             ..ParquetOptions::default()
         },
     );
@@ -161,8 +162,10 @@ async fn a_key_lookup_after_a_scan_fetches_a_small_part_of_the_data() {
     );
     let (whole, ranged) = storage.take();
     assert_eq!(whole, 0, "no file read whole once its footer is known");
+    // Only the pages (of 1,024 rows) the key's page index leaves, and their dictionaries:
+    // under 1%, where the whole column chunks of the row group would be about 2%.
     assert!(
-        ranged > 0 && ranged * 20 < on_disk,
+        ranged > 0 && ranged * 100 < on_disk,
         "a key lookup fetched {ranged} of {on_disk} bytes"
     );
 

@@ -2,8 +2,8 @@
 //! read once. Files never change once written (a commit replaces a file by another name), so an
 //! entry stays right until its file leaves the dataset; entries of files no longer live are
 //! dropped as scans pass. With them a lookup by key reads only the files that may hold it.
-//! A footer is fetched on its own (the file's tail, its offset index, the key's column index
-//! and bloom filters: ranged reads), so a first lookup does not read whole files either.
+//! A footer is fetched on its own (the file's tail, its page index and the key's bloom
+//! filters: ranged reads), so a first lookup does not read whole files either.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -38,8 +38,8 @@ pub(super) struct Footer {
 }
 
 impl Footer {
-    /// Fetches only the footer of `file`, its offset index and the column index and bloom
-    /// filters of column `key` (two or three ranged reads), and parses them.
+    /// Fetches only the footer of `file`, its page index and the bloom filters of column `key`
+    /// (two or three ranged reads), and parses them.
     pub(super) async fn fetch(
         storage: &dyn Storage,
         file: &FileEntry,
@@ -67,23 +67,38 @@ impl Footer {
         let at = tail.len() - footer_len as usize;
         let metadata = ParquetMetaDataReader::decode_metadata(&tail[at..tail.len() - 8])
             .map_err(|e| corrupt(&file.path, e))?;
-        // The page indexes and the key's bloom filters sit before the footer.
+        // The page indexes and the key's bloom filters sit before the footer. The reader takes
+        // the page indexes as one range, from the first to the end of the last (whatever lies
+        // between), though it decodes only the key's column index.
         let mut extra = Vec::new();
+        let mut index: Option<Range<u64>> = None;
+        let range = |offset: Option<i64>, length: Option<i32>| {
+            let (o, l) = (offset?.max(0) as u64, length?.max(0) as u64);
+            Some(o..(o + l).min(tail_at))
+        };
         for group in metadata.row_groups() {
             for column in group.columns() {
-                let mut add = |offset: Option<i64>, length: Option<i32>| {
-                    if let (Some(o), Some(l)) = (offset, length) {
-                        let (o, l) = (o.max(0) as u64, l.max(0) as u64);
-                        extra.push(o..(o + l).min(tail_at));
-                    }
-                };
-                add(column.offset_index_offset(), column.offset_index_length());
+                for r in [
+                    range(column.offset_index_offset(), column.offset_index_length()),
+                    range(column.column_index_offset(), column.column_index_length()),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    index = Some(match index {
+                        Some(i) => i.start.min(r.start)..i.end.max(r.end),
+                        None => r,
+                    });
+                }
                 if key.is_some_and(|k| column.column_path().parts() == [k]) {
-                    add(column.column_index_offset(), column.column_index_length());
-                    add(column.bloom_filter_offset(), column.bloom_filter_length());
+                    extra.extend(range(
+                        column.bloom_filter_offset(),
+                        column.bloom_filter_length(),
+                    ));
                 }
             }
         }
+        extra.extend(index);
         let mut ranges: Vec<Range<u64>> = merge_ranges(extra)
             .into_iter()
             .filter(|r| r.start < r.end)
@@ -109,7 +124,7 @@ impl Footer {
     ) -> Result<Self, PersistError> {
         // The offset index lets a filtered read skip the pages that hold no matching row; the
         // key's column index (its pages' min/max) tells a key lookup which pages those are.
-        // The other columns' column indexes are left unread: large (string bounds) and rarely
+        // The other columns' column indexes are not decoded: large (string bounds) and rarely
         // selective.
         let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
         let metadata = ArrowReaderMetadata::load(reader, options.clone())
@@ -238,7 +253,10 @@ mod tests {
         let footer = Footer::fetch(&storage, &file, Some("id")).await.unwrap();
         let index = footer.metadata.metadata().page_index().unwrap();
         assert!(index.column_index(2, 0).is_some(), "the key's column index");
-        assert!(index.column_index(2, 1).is_none(), "no other column's");
+        assert!(
+            index.column_index(2, 1).is_none(),
+            "no other column's decoded"
+        );
         assert!(index.offset_index(2, 1).is_some(), "every column's offsets");
 
         // id = 2345 lies on one page of 100 rows of row group 2.

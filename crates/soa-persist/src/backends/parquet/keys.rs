@@ -95,7 +95,7 @@ impl<T: SoA> ParquetPersistence<T> {
     ) -> Result<Vec<Rows>, PersistError> {
         let leaf = key_leaf(file, footer, key)?;
         let metadata = footer.metadata.metadata();
-        match needed_ranges(metadata, &[rg], Some(&[leaf]), file.bytes) {
+        match needed_ranges(metadata, &[rg], Some(&[leaf]), (None, &[]), file.bytes) {
             Some(ranges) => {
                 let parts = self.storage.get_ranges(&file.path, ranges.clone()).await?;
                 let fetched = Fetched::new(file.bytes, &ranges, parts);

@@ -15,7 +15,7 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder, RowFilter, RowSelection, RowSelector,
+    ParquetRecordBatchReaderBuilder, RowFilter, RowSelection, RowSelectionPolicy, RowSelector,
 };
 use parquet::file::reader::ChunkReader;
 use parquet::schema::types::SchemaDescriptor;
@@ -164,10 +164,20 @@ fn selective_ranges<T: SoA>(
     let row_groups = matching_row_groups(&schema, file, footer, pruning, &plan.remaining);
     let columns = FileColumns::new(&schema, file, footer.metadata.schema(), plan.columns());
     let leaves = columns.leaves(footer.metadata.parquet_schema());
+    let pages = page_selection(&footer.metadata, &row_groups, pruning);
+    let parquet = footer.metadata.parquet_schema();
+    let predicate = plan.remaining.columns();
+    let filtered: Vec<usize> = (0..parquet.num_columns())
+        .filter(|&leaf| {
+            let root = parquet.get_column_root(leaf).name();
+            predicate.iter().any(|path| path.first() == Some(&root))
+        })
+        .collect();
     let ranges = needed_ranges(
         footer.metadata.metadata(),
         &row_groups,
         leaves.as_deref(),
+        (pages.as_ref(), &filtered),
         file.bytes,
     )?;
     Some((row_groups, ranges))
@@ -453,7 +463,11 @@ impl FileColumns {
             builder = builder.with_row_filter(filter);
         }
         if let Some(pages) = pages {
-            builder = builder.with_row_selection(pages);
+            // Row by row (not a bitmask over whole pages): the skipped pages may not have been
+            // fetched.
+            builder = builder
+                .with_row_selection(pages)
+                .with_row_selection_policy(RowSelectionPolicy::Selectors);
         }
         builder.build().map_err(|e| corrupt(&file.path, e))
     }
