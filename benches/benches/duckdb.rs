@@ -1,7 +1,8 @@
 //! DuckDB benchmark (issue: DuckDB backend), 10M `Order` rows, same data, same run, each
 //! write into a fresh database file with the same table (PRIMARY KEY included):
 //! our `append` (Arrow scan and Arrow appender) vs the `duckdb` crate's row-by-row
-//! `Appender::append_row` vs DuckDB's own `INSERT INTO ... SELECT * FROM read_parquet(...)`;
+//! `Appender::append_row` vs DuckDB's own `INSERT INTO ... SELECT * FROM read_parquet(...)` and
+//! DuckDB's own Arrow scan of a pyarrow table from Python (`INSERT ... SELECT * FROM t`);
 //! then a typed query and a GROUP BY through our API vs the same SQL run on a bare connection.
 //! Run: `cargo bench -p soa-persist-benches --bench duckdb --features duckdb` (ROWS=... to
 //! change 10M).
@@ -90,6 +91,39 @@ fn main() {
     r.expect("read_parquet ingest");
     drop(conn);
 
+    // DuckDB's own Arrow scan, driven from Python: the same rows as a pyarrow table in
+    // memory, `INSERT ... SELECT` into the same table (skipped without the virtualenv).
+    let python = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/soa-persist/venv/bin/python");
+    let py_arrow = python.exists().then(|| {
+        let target = fresh(work.path(), "python", Ingest::ArrowScan);
+        let path = target.path().expect("file").to_path_buf();
+        drop(target);
+        let script = "import sys, time, duckdb, pyarrow.parquet as pq\n\
+                      t = pq.read_table(sys.argv[1])\n\
+                      con = duckdb.connect(sys.argv[2])\n\
+                      s = time.perf_counter()\n\
+                      con.execute('INSERT INTO \"order\" SELECT * FROM t')\n\
+                      print(time.perf_counter() - s)\n";
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(&parquet)
+            .arg(&path)
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let secs: f64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("seconds");
+        Duration::from_secs_f64(secs)
+    });
+
     // Row by row through the duckdb crate's appender.
     let conn = raw(fresh(work.path(), "rows", Ingest::ArrowScan));
     let (row_by_row, r) = timed(|| -> duckdb::Result<()> {
@@ -129,6 +163,14 @@ fn main() {
             "read_parquet",
             native,
         );
+        if let Some(py) = py_arrow {
+            report(
+                &format!("append {n} rows ({name})"),
+                *t,
+                "py Arrow scan",
+                py,
+            );
+        }
     }
 
     // Queries: ours (typed, through the pool) vs the same SQL on a bare connection.

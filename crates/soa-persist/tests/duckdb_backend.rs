@@ -189,6 +189,37 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(p.count(&Predicate::all()).await.unwrap(), 991);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_appends_keep_insertion_order_and_leave_no_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.duckdb");
+    // Keys descending, so neither key order nor chance gives the insertion order back; more
+    // rows than one Arrow batch handed to DuckDB's reader (its threads take one each).
+    let first: ConfOrderSoA = (0..300_000u64).rev().map(order).collect();
+    let second: ConfOrderSoA = (300_000..300_100u64).rev().map(order).collect();
+    let p = DuckDBPersistence::<ConfOrder>::open(&path).unwrap();
+    p.append(first.clone()).await.unwrap();
+    p.append(second.clone()).await.unwrap();
+    let want: Vec<u64> = first.id.iter().chain(&second.id).copied().collect();
+    assert_eq!(p.load().await.unwrap().unwrap().id, want);
+    drop(p);
+    // The views over the Arrow streams were never committed: the reopened file has only the
+    // table and the backend's bookkeeping.
+    let p = DuckDBPersistence::<ConfOrder>::open(&path).unwrap();
+    let views = p
+        .sql("SELECT count(*)::BIGINT AS n FROM duckdb_views() WHERE NOT internal")
+        .await
+        .unwrap();
+    let n = views[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<soa_persist::arrow::array::Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(n, 0);
+    assert_eq!(p.load().await.unwrap().unwrap().id, want);
+}
+
 #[tokio::test]
 async fn duplicate_key_rolls_back_the_whole_batch_and_names_the_key() {
     let p = DuckDBPersistence::<ConfOrder>::in_memory().unwrap();

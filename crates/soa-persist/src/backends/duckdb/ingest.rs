@@ -22,7 +22,9 @@ use soa_persist_core::schema::key_field;
 use super::Table;
 use super::ddl::ident;
 use super::error::db_error;
+use super::raw::{RawConn, Sql};
 use super::write::Mode;
+use soa_persist_core::arrow::ffi_stream::FFI_ArrowArrayStream;
 
 pub(crate) const ARROW_SCAN: &str = "soa_arrow_scan";
 
@@ -131,6 +133,121 @@ impl VTab for ParallelArrowScan {
     fn parameters() -> Option<Vec<LogicalTypeHandle>> {
         Some(vec![LogicalTypeHandle::from(LogicalTypeId::UBigint)])
     }
+}
+
+/// Rows per Arrow batch handed to DuckDB's own reader: its threads take one batch each, so a
+/// large write is converted on all of them.
+const STREAM_BATCH_ROWS: usize = 122_880;
+
+/// The in-memory database that holds the views over Arrow streams. DuckDB creates such a view
+/// in the default database, where a commit would have to log it (it can't), so it is made
+/// there, outside the write's transaction (which may write to one database only).
+const SCRATCH: &str = "__soa_scratch";
+
+/// A write's batches, each scannable by DuckDB's own Arrow reader (`duckdb_arrow_scan`) as a
+/// view of the scratch database until this is dropped.
+pub(super) struct Streams<'c> {
+    conn: &'c RawConn,
+    /// Each view's name, stream and row count.
+    views: Vec<(String, Box<FFI_ArrowArrayStream>, u64)>,
+}
+
+impl<'c> Streams<'c> {
+    /// Registers `batches` on `conn` (before its transaction begins).
+    pub(super) fn register(
+        conn: &'c RawConn,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Self, PersistError> {
+        let mut streams = Self {
+            conn,
+            views: Vec::new(),
+        };
+        if batches.is_empty() {
+            return Ok(streams);
+        }
+        let database = conn
+            .first_text("SELECT current_database()")
+            .map_err(db_error)?;
+        conn.exec(
+            &format!("ATTACH IF NOT EXISTS ':memory:' AS {}", ident(SCRATCH)),
+            &[],
+        )
+        .map_err(db_error)?;
+        conn.exec(&format!("USE {}", ident(SCRATCH)), &[])
+            .map_err(db_error)?;
+        let mut made = Ok(());
+        for batch in batches {
+            let view = format!("ingest_{}", NEXT_TOKEN.fetch_add(1, Ordering::Relaxed));
+            let rows = batch.num_rows() as u64;
+            let slices: Vec<RecordBatch> = (0..batch.num_rows())
+                .step_by(STREAM_BATCH_ROWS)
+                .map(|at| batch.slice(at, STREAM_BATCH_ROWS.min(batch.num_rows() - at)))
+                .collect();
+            match conn.scan_arrow(&view, slices) {
+                Ok(stream) => streams.views.push((view, stream, rows)),
+                Err(e) => {
+                    made = Err(db_error(e));
+                    break;
+                }
+            }
+        }
+        conn.exec(&format!("USE {}", ident(&database)), &[])
+            .map_err(db_error)?;
+        made.map(|()| streams)
+    }
+
+    /// The qualified names of the views and their row counts, in the order of the batches.
+    pub(super) fn views(&self) -> Vec<(String, u64)> {
+        self.views
+            .iter()
+            .map(|(v, _, rows)| (format!("{}.main.{}", ident(SCRATCH), ident(v)), *rows))
+            .collect()
+    }
+}
+
+impl Drop for Streams<'_> {
+    fn drop(&mut self) {
+        // The views go before their streams (best effort: the scratch database is in memory
+        // and a leftover view is never read again).
+        for (view, _, _) in &self.views {
+            let _ = self.conn.exec(
+                &format!(
+                    "DROP VIEW IF EXISTS {}.main.{}",
+                    ident(SCRATCH),
+                    ident(view)
+                ),
+                &[],
+            );
+        }
+        self.views.clear();
+    }
+}
+
+/// Inserts the `rows` rows of `view` (one of `Streams::views`) in the write's transaction; a
+/// scan that yields another number of rows fails the write (retryable: nothing is committed).
+pub(super) fn insert_view(
+    conn: &RawConn,
+    table: &Table,
+    (view, rows): (String, u64),
+) -> Result<(), PersistError> {
+    let cols = &table.columns;
+    let inserted = conn
+        .exec(
+            &format!(
+                "INSERT INTO {} ({cols}) SELECT {cols} FROM {view}",
+                ident(&table.name)
+            ),
+            &[],
+        )
+        .map_err(db_error)?;
+    if inserted != rows {
+        return Err(PersistError::backend(
+            super::pool::NAME,
+            format!("DuckDB's Arrow scan read {inserted} of {rows} rows"),
+            true,
+        ));
+    }
+    Ok(())
 }
 
 const ORDINAL: &str = "__soa_ordinal";

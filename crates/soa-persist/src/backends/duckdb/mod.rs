@@ -15,6 +15,7 @@ mod error;
 mod ingest;
 mod options;
 mod pool;
+mod raw;
 mod read;
 #[cfg(feature = "parquet")]
 mod views;

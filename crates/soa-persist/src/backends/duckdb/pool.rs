@@ -8,10 +8,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError, Weak};
 
-use duckdb::{AccessMode, Config, Connection};
+use duckdb::Connection;
 
 use super::error::{db_error, open_error};
 use super::ingest::{ARROW_SCAN, ParallelArrowScan};
+use super::raw::{RawConn, RawDb, Sql};
 use soa_persist_api::PersistError;
 
 pub(crate) const NAME: &str = "duckdb";
@@ -60,6 +61,8 @@ pub(crate) struct Db {
     bookkeeping: Mutex<()>,
     path: Option<PathBuf>,
     read_only: bool,
+    /// The database itself; declared last, so it closes after every connection above.
+    raw: RawDb,
 }
 
 impl Db {
@@ -117,35 +120,37 @@ impl Db {
     }
 
     fn open_new(path: Option<&Path>, cfg: &OpenConfig) -> Result<Arc<Self>, PersistError> {
-        let config = || -> duckdb::Result<Config> {
-            // Lossless Arrow export: UUIDs as 16-byte arrow.uuid, not text.
-            let mut c = Config::default().with("arrow_lossless_conversion", "true")?;
-            if cfg.read_only {
-                c = c.access_mode(AccessMode::ReadOnly)?;
-            }
-            if let Some(n) = cfg.threads {
-                c = c.threads(n as i64)?;
-            }
-            if !cfg.preserve_insertion_order {
-                c = c.with("preserve_insertion_order", "false")?;
-            }
-            if let Some(limit) = &cfg.memory_limit {
-                c = c.max_memory(limit)?;
-            }
-            if let Some(size) = &cfg.wal_autocheckpoint {
-                c = c.with("checkpoint_threshold", size)?;
-            }
-            Ok(c)
-        };
-        let config = config().map_err(|e| {
-            PersistError::invalid_input(NAME, format!("invalid DuckDB settings: {e}"))
-                .with_source(e)
-        })?;
-        let root = match path {
-            Some(p) => Connection::open_with_flags(p, config),
-            None => Connection::open_in_memory_with_flags(config),
+        // Lossless Arrow export: UUIDs as 16-byte arrow.uuid, not text.
+        let mut settings = vec![("arrow_lossless_conversion", "true".to_string())];
+        if cfg.read_only {
+            settings.push(("access_mode", "READ_ONLY".into()));
         }
-        .map_err(|e| open_error(path, e))?;
+        if let Some(n) = cfg.threads {
+            settings.push(("threads", n.to_string()));
+        }
+        if !cfg.preserve_insertion_order {
+            settings.push(("preserve_insertion_order", "false".into()));
+        }
+        if let Some(limit) = &cfg.memory_limit {
+            settings.push(("max_memory", limit.clone()));
+        }
+        if let Some(size) = &cfg.wal_autocheckpoint {
+            settings.push(("checkpoint_threshold", size.clone()));
+        }
+        // Opened through the C API, so that writes can also connect on their own (see `raw`).
+        let raw = RawDb::open(path, &settings).map_err(|e| match &e {
+            duckdb::Error::DuckDBFailure(_, Some(m))
+                if m.starts_with("Invalid Input Error: invalid setting") =>
+            {
+                PersistError::invalid_input(NAME, format!("invalid DuckDB settings: {e}"))
+                    .with_source(e)
+            }
+            _ => open_error(path, e),
+        })?;
+        // SAFETY: `raw` is open and outlives this connection and its clones: `Db` drops it
+        // last, and every connection handed out holds the `Db`.
+        let root =
+            unsafe { Connection::open_from_raw(raw.handle()) }.map_err(|e| open_error(path, e))?;
         root.register_table_function::<ParallelArrowScan>(ARROW_SCAN)
             .map_err(db_error)?;
         Ok(Arc::new(Self {
@@ -154,7 +159,13 @@ impl Db {
             bookkeeping: Mutex::new(()),
             path: path.map(Path::to_path_buf),
             read_only: cfg.read_only,
+            raw,
         }))
+    }
+
+    /// A connection of our own on this database (for DuckDB's own Arrow scan).
+    pub(super) fn connect_raw(&self) -> Result<RawConn, PersistError> {
+        self.raw.connect().map_err(db_error)
     }
 
     pub(super) fn path(&self) -> Option<&Path> {
@@ -247,22 +258,22 @@ impl Drop for Pooled {
 }
 
 /// Runs `f` inside one transaction: committed if it returns `Ok`, rolled back otherwise.
-pub(crate) fn in_transaction<R>(
-    conn: &Connection,
-    f: impl FnOnce(&Connection) -> Result<R, PersistError>,
+pub(crate) fn in_transaction<C: Sql, R>(
+    conn: &C,
+    f: impl FnOnce(&C) -> Result<R, PersistError>,
 ) -> Result<R, PersistError> {
-    conn.execute_batch("BEGIN TRANSACTION").map_err(db_error)?;
+    conn.exec("BEGIN TRANSACTION", &[]).map_err(db_error)?;
     match f(conn) {
-        Ok(r) => match conn.execute_batch("COMMIT") {
-            Ok(()) => Ok(r),
+        Ok(r) => match conn.exec("COMMIT", &[]) {
+            Ok(_) => Ok(r),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = conn.exec("ROLLBACK", &[]);
                 Err(db_error(e))
             }
         },
         Err(e) => {
             // A failed statement may already have aborted the transaction; either way it ends.
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.exec("ROLLBACK", &[]);
             Err(e)
         }
     }

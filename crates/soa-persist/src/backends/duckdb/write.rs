@@ -3,7 +3,6 @@
 
 use std::sync::atomic::Ordering;
 
-use duckdb::{Connection, OptionalExt};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::convert::ToArrow;
 use soa_persist_core::query::Predicate;
@@ -13,8 +12,9 @@ use soa_persist_core::soa::SoA;
 use super::ddl::ident;
 use super::dialect::{Where, where_clause};
 use super::error::db_error;
-use super::ingest::insert;
+use super::ingest::{Ingest, Streams, insert, insert_view};
 use super::pool::{NAME, in_transaction};
+use super::raw::{Param, Sql};
 use super::{DuckDBPersistence, META_TABLE, Table, WRITES_TABLE};
 use soa_persist_api::exec::{cast_to_schema, conform};
 use soa_persist_api::{PersistError, WriteId};
@@ -73,29 +73,31 @@ impl<T: SoA> DuckDBPersistence<T> {
             .collect::<Result<Vec<_>, _>>()?;
         let _turn = self.table.writer.lock().await;
         let table = self.table.arc().clone();
+        // Appends and replacements go through DuckDB's own Arrow reader, on a connection of
+        // our own (the crate's connections can't hand it a stream).
+        let own = mode != Mode::Upsert
+            && table.options.ingest == Ingest::ArrowScan
+            && !table.db.read_only();
         self.table
             .db
             .run(move |conn| {
                 let _bookkeeping = (once.is_some() || !table.written.load(Ordering::Acquire))
                     .then(|| table.db.bookkeeping());
-                let wrote = in_transaction(conn, |c| {
-                    if let Some(id) = &once
-                        && !claim(c, &table.name, id)?
-                    {
-                        return Ok(false);
-                    }
-                    if mode == Mode::Replace {
-                        c.execute(&format!("DELETE FROM {}", ident(&table.name)), [])
-                            .map_err(db_error)?;
-                    }
-                    if !table.written.load(Ordering::Acquire) {
-                        mark_written(c, &table)?;
-                    }
-                    for batch in prepared {
-                        insert(c, &table, batch, mode)?;
-                    }
-                    Ok(true)
-                })?;
+                let wrote = if own {
+                    let raw = table.db.connect_raw()?;
+                    let streams = Streams::register(&raw, prepared)?;
+                    in_transaction(&raw, |c| {
+                        apply(c, &table, &once, mode, streams.views(), |c, view| {
+                            insert_view(c, &table, view)
+                        })
+                    })?
+                } else {
+                    in_transaction(&*conn, |c| {
+                        apply(c, &table, &once, mode, prepared, |c, b| {
+                            insert(c, &table, b, mode)
+                        })
+                    })?
+                };
                 table.written.store(true, Ordering::Release);
                 Ok(wrote)
             })
@@ -108,32 +110,62 @@ impl<T: SoA> DuckDBPersistence<T> {
     }
 }
 
+/// A write's statements inside its transaction: the write id claimed, the old rows deleted
+/// for a replacement, the table recorded as ours, then the batches inserted.
+fn apply<C: Sql, B>(
+    c: &C,
+    table: &Table,
+    once: &Option<WriteId>,
+    mode: Mode,
+    batches: Vec<B>,
+    insert: impl Fn(&C, B) -> Result<(), PersistError>,
+) -> Result<bool, PersistError> {
+    if let Some(id) = once
+        && !claim(c, &table.name, id)?
+    {
+        return Ok(false);
+    }
+    if mode == Mode::Replace {
+        c.exec(&format!("DELETE FROM {}", ident(&table.name)), &[])
+            .map_err(db_error)?;
+    }
+    if !table.written.load(Ordering::Acquire) {
+        mark_written(c, table)?;
+    }
+    for batch in batches {
+        insert(c, batch)?;
+    }
+    Ok(true)
+}
+
 /// Records `id` as the last write of its writer to `table`, unless this or a later write of
 /// the writer is already recorded (then `false`). Runs inside the write's transaction, so the
 /// record commits with the rows or not at all, under the database's bookkeeping lock, so that
 /// no other write checks the same id before this one commits.
-fn claim(conn: &Connection, table: &str, id: &WriteId) -> Result<bool, PersistError> {
-    let stored: Option<u64> = conn
-        .query_row(
+fn claim<C: Sql>(conn: &C, table: &str, id: &WriteId) -> Result<bool, PersistError> {
+    let stored = conn
+        .first_u64(
             &format!(
                 "SELECT seq FROM {} WHERE table_name = ? AND writer = ?",
                 ident(WRITES_TABLE)
             ),
-            duckdb::params![table, &id.writer],
-            |r| r.get(0),
+            &[Param::Text(table), Param::Text(&id.writer)],
         )
-        .optional()
         .map_err(db_error)?;
     if stored.is_some_and(|s| s >= id.seq) {
         return Ok(false);
     }
-    conn.execute(
+    conn.exec(
         &format!(
             "INSERT INTO {} (table_name, writer, seq) VALUES (?, ?, ?) \
              ON CONFLICT (table_name, writer) DO UPDATE SET seq = excluded.seq",
             ident(WRITES_TABLE)
         ),
-        duckdb::params![table, &id.writer, id.seq],
+        &[
+            Param::Text(table),
+            Param::Text(&id.writer),
+            Param::U64(id.seq),
+        ],
     )
     .map_err(bookkeeping_error)?;
     Ok(true)
@@ -164,19 +196,19 @@ pub(super) enum Mode {
     Upsert,
 }
 
-fn mark_written(conn: &Connection, table: &Table) -> Result<(), PersistError> {
+fn mark_written<C: Sql>(conn: &C, table: &Table) -> Result<(), PersistError> {
     let struct_name = table
         .schema
         .metadata()
         .get(META_STRUCT)
         .cloned()
         .unwrap_or_default();
-    conn.execute(
+    conn.exec(
         &format!(
             "INSERT INTO {} VALUES (?, ?) ON CONFLICT DO NOTHING",
             ident(META_TABLE)
         ),
-        [&table.name, &struct_name],
+        &[Param::Text(&table.name), Param::Text(&struct_name)],
     )
     .map_err(bookkeeping_error)?;
     Ok(())
