@@ -9,6 +9,7 @@ mod snowflake;
 mod tools;
 
 use futures::TryStreamExt;
+use soa_persist::arrow::array::AsArray;
 use snowflake::Emulator;
 use soa_persist::backends::snowflake::{SnowflakeClient, SnowflakeConfig, SnowflakePersistence};
 use soa_persist::prelude::*;
@@ -347,6 +348,84 @@ async fn lists_and_nested_structs_round_trip_and_answer_nested_predicates() {
                 .unwrap()
                 .data_type()
         );
+    }
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct Stamp {
+    #[soa(decimal(10, 2))]
+    price: soa_persist::rust_decimal::Decimal,
+    at: DateTime<Utc>,
+    #[soa(timestamp = "ms")]
+    naive: NaiveDateTime,
+    day: NaiveDate,
+    big: u64,
+    size: Size,
+    zip: Option<u32>,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+struct Encoded {
+    id: u64,
+    floats: Vec<Option<f64>>,
+    blobs: Vec<Vec<u8>>,
+    #[soa(nested)]
+    stamp: Stamp,
+}
+
+/// The JSON stored, as the README's encoding table says, on both write paths: floats and
+/// decimals as exact strings, binary as hex, instants as ISO text (`Z` when zoned), dates as
+/// `YYYY-MM-DD`, enums by name, integers as numbers, nulls as `null`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_and_nested_structs_are_stored_as_the_documented_json() {
+    use serde_json::json;
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let row = Encoded {
+        id: 1,
+        floats: vec![Some(0.1), None, Some(f64::NAN), Some(-0.0), Some(f64::NEG_INFINITY)],
+        blobs: vec![vec![], vec![0, 0xab, 0xff]],
+        stamp: Stamp {
+            price: soa_persist::rust_decimal::Decimal::new(-1230, 2),
+            at: DateTime::from_timestamp_micros(1_709_210_096_123_456).unwrap(),
+            naive: DateTime::from_timestamp_millis(-1).unwrap().naive_utc(),
+            day: NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            big: u64::MAX,
+            size: Size::Large,
+            zip: None,
+        },
+    };
+    for bulk in [usize::MAX, 1] {
+        let p = SnowflakePersistence::<Encoded>::connect(emulator.config().with_bulk_rows(bulk))
+            .await
+            .unwrap();
+        p.append(vec![row.clone()].into_iter().collect()).await.unwrap();
+        let batches = p
+            .sql("SELECT \"floats\", \"blobs\", \"stamp\" FROM \"encoded\"", None)
+            .await
+            .unwrap();
+        let text = |i: usize| -> serde_json::Value {
+            let column = batches[0].column(i).as_string::<i32>();
+            serde_json::from_str(column.value(0)).unwrap()
+        };
+        assert_eq!(text(0), json!(["0.1", null, "NaN", "-0.0", "-inf"]), "bulk {bulk}");
+        assert_eq!(text(1), json!(["", "00abff"]), "bulk {bulk}");
+        assert_eq!(
+            text(2),
+            json!({
+                "price": "-12.30",
+                "at": "2024-02-29T12:34:56.123456Z",
+                "naive": "1969-12-31T23:59:59.999",
+                "day": "0001-01-01",
+                "big": u64::MAX,
+                "size": "Large",
+                "zip": null,
+            }),
+            "bulk {bulk}"
+        );
+        let back: Vec<Encoded> = p.load().await.unwrap().unwrap().into_iter().collect();
+        assert_eq!(format!("{back:?}"), format!("{:?}", [&row]));
     }
 }
 
