@@ -278,6 +278,7 @@ pub struct Place {
     pub level: Level,
     pub opt_level: Option<Level>,
     pub scores: Vec<Option<i64>>,
+    pub opt_codes: Option<Vec<i16>>,
     #[soa(nested)]
     pub geo: Geo,
 }
@@ -336,7 +337,8 @@ prop_compose! {
                code in prop::collection::vec(any::<u8>(), 0..5), fixed: [u8; 4], uuid: u128,
                at in micros(FAR.0, FAR.1), at_ns: i64, day in -700_000i32..2_900_000,
                price: i64, level: bool, opt_level: Option<bool>,
-               scores in prop::collection::vec(any::<Option<i64>>(), 0..4), geo in geo())
+               scores in prop::collection::vec(any::<Option<i64>>(), 0..4),
+               opt_codes: Option<Vec<i16>>, geo in geo())
         -> Place {
         Place {
             city, zip, long, flag, small, code, fixed,
@@ -348,6 +350,7 @@ prop_compose! {
             level: level_of(level),
             opt_level: opt_level.map(level_of),
             scores,
+            opt_codes,
             geo,
         }
     }
@@ -475,6 +478,7 @@ fn lists_extremes(i: u64) -> Lists {
             level: Level::High,
             opt_level: None,
             scores: pick(top, vec![], vec![None, Some(i64::MAX)]),
+            opt_codes: pick(top, None, Some(vec![])),
             geo: Geo {
                 lat: pick(top, f64::INFINITY, -0.0),
                 label: None,
