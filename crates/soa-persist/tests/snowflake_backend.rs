@@ -9,8 +9,8 @@ mod snowflake;
 mod tools;
 
 use futures::TryStreamExt;
-use soa_persist::arrow::array::AsArray;
 use snowflake::Emulator;
+use soa_persist::arrow::array::AsArray;
 use soa_persist::backends::snowflake::{SnowflakeClient, SnowflakeConfig, SnowflakePersistence};
 use soa_persist::prelude::*;
 use soa_persist::testing::{ConfOrder, conformance, order};
@@ -190,18 +190,18 @@ fn shipment(i: u64) -> Shipment {
             .collect(),
         sizes: (0..i % 2 + 1)
             .map(|s| {
-                if (s + i) % 2 == 0 {
+                if (s + i).is_multiple_of(2) {
                     Size::Small
                 } else {
                     Size::Large
                 }
             })
             .collect(),
-        opt_list: (i % 5 != 0).then(|| (0..i % 3).map(|v| v as u16 * 1000).collect()),
+        opt_list: (!i.is_multiple_of(5)).then(|| (0..i % 3).map(|v| v as u16 * 1000).collect()),
         grid: vec![vec![], vec![i as i64, -(i as i64)]],
         place: Place {
             city: CITIES[(i % 4) as usize].to_string(),
-            zip: (i % 3 != 0).then_some(i as u32),
+            zip: (!i.is_multiple_of(3)).then_some(i as u32),
             at: DateTime::from_timestamp_micros(1_700_000_000_000_000 + i as i64 * 1_000_001)
                 .unwrap_or_default(),
             price: soa_persist::rust_decimal::Decimal::new(i as i64 * 12_345 - 99_999, 4),
@@ -311,7 +311,7 @@ async fn lists_and_nested_structs_round_trip_and_answer_nested_predicates() {
         changed.opt_list = None;
         changed.place.zip = None;
         changed.place.geo.label = None;
-        let mut upserts = vec![changed.clone(), shipment(40)];
+        let mut upserts = [changed.clone(), shipment(40)];
         upserts[1].place.codes = vec![i32::MIN, i32::MAX];
         let batch = upserts
             .iter()
@@ -384,7 +384,13 @@ async fn lists_and_nested_structs_are_stored_as_the_documented_json() {
     };
     let row = Encoded {
         id: 1,
-        floats: vec![Some(0.1), None, Some(f64::NAN), Some(-0.0), Some(f64::NEG_INFINITY)],
+        floats: vec![
+            Some(0.1),
+            None,
+            Some(f64::NAN),
+            Some(-0.0),
+            Some(f64::NEG_INFINITY),
+        ],
         blobs: vec![vec![], vec![0, 0xab, 0xff]],
         stamp: Stamp {
             price: soa_persist::rust_decimal::Decimal::new(-1230, 2),
@@ -400,16 +406,25 @@ async fn lists_and_nested_structs_are_stored_as_the_documented_json() {
         let p = SnowflakePersistence::<Encoded>::connect(emulator.config().with_bulk_rows(bulk))
             .await
             .unwrap();
-        p.append(vec![row.clone()].into_iter().collect()).await.unwrap();
+        p.append(vec![row.clone()].into_iter().collect())
+            .await
+            .unwrap();
         let batches = p
-            .sql("SELECT \"floats\", \"blobs\", \"stamp\" FROM \"encoded\"", None)
+            .sql(
+                "SELECT \"floats\", \"blobs\", \"stamp\" FROM \"encoded\"",
+                None,
+            )
             .await
             .unwrap();
         let text = |i: usize| -> serde_json::Value {
             let column = batches[0].column(i).as_string::<i32>();
             serde_json::from_str(column.value(0)).unwrap()
         };
-        assert_eq!(text(0), json!(["0.1", null, "NaN", "-0.0", "-inf"]), "bulk {bulk}");
+        assert_eq!(
+            text(0),
+            json!(["0.1", null, "NaN", "-0.0", "-inf"]),
+            "bulk {bulk}"
+        );
         assert_eq!(text(1), json!(["", "00abff"]), "bulk {bulk}");
         assert_eq!(
             text(2),
