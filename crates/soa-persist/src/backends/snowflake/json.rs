@@ -479,3 +479,80 @@ fn describe(to: &DataType) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use soa_persist_core::arrow::array::TimestampMicrosecondArray;
+    use soa_persist_core::arrow::datatypes::Fields;
+
+    use super::*;
+
+    fn place() -> Field {
+        let geo = Fields::from(vec![Field::new("lat", DataType::Float64, false)]);
+        let fields = Fields::from(vec![
+            Field::new("city", DataType::Utf8, false),
+            Field::new("price", DataType::Decimal128(10, 2), true),
+            Field::new("code", DataType::Binary, true),
+            Field::new("geo", DataType::Struct(geo), false),
+        ]);
+        Field::new("place", DataType::Struct(fields), false)
+    }
+
+    #[test]
+    fn an_instant_outside_years_1_to_9999_is_an_invalid_value_on_write() {
+        let field = Field::new_list_field(DataType::Timestamp(TimeUnit::Microsecond, None), false);
+        let far = TimestampMicrosecondArray::from(vec![0, 253_402_300_800_000_000]);
+        let list = GenericListArray::<i32>::try_new(
+            Arc::new(field),
+            OffsetBuffer::new(vec![0, 1, 2].into()),
+            Arc::new(far),
+            None,
+        )
+        .unwrap();
+        let err = to_texts(&(Arc::new(list) as ArrayRef), "at").unwrap_err();
+        assert!(
+            matches!(&err, PersistError::Convert(ConvertError::InvalidValue { field, row: 1, .. }) if field == "at[]"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("years 1-9999"), "{err}");
+    }
+
+    #[test]
+    fn reads_take_numbers_for_floats_and_decimals_and_upper_case_hex() {
+        let json = r#"{"city": "x", "price": 1.5, "code": "00ABff", "geo": {"lat": 2.25}}"#;
+        let array = from_texts(&[Some(json)], &place()).unwrap();
+        let s = array.as_struct();
+        let price = s.column(1).as_primitive::<dt::Decimal128Type>();
+        assert_eq!(price.value(0), 150);
+        assert_eq!(s.column(2).as_binary::<i32>().value(0), [0, 0xab, 0xff]);
+        let geo = s.column(3).as_struct();
+        assert_eq!(
+            geo.column(0).as_primitive::<dt::Float64Type>().value(0),
+            2.25
+        );
+    }
+
+    #[test]
+    fn a_value_of_another_kind_names_its_path_and_row() {
+        let good = r#"{"city": "x", "geo": {"lat": "1"}}"#;
+        let bad = r#"{"city": 5, "geo": {"lat": "1"}}"#;
+        let err = from_texts(&[Some(good), Some(good), Some(bad)], &place()).unwrap_err();
+        assert!(
+            matches!(&err, PersistError::Convert(ConvertError::InvalidValue { field, row: 2, .. }) if field == "place.city"),
+            "{err}"
+        );
+        let deep = r#"{"city": "x", "geo": {"lat": "north"}}"#;
+        let err = from_texts(&[Some(deep)], &place()).unwrap_err();
+        assert!(err.to_string().contains("place.geo.lat"), "{err}");
+        let missing = r#"{"geo": {"lat": "1"}}"#;
+        let err = from_texts(&[Some(missing)], &place()).unwrap_err();
+        assert!(
+            matches!(&err, PersistError::Convert(ConvertError::UnexpectedNull { field, row: 0 }) if field == "place.city"),
+            "{err}"
+        );
+        let ints = Field::new_list_field(DataType::Int8, true);
+        let list = Field::new("small", DataType::List(Arc::new(ints)), false);
+        let err = from_texts(&[Some("[1, 300]")], &list).unwrap_err();
+        assert!(err.to_string().contains("small[]"), "{err}");
+    }
+}
