@@ -7,7 +7,7 @@
 //! | Arrow | JSON |
 //! | --- | --- |
 //! | bool, integers | `true` / `false`, numbers (Snowflake keeps integers of up to 38 digits exactly) |
-//! | floats | strings, shortest exact text (`"1.5"`, `"NaN"`, `"inf"`, `"-0.0"`): a double in a `VARIANT` is printed back with fewer digits than it may need |
+//! | floats | strings, shortest exact text (`"1.5"`, `"NaN"`, `"inf"`, `"-0.0"`): exact whatever digits an engine prints for a double |
 //! | decimals | strings at the field's scale (`"12.3400"`) |
 //! | text, enums (by name) | strings |
 //! | binary, `[u8; N]`, UUIDs | lowercase hex strings (Snowflake's default binary text) |
