@@ -78,8 +78,8 @@ fn main() {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    table(&runtime, &emulator, "ConfOrder", orders);
-    table(
+    table::<ConfOrder>(&runtime, &emulator, "ConfOrder", orders);
+    table::<Basket>(
         &runtime,
         &emulator,
         "Basket (lists, a nested struct)",
