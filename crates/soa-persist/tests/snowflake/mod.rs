@@ -17,18 +17,30 @@ use crate::tools;
 
 /// fakesnow 0.12.1 converts each bound value by its type and fails on a null one
 /// (`int(None)` for a `FIXED` null), where Snowflake stores `NULL`: a null in an array binding
-/// is how Snowflake's own connectors send it. The launcher passes nulls through and serves the
-/// emulator's app as `fakesnow -s -p PORT` does; nothing else changes.
+/// is how Snowflake's own connectors send it. And a `COPY` with a transformation
+/// (`SELECT $1:"name" … FROM @stage`) becomes a DuckDB query naming each Parquet column
+/// unquoted, which fails for a name DuckDB reserves (`at`, `inner`, …) or one with a space;
+/// Snowflake reads any quoted name. The launcher passes nulls through, quotes those names, and
+/// serves the emulator's app as `fakesnow -s -p PORT` does; nothing else changes.
 const LAUNCHER: &str = r#"
 import importlib, sys
 import uvicorn
+from sqlglot import exp
 converter = importlib.import_module("fakesnow.converter")
 server = importlib.import_module("fakesnow.server")
+copy_into = importlib.import_module("fakesnow.copy_into")
 plain = converter.from_binding
 def from_binding(binding):
     return None if binding.get("value") is None else plain(binding)
 converter.from_binding = from_binding
 server.from_binding = from_binding
+def strip_json_extract(select):
+    dollar1 = exp.Parameter(this=exp.Literal(this="1", is_string=False))
+    for p in select.find_all(exp.Parameter):
+        if p == dollar1 and p.parent and (key := p.parent.expression.find(exp.JSONPathKey)):
+            p.parent.parent.args["this"] = exp.Identifier(this=key.this, quoted=True)
+    return select
+copy_into._strip_json_extract = strip_json_extract
 uvicorn.run(server.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info")
 "#;
 

@@ -1,5 +1,6 @@
 //! Tables: created from the struct's schema through the shared SQL layer, or checked against
-//! it when they exist (`INFORMATION_SCHEMA.COLUMNS`: a column of another type, or a missing
+//! it when they exist (`INFORMATION_SCHEMA.COLUMNS`, lists as `ARRAY`, nested structs as
+//! `OBJECT`: a column of another type, or a missing
 //! required one, is a `SchemaMismatch` naming it; a new optional field is added). Also the
 //! backend's own objects: `_soa_tables` (which tables were ever written), `_soa_writes` (the
 //! last write id per table and writer) and the internal stage bulk writes upload to.
@@ -10,7 +11,7 @@ use soa_persist_api::sql::create_table;
 use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
 
 use super::NAME;
-use super::dialect::{SnowflakeDialect, sql_type};
+use super::dialect::{PLAIN, sql_type};
 use super::session::Session;
 use soa_persist_api::sql::Dialect;
 
@@ -24,7 +25,7 @@ pub(crate) const STAGE: &str = "SOA_PERSIST_STAGE";
 
 /// A quoted identifier.
 pub(crate) fn ident(name: &str) -> String {
-    SnowflakeDialect.quote_ident(name)
+    PLAIN.quote_ident(name)
 }
 
 /// Creates the bookkeeping tables and the stage if missing.
@@ -61,7 +62,7 @@ pub(crate) async fn ensure_table(
     });
     let rows = session.run(lookup, Some(&bindings)).await?.text_rows()?;
     if rows.is_empty() {
-        let sql = create_table(&SnowflakeDialect, table, schema)?;
+        let sql = create_table(&PLAIN, table, schema)?;
         session.run(&sql, None).await?;
         return Ok(());
     }
@@ -117,6 +118,9 @@ fn type_fits(field: &Field, found: &str, scale: i64) -> Result<bool, PersistErro
             _ => scale == 0,
         },
         ("VARCHAR", f) => f == "TEXT" || f == "VARCHAR",
+        // Snowflake reports `ARRAY` / `OBJECT`; the emulator reports both as `VARIANT`, which
+        // holds either as well.
+        ("ARRAY" | "OBJECT", f) => f == family || f == "VARIANT",
         (w, f) => w == f,
     })
 }

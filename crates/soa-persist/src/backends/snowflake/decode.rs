@@ -2,7 +2,8 @@
 //! Snowflake's encodings: `FIXED` as the narrowest integer that holds the values, or
 //! `Decimal128`, with the scale in the field's metadata; `DATE` as days; `BINARY` as binary;
 //! timestamps are selected as epoch counts in their unit (a `FIXED`; Snowflake's own struct
-//! of `epoch` and `fraction` is not read). A value the target type can't hold exactly is an
+//! of `epoch` and `fraction` is not read); `ARRAY` / `OBJECT` as JSON text, parsed into the
+//! field's list or struct (`json.rs`). A value the target type can't hold exactly is an
 //! error naming the column, never a truncation.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use soa_persist_core::arrow::compute::cast;
 use soa_persist_core::arrow::datatypes::{self as dt, DataType, Field, SchemaRef, TimeUnit};
 
 use super::NAME;
+use super::json::{from_texts, is_json};
 
 /// `batch` (columns in `target`'s order) with `target`'s types and schema.
 pub(crate) fn to_schema(
@@ -39,6 +41,9 @@ pub(crate) fn to_schema(
         .zip(schema.fields())
         .zip(target.fields())
         .map(|((column, meta), to)| {
+            if is_json(to.data_type()) {
+                return json_column(column, meta, to);
+            }
             decode_column(column, meta, to.data_type()).map_err(|e| PersistError::SchemaMismatch {
                 backend: NAME,
                 detail: format!(
@@ -57,6 +62,21 @@ pub(crate) fn to_schema(
         columns,
         &options,
     )?)
+}
+
+/// An `ARRAY` / `OBJECT` column (JSON text in Snowflake's Arrow) as the field's list or struct.
+fn json_column(column: &ArrayRef, meta: &Field, to: &Field) -> Result<ArrayRef, PersistError> {
+    let texts = cast(column, &DataType::Utf8).map_err(|_| PersistError::SchemaMismatch {
+        backend: NAME,
+        detail: format!(
+            "column `{}`: Snowflake's {} ({}) is not JSON text",
+            to.name(),
+            logical_type(meta),
+            column.data_type()
+        ),
+    })?;
+    let texts: Vec<Option<&str>> = texts.as_string::<i32>().iter().collect();
+    from_texts(&texts, to)
 }
 
 fn logical_type(meta: &Field) -> &str {

@@ -1,6 +1,7 @@
 //! Snowflake's SQL dialect for the shared SQL layer (`soa_persist_api::sql`): its type names
 //! for Arrow fields, `?` placeholders (each value is bound with its Snowflake type, see
-//! `bind.rs`), `STARTSWITH` / `CONTAINS`, and no key constraint (Snowflake records a
+//! `bind.rs`), `STARTSWITH` / `CONTAINS`, nested fields as paths into `OBJECT` columns cast to
+//! their type (`"t"."place"['city']::VARCHAR`), and no key constraint (Snowflake records a
 //! `PRIMARY KEY` without enforcing it; the emulator's DuckDB would enforce it, so declaring it
 //! would make tests pass that Snowflake fails).
 
@@ -13,8 +14,13 @@ use soa_persist_core::query::Expr;
 use super::NAME;
 use super::bind::param_binding;
 
-/// Snowflake's dialect.
-pub(crate) struct SnowflakeDialect;
+/// Snowflake's dialect; with the table's schema, predicates reach into nested fields.
+pub(crate) struct SnowflakeDialect<'a> {
+    schema: Option<&'a Schema>,
+}
+
+/// The dialect without a schema (names, types, DDL).
+pub(crate) const PLAIN: SnowflakeDialect<'static> = SnowflakeDialect { schema: None };
 
 /// `expr` as a `WHERE` condition over `table` and its bindings (`{"1": {...}, ...}`).
 pub(crate) fn where_clause(
@@ -22,7 +28,14 @@ pub(crate) fn where_clause(
     schema: &Schema,
     table: &str,
 ) -> Result<(String, Value), PersistError> {
-    let WhereClause { sql, params } = sql::where_clause(&SnowflakeDialect, expr, schema, table)?;
+    let WhereClause { sql, params } = sql::where_clause(
+        &SnowflakeDialect {
+            schema: Some(schema),
+        },
+        expr,
+        schema,
+        table,
+    )?;
     Ok((sql, bindings(&params)?))
 }
 
@@ -35,7 +48,7 @@ pub(crate) fn bindings(params: &[Param]) -> Result<Value, PersistError> {
     Ok(Value::Object(out))
 }
 
-impl Dialect for SnowflakeDialect {
+impl Dialect for SnowflakeDialect<'_> {
     fn backend(&self) -> &'static str {
         NAME
     }
@@ -50,6 +63,23 @@ impl Dialect for SnowflakeDialect {
 
     fn placeholder(&self, _index: usize, _param: &Param) -> Result<String, PersistError> {
         Ok("?".into())
+    }
+
+    /// `"table"."a"['b']['c']::TYPE`: a path into the `OBJECT` column (bracketed keys take any
+    /// name), cast to the field's Snowflake type, so that a JSON null or a missing key is SQL
+    /// `NULL` and comparisons are typed (floats, decimals and instants are JSON strings).
+    fn nested_column(&self, table: &str, path: &[&str]) -> String {
+        let mut sql = format!("{}.{}", self.quote_ident(table), self.quote_ident(path[0]));
+        for key in &path[1..] {
+            sql.push_str(&format!("[{}]", self.quote_str(key)));
+        }
+        let field = self
+            .schema
+            .and_then(|s| soa_persist_core::query::eval::resolve_field(s, path));
+        match field.map(sql_type) {
+            Some(Ok(kind)) => format!("{sql}::{kind}"),
+            _ => sql,
+        }
     }
 
     fn starts_with(&self, column: &str, param: &str) -> String {
@@ -86,17 +116,9 @@ pub(crate) fn sql_type(field: &Field) -> Result<String, PersistError> {
             format!("{kind}({})", scale(*unit))
         }
         Decimal128(p, s) if *p <= 38 && *s >= 0 => format!("NUMBER({p},{s})"),
-        List(_) | LargeList(_) | FixedSizeList(..) | Struct(_) => {
-            return Err(PersistError::SchemaMismatch {
-                backend: NAME,
-                detail: format!(
-                    "field `{}` ({}): lists and nested structs are not stored in Snowflake yet \
-                     (ARRAY / OBJECT columns need JSON both ways)",
-                    field.name(),
-                    field.data_type()
-                ),
-            });
-        }
+        // Semi-structured: the values as JSON (see `json.rs`).
+        List(_) | LargeList(_) => "ARRAY".into(),
+        Struct(_) => "OBJECT".into(),
         other => {
             return Err(PersistError::SchemaMismatch {
                 backend: NAME,

@@ -7,7 +7,8 @@
 //! - [`SnowflakePersistence`] (`persistence.rs`, `ddl.rs`, `write.rs`, `read.rs`): rows of a
 //!   struct in a table, the `SoAPersistence` API on the shared SQL layer (`dialect.rs`: types,
 //!   placeholders; `bind.rs`: Arrow columns as bindings; `decode.rs`: Snowflake's Arrow
-//!   encodings into the struct's schema).
+//!   encodings into the struct's schema; `json.rs`: lists and nested structs as the JSON of
+//!   `ARRAY` / `OBJECT` columns, both ways).
 //! - `error.rs`: Snowflake's error codes and HTTP failures as
 //!   [`PersistError`](crate::PersistError)s (retryable or not).
 //!
@@ -40,6 +41,7 @@ mod ddl;
 mod decode;
 mod dialect;
 mod error;
+mod json;
 mod jwt;
 mod persistence;
 mod read;

@@ -3,7 +3,8 @@
 //! Parquet file written by the `parquet` crate, uploaded to the internal stage (`PUT`, then
 //! the upload to the URL the answer names) before the transaction, and one `COPY INTO`
 //! (Snowflake's bulk path) inside it. `save` deletes first, `upsert` deletes the keys first,
-//! `append_batches_once` checks and records the write id; all of it commits together.
+//! `append_batches_once` checks and records the write id; all of it commits together. Lists
+//! and nested structs travel as JSON text on both paths (`json.rs`) and are `PARSE_JSON`ed.
 
 use std::sync::atomic::Ordering;
 
@@ -18,7 +19,8 @@ use soa_persist_core::soa::SoA;
 use super::NAME;
 use super::bind::column_binding;
 use super::ddl::{META_TABLE, STAGE, WRITES_TABLE, ident};
-use super::dialect::where_clause;
+use super::dialect::{sql_type, where_clause};
+use super::json::{is_json, to_texts};
 use super::persistence::SnowflakePersistence;
 use super::session::Session;
 use crate::backends::parquet::seconds_as_millis;
@@ -125,17 +127,43 @@ impl<T: SoA> SnowflakePersistence<T> {
         Ok(true)
     }
 
-    /// `INSERT INTO t (columns) VALUES (?, …)` with one array binding per column.
+    /// `INSERT INTO t (columns) VALUES (?, …)` with one array binding per column. Snowflake
+    /// binds no `ARRAY` / `OBJECT` and takes no `PARSE_JSON(?)` in `VALUES`: a table with
+    /// such columns gets `INSERT INTO t (columns) SELECT column1, PARSE_JSON(column2), … FROM
+    /// VALUES (?, …)`, its JSON bound as text (the form Snowflake's connectors document for
+    /// array-bound semi-structured values).
     async fn insert(&self, session: &mut Session, batch: &RecordBatch) -> Result<(), PersistError> {
         let schema = batch.schema();
         let columns: Vec<String> = schema.fields().iter().map(|f| ident(f.name())).collect();
         let marks = vec!["?"; columns.len()].join(", ");
         let mut bindings = serde_json::Map::new();
-        for (i, column) in batch.columns().iter().enumerate() {
-            bindings.insert((i + 1).to_string(), column_binding(column)?);
+        for (i, (column, field)) in batch.columns().iter().zip(schema.fields()).enumerate() {
+            let binding = if is_json(field.data_type()) {
+                json!({ "type": "TEXT", "value": to_texts(column, field.name())? })
+            } else {
+                column_binding(column)?
+            };
+            bindings.insert((i + 1).to_string(), binding);
         }
+        let values = if schema.fields().iter().any(|f| is_json(f.data_type())) {
+            let items: Vec<String> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if is_json(f.data_type()) {
+                        format!("PARSE_JSON(column{})", i + 1)
+                    } else {
+                        format!("column{}", i + 1)
+                    }
+                })
+                .collect();
+            format!("SELECT {} FROM VALUES ({marks})", items.join(", "))
+        } else {
+            format!("VALUES ({marks})")
+        };
         let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({marks})",
+            "INSERT INTO {} ({}) {values}",
             ident(&self.table.name),
             columns.join(", ")
         );
@@ -180,13 +208,39 @@ impl<T: SoA> SnowflakePersistence<T> {
     }
 
     /// `COPY INTO` the table from a staged folder, columns matched by name; the files are
-    /// purged once loaded.
+    /// purged once loaded. A table with `ARRAY` / `OBJECT` columns is loaded with a
+    /// transformation instead (its file holds their JSON as text, see `parquet_bytes`):
+    /// `SELECT $1:"a"::TYPE, PARSE_JSON($1:"b"), …`, Parquet's logical types kept.
     async fn copy_into(&self, session: &mut Session, prefix: &str) -> Result<(), PersistError> {
-        let sql = format!(
-            "COPY INTO {} FROM @{STAGE}/{prefix}/ FILE_FORMAT = (TYPE = PARQUET) \
-             MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE",
-            ident(&self.table.name)
-        );
+        let fields = self.table.schema.fields();
+        let sql = if fields.iter().any(|f| is_json(f.data_type())) {
+            let columns: Vec<String> = fields.iter().map(|f| ident(f.name())).collect();
+            let items = fields
+                .iter()
+                .map(|f| {
+                    let item = format!("$1:{}", ident(f.name()));
+                    Ok(if is_json(f.data_type()) {
+                        format!("PARSE_JSON({item})")
+                    } else {
+                        format!("{item}::{}", sql_type(f)?)
+                    })
+                })
+                .collect::<Result<Vec<_>, PersistError>>()?;
+            format!(
+                "COPY INTO {} ({}) FROM (SELECT {} FROM @{STAGE}/{prefix}/) \
+                 FILE_FORMAT = (TYPE = PARQUET USE_LOGICAL_TYPE = TRUE) \
+                 ON_ERROR = ABORT_STATEMENT PURGE = TRUE",
+                ident(&self.table.name),
+                columns.join(", "),
+                items.join(", ")
+            )
+        } else {
+            format!(
+                "COPY INTO {} FROM @{STAGE}/{prefix}/ FILE_FORMAT = (TYPE = PARQUET) \
+                 MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE",
+                ident(&self.table.name)
+            )
+        };
         let rows = session.run(&sql, None).await?.text_rows()?;
         let refused = rows.iter().flatten().flatten().find(|c| {
             matches!(
@@ -270,6 +324,32 @@ impl<T: SoA> SnowflakePersistence<T> {
     }
 }
 
+/// `batch` with its list and struct columns as their JSON text (`Utf8`, null for a null row).
+fn json_as_text(batch: &RecordBatch) -> Result<RecordBatch, PersistError> {
+    use soa_persist_core::arrow::array::{ArrayRef, StringArray};
+    use soa_persist_core::arrow::datatypes::{DataType, Schema};
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| is_json(f.data_type())) {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if is_json(field.data_type()) {
+            let texts = to_texts(column, field.name())?;
+            columns.push(std::sync::Arc::new(StringArray::from(texts)) as ArrayRef);
+            fields.push(field.as_ref().clone().with_data_type(DataType::Utf8));
+        } else {
+            columns.push(column.clone());
+            fields.push(field.as_ref().clone());
+        }
+    }
+    Ok(RecordBatch::try_new(
+        std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())),
+        columns,
+    )?)
+}
+
 /// `batches` as the bytes of one Parquet file (zstd), in the struct's schema.
 fn parquet_bytes(
     schema: &soa_persist_core::arrow::datatypes::SchemaRef,
@@ -289,10 +369,10 @@ fn parquet_bytes(
         )
     };
     // Parquet has no seconds unit: such columns go as milliseconds, as the Parquet backend
-    // stores them.
+    // stores them. Lists and nested structs go as their JSON text.
     let batches = batches
         .iter()
-        .map(seconds_as_millis)
+        .map(|b| seconds_as_millis(&json_as_text(b)?))
         .collect::<Result<Vec<_>, _>>()?;
     let schema = batches
         .first()
