@@ -227,6 +227,12 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.load_all().await
     }
 
+    /// Each block is converted into rows of the container as it arrives, while the server
+    /// sends the next one (not after the last).
+    async fn load(&self) -> Result<Option<T::Container>, PersistError> {
+        self.load_container().await
+    }
+
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         self.scan_stream(scan)
     }
