@@ -83,7 +83,11 @@ fn predicates() -> Vec<Predicate<Shipment>> {
         d().city.eq("Basel").and(d().zip.gt(30u32)),
         d().city.eq("Bern").or(d().geo.lat.gt(40.0)),
         d().zip.gt(50u32).not(),
-        d().geo.label.is_null().not().and(Shipment::fields().id.lt(100u64)),
+        d().geo
+            .label
+            .is_null()
+            .not()
+            .and(Shipment::fields().id.lt(100u64)),
     ]
 }
 

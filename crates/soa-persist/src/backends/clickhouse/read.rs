@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use futures::{StreamExt, TryStreamExt};
 use soa_persist_api::ColumnStats;
-use soa_persist_api::exec::{collect, conform};
 use soa_persist_api::exec::project_schema;
+use soa_persist_api::exec::{collect, conform};
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::Schema;
