@@ -50,6 +50,8 @@ pub(crate) struct Table {
     pub turns: tokio::sync::RwLock<()>,
     /// `append_batches_once` checks and records ids one at a time.
     pub once: tokio::sync::Mutex<()>,
+    /// When this handle last swept finished writers' records from `_soa_writes`.
+    pub last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
     pub written: AtomicBool,
     /// On a cluster: appends go to every shard at once (else through the `Distributed` table).
     pub per_shard: AtomicBool,
@@ -149,6 +151,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                 id_encoder,
                 turns: tokio::sync::RwLock::new(()),
                 once: tokio::sync::Mutex::new(()),
+                last_sweep: std::sync::Mutex::new(None),
                 written: AtomicBool::new(false),
                 per_shard: AtomicBool::new(true),
             }),
