@@ -11,8 +11,8 @@
 //! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
 //!
 //! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`;
-//! reads and `save` go through the `Distributed` table `<table>`, appends are cut by key on the
-//! client and sent to every shard at once (`shard.rs`).
+//! reads go through the `Distributed` table `<table>`; appends and `save` are cut by key on the
+//! client and sent to every shard at once (`shard.rs`), a `save` swapped in shard by shard.
 //!
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
