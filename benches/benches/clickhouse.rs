@@ -6,8 +6,8 @@
 //!   `clickhouse` crate's `Insert<OrderRow>` (RowBinary, `with_validation(false)`: the server
 //!   lacks `RowBinaryWithNamesAndTypes`), each into a fresh table of the same columns (the peer's
 //!   table is `CREATE TABLE ... AS` ours), with the server's own time from `system.query_log`;
-//! - a 0.1%-selective key range into `OrderSoA` and a full load, vs `fetch_all::<OrderRow>()` of
-//!   the same rows;
+//! - a 0.1%-selective key range into `OrderSoA` and a full load (into `OrderSoA`, and as Arrow
+//!   batches), vs `fetch_all::<OrderRow>()` of the same rows;
 //! - the same insert through the official crate's Native block API (`insert_native` with
 //!   `BlockBuilder` blocks of 65,536 rows, an uncompressed body, as ours to a loopback server),
 //!   and ours with an LZ4 body and from a `RecordBatch` (the `OrderSoA` -> Arrow step that
@@ -411,6 +411,37 @@ fn main() {
     ));
     print_server("full load", s_ours, s_peer);
     print_bound("full load", (l_ours, l_peer), (s_ours, s_peer), 2.0);
+    // The same rows as Arrow batches (what `scan` streams): the codec alone, without the
+    // per-row work of building `OrderSoA` (a `String` per customer, a `DateTime` per instant).
+    let ((a_ours, batches), (a_peer, _)) = alternate(
+        read_runs(if n >= 5_000_000 { 3 } else { 5 }),
+        || {
+            timed(|| {
+                let batches = rt
+                    .block_on(ours.load_batches())
+                    .expect("load")
+                    .expect("written");
+                batches.iter().map(|b| b.num_rows()).sum::<usize>()
+            })
+        },
+        || {
+            timed(|| {
+                rt.block_on(
+                    raw.query("SELECT ?fields FROM ours")
+                        .fetch_all::<OrderRow>(),
+                )
+                .expect("peer load")
+                .len()
+            })
+        },
+    );
+    assert_eq!(batches as u64, n);
+    report(
+        &format!("full load as Arrow ({n} rows)"),
+        a_ours,
+        "fetch_all",
+        a_peer,
+    );
     drop(ours);
     drop(one);
 
