@@ -256,6 +256,23 @@ async fn literals_read_back_as_the_same_values() {
         .column(0)
         .as_primitive::<soa_persist::arrow::datatypes::UInt64Type>();
     assert_eq!(got.value(0), u64::MAX);
+    // Integers are plain digits: each reads back as the same number.
+    let batches = p
+        .sql(&select(Arc::new(
+            soa_persist::arrow::array::Int8Array::from(vec![i8::MIN]),
+        )))
+        .await
+        .unwrap();
+    let got = soa_persist::arrow::compute::cast(
+        batches[0].column(0),
+        &soa_persist::arrow::datatypes::DataType::Int64,
+    )
+    .unwrap();
+    assert_eq!(
+        got.as_primitive::<soa_persist::arrow::datatypes::Int64Type>()
+            .value(0),
+        i64::from(i8::MIN)
+    );
     let null = p
         .sql(&select(Arc::new(UInt64Array::from(vec![None]))))
         .await;

@@ -2,7 +2,8 @@
 //! config names both): a `Distributed` table over a MergeTree table on each shard takes our
 //! Native inserts (synchronously), every shard holds some of the rows, and the distributed
 //! table reads every row back. The backend's appends, cut by key on the client and sent to
-//! both shards at once, put each row where the `Distributed` table would.
+//! both shards at once, put each row where the `Distributed` table would; so does `save`,
+//! which fills each shard's new table directly (no staging `Distributed` table).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -103,4 +104,69 @@ async fn appends_cut_on_the_client_land_where_the_distributed_table_puts_them() 
         total += n;
     }
     assert_eq!(total, 900);
+}
+
+/// `save` on a cluster fills each shard's new table directly with the rows its key hash sends
+/// there (no staging `Distributed` table), then swaps it in on each shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_fills_each_shards_table_directly_and_swaps_it_in() {
+    use soa_persist::testing::{ConfOrder, orders};
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let shards = cluster.fresh_databases("save").await;
+    let p = ClickHousePersistence::<ConfOrder>::cluster(shards.clone(), CLUSTER, None)
+        .await
+        .unwrap();
+    p.append(orders(0..100)).await.unwrap();
+    for (round, ids) in [(0u64, 1000..1500u64), (1, 2000..2300)] {
+        p.save(orders(ids.clone())).await.unwrap();
+        let mut total = 0;
+        for (i, shard) in shards.iter().enumerate() {
+            let text = |sql: String| async move { shard.query_text(&sql).await.unwrap() };
+            let wrong = text(format!(
+                "SELECT count() FROM conf_order_local WHERE sipHash64(id) % 2 != {i}"
+            ))
+            .await;
+            assert_eq!(
+                wrong.trim(),
+                "0",
+                "round {round}: shard {i} holds only its rows"
+            );
+            let n: u64 = text("SELECT count() FROM conf_order_local".into())
+                .await
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(n > 0, "round {round}: shard {i} holds rows");
+            total += n;
+            let staging = text(
+                "SELECT name FROM system.tables WHERE database = currentDatabase() \
+                 AND name != 'conf_order_local' AND name != 'conf_order' \
+                 AND substring(name, 1, 1) != '_'"
+                    .into(),
+            )
+            .await;
+            assert_eq!(
+                staging, "",
+                "round {round}: no table left besides the shard's"
+            );
+        }
+        // Each shard's new table took its rows from this client as Native (through a
+        // `Distributed` table they would come from the first server instead).
+        for (i, shard) in shards.iter().enumerate() {
+            let _ = shard.execute("SYSTEM FLUSH LOGS").await;
+            let sql = "SELECT count() FROM system.query_log WHERE type = 2 AND query LIKE \
+                       'INSERT INTO `conf_order_local__soa_new`%FORMAT Native%'";
+            let n: u64 = shard.query_text(sql).await.unwrap().trim().parse().unwrap();
+            assert!(
+                n > round,
+                "round {round}: shard {i}'s new table filled directly"
+            );
+        }
+        assert_eq!(total, ids.end - ids.start);
+        let mut got = p.load().await.unwrap().unwrap().id;
+        got.sort_unstable();
+        assert_eq!(got, ids.collect::<Vec<_>>(), "round {round}");
+    }
 }

@@ -178,3 +178,79 @@ async fn write_ids_merge_to_two_rows_per_writer() {
     assert!(once("w", 31, 31).await, "the next write of w");
     assert_eq!(stored_ids(&p).await, (0..32).collect::<Vec<_>>());
 }
+
+/// Waits until the database has no pending mutation (a sweep's delete is one).
+async fn mutations_done(client: &ClickHouseClient) {
+    mutate(client, "SELECT 1").await;
+}
+
+/// With a zero retention every write sweeps `_soa_writes`: the records of writers whose
+/// writes are all done go (each store is a new writer, so without the sweep the table grows
+/// by two rows per store forever), while a write started and never done keeps its record
+/// however old, and its retry still finds it in doubt and completes it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_writers_records_go_and_a_write_in_doubt_stays() {
+    let Some(server) = Server::start() else {
+        return;
+    };
+    let client = fresh_database(&server.client().await, "once_sweep").await;
+    let config = client
+        .config()
+        .clone()
+        .with_write_id_retention(Duration::ZERO);
+    let client = ClickHouseClient::connect(config).await.expect("connect");
+    let p = ClickHousePersistence::<ConfOrder>::open(client.clone(), None)
+        .await
+        .expect("open");
+    // A writer that died long ago in its second write: the first done, the second started and
+    // never done (none of its units stored).
+    client
+        .execute(
+            "INSERT INTO _soa_writes (table_name, writer, seq, done, at) VALUES \
+             ('conf_order', 'dead', 1, 0, toDateTime(0)), ('conf_order', 'dead', 1, 1, toDateTime(0)), \
+             ('conf_order', 'dead', 2, 0, toDateTime(0))",
+        )
+        .await
+        .unwrap();
+    let once = |writer: String, row: u64| {
+        let (p, id) = (p.clone(), WriteId::new(writer, 1));
+        let rows = vec![orders(row..row + 1).to_record_batch().expect("batch")];
+        async move { p.append_batches_once(rows, &id).await.expect("append") }
+    };
+    for w in 0..40 {
+        assert!(once(format!("store-{w}"), w).await);
+    }
+    // The last sweep may have been skipped while an earlier one's delete ran: one more write
+    // once none is pending sweeps every finished writer, itself included.
+    mutations_done(&client).await;
+    assert!(once("last".into(), 40).await);
+    mutations_done(&client).await;
+    client
+        .execute("OPTIMIZE TABLE _soa_writes FINAL")
+        .await
+        .unwrap();
+    let left = client
+        .query_text("SELECT writer, seq, done FROM _soa_writes ORDER BY writer, seq, done FORMAT TabSeparated")
+        .await
+        .unwrap();
+    assert_eq!(
+        left, "dead\t1\t1\ndead\t2\t0\n",
+        "82 records written, only the writer in doubt's left"
+    );
+
+    // Past the retention (zero here) a done write is forgotten: its retry writes again.
+    assert!(once("store-0".into(), 0).await);
+
+    let retry = |seq: u64| {
+        let rows = vec![orders(100..110).to_record_batch().expect("batch")];
+        let (p, id) = (p.clone(), WriteId::new("dead", seq));
+        async move { p.append_batches_once(rows, &id).await.expect("retry") }
+    };
+    assert!(!retry(1).await, "its first write is still known done");
+    assert!(
+        retry(2).await,
+        "the write in doubt had no rows stored: they are sent"
+    );
+    let want: Vec<u64> = [0].into_iter().chain(0..41).chain(100..110).collect();
+    assert_eq!(stored_ids(&p).await, want);
+}

@@ -25,20 +25,34 @@ pub fn retain_rows<T: SoA>(
 pub fn batches_to_container<T: SoA>(
     batches: Vec<RecordBatch>,
 ) -> Result<T::Container, PersistError> {
-    let mut out = T::Container::default();
-    for batch in batches {
-        let mut part = T::Container::from_owned_record_batch(batch)?;
-        if out.is_empty() {
-            out = part;
-        } else {
-            out.append(&mut part);
-        }
-    }
-    Ok(out)
+    let parts = batches
+        .into_iter()
+        .map(T::Container::from_owned_record_batch)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(concat::<T>(parts))
 }
 
-/// Drains a batch stream into one container.
-pub async fn collect<T: SoA>(stream: BatchStream) -> Result<T::Container, PersistError> {
-    let batches: Vec<RecordBatch> = stream.try_collect().await?;
-    batches_to_container::<T>(batches)
+/// The parts in order as one container: the first one's columns grown once to the total, so
+/// each row moves once (appending part by part would move rows at every doubling).
+fn concat<T: SoA>(parts: Vec<T::Container>) -> T::Container {
+    let total: usize = parts.iter().map(Column::len).sum();
+    let mut parts = parts.into_iter().filter(|p| !p.is_empty());
+    let Some(mut out) = parts.next() else {
+        return T::Container::default();
+    };
+    out.reserve(total - out.len());
+    for mut part in parts {
+        out.append(&mut part);
+    }
+    out
+}
+
+/// Drains a batch stream into one container, converting each batch as it arrives (while the
+/// backend produces the next one).
+pub async fn collect<T: SoA>(mut stream: BatchStream) -> Result<T::Container, PersistError> {
+    let mut parts = Vec::new();
+    while let Some(batch) = stream.try_next().await? {
+        parts.push(T::Container::from_owned_record_batch(batch)?);
+    }
+    Ok(concat::<T>(parts))
 }

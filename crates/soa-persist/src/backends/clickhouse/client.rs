@@ -38,7 +38,15 @@ pub struct ClickHouseConfig {
     /// off for a loopback server, where compressing costs more time than it saves (the bench:
     /// about a third of an insert's time on 127.0.0.1).
     pub lz4_inserts: bool,
+    /// How long `_soa_writes` keeps the records of a writer whose writes are all done, counted
+    /// from its last record (24 hours by default). A retry of a write is recognized as done
+    /// only within it; a write started and not done keeps its records whatever their age.
+    pub write_id_retention: std::time::Duration,
 }
+
+/// Default `ClickHouseConfig::write_id_retention`.
+pub const DEFAULT_WRITE_ID_RETENTION: std::time::Duration =
+    std::time::Duration::from_secs(24 * 60 * 60);
 
 impl std::fmt::Debug for ClickHouseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,6 +58,7 @@ impl std::fmt::Debug for ClickHouseConfig {
             .field("settings", &self.settings)
             .field("block_rows", &self.block_rows)
             .field("lz4_inserts", &self.lz4_inserts)
+            .field("write_id_retention", &self.write_id_retention)
             .finish()
     }
 }
@@ -66,6 +75,7 @@ impl ClickHouseConfig {
             database: None,
             settings: Vec::new(),
             block_rows: DEFAULT_BLOCK_ROWS,
+            write_id_retention: DEFAULT_WRITE_ID_RETENTION,
         }
     }
 
@@ -85,6 +95,13 @@ impl ClickHouseConfig {
     /// Sends the server setting `name = value` with every query.
     pub fn with_setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.settings.push((name.into(), value.into()));
+        self
+    }
+
+    /// Keeps the write-id records of finished writers for `retention` after their last record
+    /// (see the field).
+    pub fn with_write_id_retention(mut self, retention: std::time::Duration) -> Self {
+        self.write_id_retention = retention;
         self
     }
 

@@ -37,24 +37,31 @@ pub(crate) async fn ensure_meta(client: &ClickHouseClient) -> Result<(), Persist
         ))
         .await?;
     // Merges keep, per writer, its highest started and its highest done write: all that
-    // `append_batches_once` asks, as a writer's numbers only grow.
+    // `append_batches_once` asks, as a writer's numbers only grow. `at` (when the record was
+    // written) lets finished writers' records go after the retention (`once.rs`).
     let writes = d.quote_ident(WRITES_TABLE);
     client
         .execute(&format!(
             "CREATE TABLE IF NOT EXISTS {writes} (table_name String, writer String, seq UInt64, \
-             done UInt8 DEFAULT 1) ENGINE = ReplacingMergeTree(seq) \
+             done UInt8 DEFAULT 1, at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree(seq) \
              ORDER BY (table_name, writer, done)"
         ))
         .await?;
-    // A table from before `done` holds finished writes only; it is never compacted.
-    if !existing_columns(client, WRITES_TABLE)
-        .await?
-        .iter()
-        .any(|(name, _)| name == "done")
-    {
+    let columns = existing_columns(client, WRITES_TABLE).await?;
+    // A table from before `done` holds finished writes only.
+    if !columns.iter().any(|(name, _)| name == "done") {
         client
             .execute(&format!(
                 "ALTER TABLE {writes} ADD COLUMN done UInt8 DEFAULT 1"
+            ))
+            .await?;
+    }
+    // Rows from before `at` get `now()` when read or merged, never an age from before the
+    // upgrade: they are kept at least a retention from it.
+    if !columns.iter().any(|(name, _)| name == "at") {
+        client
+            .execute(&format!(
+                "ALTER TABLE {writes} ADD COLUMN at DateTime DEFAULT now()"
             ))
             .await?;
     }

@@ -58,8 +58,8 @@ pub fn string_literal(bytes: &[u8]) -> String {
 }
 
 /// The first value of `param` as a typed ClickHouse literal of its column's type (`NULL` for
-/// a null). Each value is written as an escaped string and cast, so no input can end the
-/// literal; the text is exact (integers in full, floats round-trip, decimals as Arrow prints
+/// a null). An integer is written as its digits; every other value as an escaped string and
+/// cast, so no input can end the literal; the text is exact (integers in full, floats round-trip, decimals as Arrow prints
 /// them, instants as ticks where the column stores ticks).
 pub fn literal(param: &Param, caps: &ServerCaps) -> Result<String, PersistError> {
     let value = &param.value;
@@ -118,6 +118,42 @@ pub fn literal(param: &Param, caps: &ServerCaps) -> Result<String, PersistError>
             } else {
                 return Ok(date_time64(ticks, *unit, tz.as_deref()));
             }
+        }
+        // Integers as plain numbers: the value has the column's type (so it fits it), and
+        // ClickHouse compares integers of any two types exactly. A `CAST` here costs the old
+        // server a quarter of a millisecond per query (the bench's 0.1% key range).
+        (
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64,
+            ChType::Int8
+            | ChType::Int16
+            | ChType::Int32
+            | ChType::Int64
+            | ChType::UInt8
+            | ChType::UInt16
+            | ChType::UInt32
+            | ChType::UInt64,
+        ) => {
+            let options = FormatOptions::default();
+            let text = ArrayFormatter::try_new(value.as_ref(), &options)?
+                .value(0)
+                .to_string();
+            // Only digits and a sign: nothing that could end or extend the expression.
+            if !text.is_empty()
+                && text
+                    .trim_start_matches('-')
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            {
+                return Ok(text);
+            }
+            text
         }
         (DataType::Date32, ChType::Int32) => {
             value.as_primitive::<dt::Date32Type>().value(0).to_string()
@@ -277,7 +313,9 @@ pub(crate) fn where_sql(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use soa_persist_core::arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+    use soa_persist_core::arrow::array::{
+        ArrayRef, Float64Array, Int8Array, Int64Array, StringArray, UInt64Array,
+    };
     use std::sync::Arc;
 
     fn param(value: ArrayRef, dt: DataType) -> Param {
@@ -321,10 +359,11 @@ mod tests {
             Arc::new(UInt64Array::from(vec![u64::MAX])),
             DataType::UInt64,
         );
-        assert_eq!(
-            literal(&p, &caps).unwrap(),
-            "CAST('18446744073709551615' AS UInt64)"
-        );
+        assert_eq!(literal(&p, &caps).unwrap(), "18446744073709551615");
+        let p = param(Arc::new(Int64Array::from(vec![i64::MIN])), DataType::Int64);
+        assert_eq!(literal(&p, &caps).unwrap(), "-9223372036854775808");
+        let p = param(Arc::new(Int8Array::from(vec![-1])), DataType::Int8);
+        assert_eq!(literal(&p, &caps).unwrap(), "-1");
         let p = param(Arc::new(Float64Array::from(vec![1.0])), DataType::Float64);
         assert_eq!(
             literal(&p, &caps).unwrap(),

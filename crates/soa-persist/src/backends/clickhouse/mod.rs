@@ -39,7 +39,9 @@ mod read;
 mod shard;
 mod write;
 
-pub use client::{ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS};
+pub use client::{
+    ClickHouseClient, ClickHouseConfig, DEFAULT_BLOCK_ROWS, DEFAULT_WRITE_ID_RETENTION,
+};
 pub(crate) use ddl::unescape_tsv;
 pub use dialect::{literal, string_literal};
 pub use error::{exception_code, server_exception};

@@ -10,12 +10,16 @@
 //! sent) and as done (after). A write never started has no rows anywhere, so the common path
 //! costs one small query; only a write started and not done (its outcome unknown: a kill, a
 //! lost answer) looks up which of its units are stored (a scan of `_soa_write`) and sends
-//! the others. Nothing is ever deleted: 18.16's mutations can stall after a kill. Units are
-//! numbered by position, so a retry must send the same batches through a handle with the same
-//! block size and shards (a `PersistentStore` retries through its own handle).
+//! the others. Rows are never deleted (18.16's mutations can stall after a kill); the records
+//! of writers whose writes are all done go after a retention (`sweep_writes`), so
+//! `_soa_writes` stays bounded by the writers of the retention window plus those that died
+//! mid-write. Units are numbered by position, so a retry must send the same batches through a
+//! handle with the same block size and shards (a `PersistentStore` retries through its own
+//! handle).
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use soa_persist_api::exec::conform;
 use soa_persist_api::{PersistError, WriteId};
@@ -25,11 +29,16 @@ use soa_persist_core::schema::{key_field, partition_fields};
 use soa_persist_core::soa::SoA;
 
 use super::NAME;
-use super::ddl::{BLOCK_COLUMN, WRITE_COLUMN, WRITES_TABLE};
+use super::ddl::{BLOCK_COLUMN, WRITE_COLUMN, WRITES_TABLE, unescape_tsv};
 use super::dialect::string_literal;
 use super::persistence::ClickHousePersistence;
 use super::shard::{by_partition, split};
 use super::write::parse_u64;
+
+/// The longest a handle waits between two sweeps of `_soa_writes`.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+/// The most writers one sweep deletes the records of (one mutation, a bounded statement).
+const SWEEP_WRITERS: usize = 1000;
 
 /// What `_soa_writes` says of a writer.
 struct WriteState {
@@ -82,7 +91,69 @@ impl<T: SoA> ClickHousePersistence<T> {
             .await?;
         self.mark_written().await?;
         self.record(id, true).await?;
+        // Housekeeping after the write is done and recorded: its failure changes nothing the
+        // caller asked for, so it is not reported (the next sweep tries again).
+        let _ = self.sweep_writes().await;
         Ok(wrote)
+    }
+
+    /// Deletes from `_soa_writes` the records of this table's writers whose writes are all
+    /// done (highest done >= highest started) and whose last record is older than the
+    /// retention: at most once per `SWEEP_EVERY` per handle (every write when the retention is
+    /// shorter), at most `SWEEP_WRITERS` writers at a time, and not while an earlier sweep's
+    /// mutation is still pending. Only rows up to each writer's done write go (`seq <= done`),
+    /// so a write it started since is kept, and a write started and never done keeps its
+    /// records forever: its retry still finds it in doubt.
+    async fn sweep_writes(&self) -> Result<(), PersistError> {
+        let t = &self.table;
+        let retention = t.client.config().write_id_retention;
+        {
+            let mut last = t.last_sweep.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if !sweep_due(*last, now, retention) {
+                return Ok(());
+            }
+            *last = Some(now);
+        }
+        let writes = self.ident(WRITES_TABLE);
+        let sql = format!(
+            "SELECT writer, maxIf(seq, done = 1) AS finished FROM {writes} \
+             WHERE table_name = {table} GROUP BY writer \
+             HAVING finished > 0 AND finished >= maxIf(seq, done = 0) \
+             AND max(at) <= now() - {secs} LIMIT {SWEEP_WRITERS} FORMAT TabSeparated",
+            table = string_literal(t.name.as_bytes()),
+            secs = retention.as_secs(),
+        );
+        let answer = t.client.query_text(&sql).await?;
+        let mut finished = Vec::new();
+        for line in answer.lines() {
+            let Some((writer, seq)) = line.split_once('\t') else {
+                continue;
+            };
+            finished.push(format!(
+                "(writer = {} AND seq <= {})",
+                string_literal(unescape_tsv(writer).as_bytes()),
+                parse_u64(seq)?
+            ));
+        }
+        if finished.is_empty() {
+            return Ok(());
+        }
+        let pending = format!(
+            "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
+             AND table = {} AND is_done = 0 FORMAT TabSeparated",
+            string_literal(WRITES_TABLE.as_bytes())
+        );
+        if parse_u64(&t.client.query_text(&pending).await?)? > 0 {
+            return Ok(());
+        }
+        t.client
+            .execute(&format!(
+                "ALTER TABLE {writes} DELETE WHERE table_name = {} AND ({})",
+                string_literal(t.name.as_bytes()),
+                finished.join(" OR ")
+            ))
+            .await
     }
 
     async fn write_state(&self, id: &WriteId) -> Result<WriteState, PersistError> {
@@ -198,6 +269,12 @@ impl<T: SoA> ClickHousePersistence<T> {
     }
 }
 
+/// Whether a handle that last swept at `last` sweeps again at `now`: the first time, then
+/// every `retention` or `SWEEP_EVERY`, whichever is shorter.
+fn sweep_due(last: Option<Instant>, now: Instant, retention: Duration) -> bool {
+    last.is_none_or(|at| now.duration_since(at) >= retention.min(SWEEP_EVERY))
+}
+
 /// The value of `_soa_write` for `id`: the number first, so no two writers' ids collide.
 fn write_key(id: &WriteId) -> String {
     format!("{}/{}", id.seq, id.writer)
@@ -205,4 +282,29 @@ fn write_key(id: &WriteId) -> String {
 
 fn too_many() -> PersistError {
     PersistError::invalid_input(NAME, "one write of more than 2^32 parts")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handle_sweeps_first_then_every_retention_or_ten_minutes() {
+        let t = Instant::now();
+        let day = Duration::from_secs(86_400);
+        assert!(sweep_due(None, t, day));
+        assert!(!sweep_due(Some(t), t + Duration::from_secs(599), day));
+        assert!(sweep_due(Some(t), t + Duration::from_secs(600), day));
+        assert!(!sweep_due(
+            Some(t),
+            t + Duration::from_secs(4),
+            Duration::from_secs(5)
+        ));
+        assert!(sweep_due(
+            Some(t),
+            t + Duration::from_secs(5),
+            Duration::from_secs(5)
+        ));
+        assert!(sweep_due(Some(t), t, Duration::ZERO));
+    }
 }

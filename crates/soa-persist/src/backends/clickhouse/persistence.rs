@@ -11,8 +11,8 @@
 //! | `stats` | `system.parts` (rows, bytes on disk) and `system.columns` (bytes per column) |
 //!
 //! On a cluster (`cluster`), each of these runs per shard on the `MergeTree` table `<table>_local`;
-//! reads and `save` go through the `Distributed` table `<table>`, appends are cut by key on the
-//! client and sent to every shard at once (`shard.rs`).
+//! reads go through the `Distributed` table `<table>`; appends and `save` are cut by key on the
+//! client and sent to every shard at once (`shard.rs`), a `save` swapped in shard by shard.
 //!
 //! Writes of one handle (and its clones) take turns with `save`/`delete`/`clear`: appends run
 //! concurrently with each other, never with a table swap or a mutation.
@@ -50,6 +50,8 @@ pub(crate) struct Table {
     pub turns: tokio::sync::RwLock<()>,
     /// `append_batches_once` checks and records ids one at a time.
     pub once: tokio::sync::Mutex<()>,
+    /// When this handle last swept finished writers' records from `_soa_writes`.
+    pub last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
     pub written: AtomicBool,
     /// On a cluster: appends go to every shard at once (else through the `Distributed` table).
     pub per_shard: AtomicBool,
@@ -149,6 +151,7 @@ impl<T: SoA> ClickHousePersistence<T> {
                 id_encoder,
                 turns: tokio::sync::RwLock::new(()),
                 once: tokio::sync::Mutex::new(()),
+                last_sweep: std::sync::Mutex::new(None),
                 written: AtomicBool::new(false),
                 per_shard: AtomicBool::new(true),
             }),
@@ -225,6 +228,12 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
 
     async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {
         self.load_all().await
+    }
+
+    /// Each block is converted into rows of the container as it arrives, while the server
+    /// sends the next one (not after the last).
+    async fn load(&self) -> Result<Option<T::Container>, PersistError> {
+        self.load_container().await
     }
 
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {

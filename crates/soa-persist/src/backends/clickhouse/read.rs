@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use futures::{StreamExt, TryStreamExt};
 use soa_persist_api::ColumnStats;
-use soa_persist_api::exec::conform;
 use soa_persist_api::exec::project_schema;
+use soa_persist_api::exec::{collect, conform};
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::Schema;
@@ -80,6 +80,13 @@ impl<T: SoA> ClickHousePersistence<T> {
         }
         let stream = self.scan_stream(Scan::all())?;
         Ok(Some(stream.try_collect().await?))
+    }
+
+    pub(crate) async fn load_container(&self) -> Result<Option<T::Container>, PersistError> {
+        if !self.is_written().await? {
+            return Ok(None);
+        }
+        Ok(Some(collect::<T>(self.scan_stream(Scan::all())?).await?))
     }
 
     pub(crate) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {

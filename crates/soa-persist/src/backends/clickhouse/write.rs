@@ -14,7 +14,7 @@ use soa_persist_core::soa::SoA;
 
 use super::NAME;
 use super::client::ClickHouseClient;
-use super::ddl::{META_TABLE, distributed_ddl};
+use super::ddl::META_TABLE;
 use super::dialect::{ClickHouseDialect, string_literal, where_sql};
 use super::native::BlockEncoder;
 use super::persistence::ClickHousePersistence;
@@ -116,9 +116,10 @@ impl<T: SoA> ClickHousePersistence<T> {
     }
 
     /// Replaces the table's rows: a copy of the parts table's structure is filled (on a
-    /// cluster through a `Distributed` table over the copies), then swapped in with one
-    /// `RENAME` per shard and the old table dropped, so readers of one server see the old
-    /// rows or the new ones.
+    /// cluster each shard's copy directly with its rows), then swapped in with one `RENAME`
+    /// per shard and the old table dropped, so readers of one server see the old rows or the
+    /// new ones; on a cluster, between two shards' renames, a reader of the `Distributed`
+    /// table sees the new rows of the shards already renamed and the old rows of the others.
     pub(crate) async fn replace(&self, batches: Vec<RecordBatch>) -> Result<(), PersistError> {
         let _turn = self.table.turns.write().await;
         let t = &self.table;
@@ -140,21 +141,15 @@ impl<T: SoA> ClickHousePersistence<T> {
                 .execute(&format!("CREATE TABLE {fresh_q} AS {local_q}"))
                 .await?;
         }
-        let target = match &t.cluster {
-            None => fresh.clone(),
-            Some(cluster) => {
-                let dist = format!("{}__soa_new", t.name);
-                let dist_q = self.ident(&dist);
-                t.client
-                    .execute(&format!("DROP TABLE IF EXISTS {dist_q}"))
-                    .await?;
-                let ddl = distributed_ddl(&t.client, cluster, &dist, &fresh, &t.schema)?;
-                t.client.execute(&ddl).await?;
-                dist
-            }
-        };
-        self.insert_into(&target, batches).await?;
+        // On a cluster the rows are cut by key on the client and each shard's new table
+        // takes its own (as appends do), with no staging `Distributed` table.
+        if t.cluster.is_some() {
+            self.insert_parts(&fresh, conformed::<T>(batches)?).await?;
+        } else {
+            self.insert_into(&fresh, batches).await?;
+        }
         self.mark_written().await?;
+        // One `RENAME` per shard, in turn: atomic on each server, not across them.
         for shard in &t.shards {
             shard
                 .execute(&format!(
@@ -163,11 +158,6 @@ impl<T: SoA> ClickHousePersistence<T> {
                 .await?;
             shard
                 .execute(&format!("DROP TABLE IF EXISTS {old_q}"))
-                .await?;
-        }
-        if target != fresh {
-            t.client
-                .execute(&format!("DROP TABLE IF EXISTS {}", self.ident(&target)))
                 .await?;
         }
         Ok(())

@@ -34,6 +34,8 @@ pub struct BlockDecoder {
     start: usize,
     /// Undecoded length below which a parse is not retried (it doubles after each attempt).
     retry_at: usize,
+    /// The last block's size: the next one is likely as large, so a parse waits for that much.
+    last_block: usize,
     ended: bool,
     max_block_bytes: usize,
     blocks: u64,
@@ -48,6 +50,7 @@ impl BlockDecoder {
             buf: Vec::new(),
             start: 0,
             retry_at: 0,
+            last_block: 0,
             ended: false,
             max_block_bytes: DEFAULT_MAX_BLOCK_BYTES,
             blocks: 0,
@@ -109,7 +112,9 @@ impl BlockDecoder {
                         self.target = Some(batch.schema());
                     }
                     self.start += used;
-                    self.retry_at = 0;
+                    self.last_block = used;
+                    // A server's blocks are alike: first try the next one once it may be whole.
+                    self.retry_at = used;
                     self.blocks += 1;
                     if batch.num_rows() > 0 {
                         self.rows += batch.num_rows() as u64;
@@ -137,7 +142,7 @@ impl BlockDecoder {
                     source: None,
                 });
             }
-            self.retry_at = self.pending().len().saturating_mul(2);
+            self.retry_at = self.pending().len().saturating_mul(2).max(self.last_block);
             return Ok(None);
         }
         if let Some(at) = exception_start(self.pending(), self.ended) {

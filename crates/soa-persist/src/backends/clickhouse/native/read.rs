@@ -210,12 +210,19 @@ fn read_decimal(
 /// `rows` strings (varint length + bytes) as Utf8 (validated), LargeUtf8, Binary or LargeBinary.
 pub(super) fn read_strings(r: &mut Reader<'_>, rows: usize, dt: &DataType) -> WireResult<ArrayRef> {
     r.need(rows)?;
+    // First the lengths (the offsets and the values' total), then a second pass over the same
+    // bytes copies each value into a buffer of the exact size (no regrowth).
+    let mut again = r.clone();
     let mut ends = Vec::with_capacity(rows + 1);
-    let mut values = Vec::new();
     ends.push(0usize);
+    let mut total = 0usize;
     for _ in 0..rows {
-        values.extend_from_slice(r.string()?);
-        ends.push(values.len());
+        total += r.string()?.len();
+        ends.push(total);
+    }
+    let mut values = Vec::with_capacity(total);
+    for _ in 0..rows {
+        values.extend_from_slice(again.string()?);
     }
     let large = matches!(dt, DataType::LargeUtf8 | DataType::LargeBinary);
     if !large && values.len() > i32::MAX as usize {
@@ -308,13 +315,20 @@ fn read_enum<V: Copy + Into<i64>>(
         Some(variants) => variants,
         None => items.iter().map(|(n, _)| n.clone()).collect(),
     };
-    // Each enum value's position in `names`, resolved once (not once per row).
-    let lut: std::collections::HashMap<i64, Option<usize>> = items
-        .iter()
-        .map(|(n, v)| ((*v).into(), names.iter().position(|x| x == n)))
-        .collect();
-    let position = |v: i64| lut.get(&v).copied().flatten();
-    let mut positions = Vec::new();
+    // Each enum value's position in `names`, resolved once into a table indexed by the value
+    // (an Enum8/Enum16 value spans at most 65,536 numbers), not once per row.
+    let low = items.iter().map(|(_, v)| (*v).into()).min().unwrap_or(0);
+    let high = items.iter().map(|(_, v)| (*v).into()).max().unwrap_or(-1);
+    let mut lut: Vec<Option<u32>> = vec![None; usize::try_from(high - low + 1).unwrap_or(0)];
+    for (n, v) in items {
+        let at = usize::try_from((*v).into() - low).unwrap_or(0);
+        lut[at] = names.iter().position(|x| x == n).map(|p| p as u32);
+    }
+    let position = |v: i64| {
+        let at = usize::try_from(v.checked_sub(low)?).ok()?;
+        lut.get(at).copied().flatten()
+    };
+    let mut positions = Vec::with_capacity(values.size_hint().0);
     for (row, v) in values.enumerate() {
         if !valid(nulls, row) {
             positions.push(0);

@@ -38,6 +38,7 @@ pub(crate) fn mismatch<T>(detail: impl Into<String>) -> WireResult<T> {
 }
 
 /// A cursor over the bytes buffered so far.
+#[derive(Clone)]
 pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
