@@ -17,6 +17,7 @@ pub(crate) fn expand(e: &Enum) -> TokenStream {
         const _: () = {
             impl #p::SoAEnum for #ident {
                 const VARIANTS: &'static [&'static str] = &[#( #names ),*];
+                const ALL: &'static [Self] = &[#( Self::#variants ),*];
                 fn variant_index(&self) -> usize {
                     match self { #( Self::#variants => #indexes, )* }
                 }

@@ -1,0 +1,381 @@
+//! `StrColumn`: a `String` column kept as Arrow's Utf8 layout (`i32` offsets + one byte buffer).
+//!
+//! Costs: `push`, `get`, `pop`-like `truncate` and `append` are what they are on `Vec<String>`
+//! minus the per-string allocation; `replace`, `remove`, `swap_remove` and `swap` move the bytes
+//! after the row (O(bytes)); sorting, `retain` and `split_off` gather into new buffers (O(bytes)).
+
+use std::ops::{Index, Range};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use arrow::buffer::{MutableBuffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::DataType;
+
+use super::buf::Buf;
+use super::slice::ColumnSlice;
+use super::{ArrowValues, arrow_column_impl};
+use crate::bridge::{BaseField, FieldOptions};
+use crate::column::Column;
+use crate::error::ConvertError;
+
+/// A column of strings in Arrow's Utf8 layout; `Ref<'a>` is `&'a str`.
+///
+/// Read from a Utf8 array it shares the array's buffers (no copy, even of a sliced or shared
+/// array); moved into an array it hands its buffers over (no copy). The first write to a column
+/// read from Arrow makes the buffers its own (reusing them when no one else holds them).
+/// A column holds at most 2 GiB of string bytes (Arrow's `i32` offsets): `push` past that
+/// panics, as `Vec` does past its capacity.
+#[derive(Clone, Debug, Default)]
+pub struct StrColumn {
+    /// `len + 1` offsets into `values` (empty when there are no rows). Between two offsets
+    /// the bytes are valid UTF-8: they were pushed as `&str` or read from a Utf8 array, which
+    /// Arrow validates.
+    offsets: Buf,
+    values: Buf,
+}
+
+impl StrColumn {
+    /// The number of strings.
+    pub fn len(&self) -> usize {
+        (self.offsets.len() / 4).saturating_sub(1)
+    }
+
+    /// Whether the column is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn bounds(&self, index: usize) -> Option<Range<usize>> {
+        let o = self.offsets.typed::<i32>();
+        let (start, end) = (*o.get(index)?, *o.get(index.checked_add(1)?)?);
+        Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+
+    /// String `index`, or `None` past the end.
+    pub fn value(&self, index: usize) -> Option<&str> {
+        let bytes = self.values.as_slice().get(self.bounds(index)?)?;
+        // SAFETY: the bytes between two offsets are valid UTF-8 (the field invariant).
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    }
+
+    /// The concatenated bytes of every string (the Arrow values buffer, as shared or owned).
+    pub fn value_bytes(&self) -> &[u8] {
+        self.values.as_slice()
+    }
+
+    /// The `len + 1` offsets into `value_bytes` (the Arrow offsets buffer; empty when no row
+    /// was ever pushed). A column read from a sliced array keeps its offsets as they are.
+    pub fn offsets(&self) -> &[i32] {
+        self.offsets.typed()
+    }
+
+    /// The strings in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map_while(|i| self.value(i))
+    }
+
+    /// The offsets and bytes as owned buffers, with offsets starting at 0 and ending at the
+    /// end of the bytes (a column read from a sliced array is rebased, copying what it uses).
+    fn owned(&mut self) -> (&mut MutableBuffer, &mut MutableBuffer) {
+        let o = self.offsets.typed::<i32>();
+        let (first, last) = match (o.first(), o.last()) {
+            (Some(&f), Some(&l)) => (f as usize, l as usize),
+            _ => (0, 0),
+        };
+        if o.is_empty() || first != 0 || last != self.values.len() {
+            let mut offsets = MutableBuffer::with_capacity(o.len().max(1) * 4);
+            offsets.push(0i32);
+            for &x in o.iter().skip(1) {
+                offsets.push(x - first as i32);
+            }
+            let mut values = MutableBuffer::with_capacity(last - first);
+            values.extend_from_slice(self.values.as_slice().get(first..last).unwrap_or(&[]));
+            self.offsets = Buf::Owned(offsets);
+            self.values = Buf::Owned(values);
+        }
+        (self.offsets.make_mut(), self.values.make_mut())
+    }
+
+    /// Appends a string.
+    pub fn push_str(&mut self, s: &str) {
+        let (offsets, values) = self.owned();
+        values.extend_from_slice(s.as_bytes());
+        let end = i32::try_from(values.len())
+            .unwrap_or_else(|_| panic!("StrColumn holds at most 2 GiB of string bytes"));
+        offsets.push(end);
+    }
+
+    /// Replaces string `index` with `new`, or removes the row when `remove`; the bytes after
+    /// it move.
+    fn splice(&mut self, index: usize, new: &[u8], remove: bool) {
+        let Some(range) = self.bounds(index) else {
+            return;
+        };
+        // `owned` rebases the offsets on the first one.
+        let base = self.offsets.typed::<i32>()[0] as usize;
+        let (start, end) = (range.start - base, range.end - base);
+        let (offsets, values) = self.owned();
+        let total = values.len();
+        let new_total = total - (end - start) + new.len();
+        if new_total > i32::MAX as usize {
+            panic!("StrColumn holds at most 2 GiB of string bytes");
+        }
+        if new_total > total {
+            values.resize(new_total, 0);
+        }
+        values
+            .as_slice_mut()
+            .copy_within(end..total, start + new.len());
+        values.as_slice_mut()[start..start + new.len()].copy_from_slice(new);
+        values.truncate(new_total);
+        let delta = new.len() as i64 - (end - start) as i64;
+        let o = offsets.typed_data_mut::<i32>();
+        for x in &mut o[index + 1..] {
+            *x = (*x as i64 + delta) as i32;
+        }
+        if remove {
+            // Offsets `index` and `index + 1` are now equal: drop one.
+            let n = o.len();
+            o.copy_within(index + 1.., index);
+            offsets.truncate((n - 1) * 4);
+        }
+    }
+
+    /// A new column of the rows at `indexes`, in that order.
+    fn gather(&self, indexes: impl Iterator<Item = usize>) -> Self {
+        let (lower, _) = indexes.size_hint();
+        let mut offsets = MutableBuffer::with_capacity((lower + 1) * 4);
+        let mut values = MutableBuffer::new(0);
+        offsets.push(0i32);
+        for i in indexes {
+            if let Some(s) = self.value(i) {
+                values.extend_from_slice(s.as_bytes());
+                offsets.push(values.len() as i32);
+            }
+        }
+        Self {
+            offsets: Buf::Owned(offsets),
+            values: Buf::Owned(values),
+        }
+    }
+
+    /// The offsets as Arrow's offset buffer (no copy when owned or unsliced).
+    fn offset_buffer(offsets: Buf) -> OffsetBuffer<i32> {
+        if offsets.len() < 4 {
+            return OffsetBuffer::new_empty();
+        }
+        let scalars = ScalarBuffer::<i32>::from(offsets.freeze());
+        // SAFETY: offsets are non-negative and non-decreasing: pushed as growing byte counts,
+        // or taken from a Utf8 array, whose offsets Arrow validated.
+        unsafe { OffsetBuffer::new_unchecked(scalars) }
+    }
+
+    fn array(offsets: Buf, values: Buf, nulls: Option<NullBuffer>) -> ArrayRef {
+        let offsets = Self::offset_buffer(offsets);
+        // SAFETY: every slot is valid UTF-8 within `values` (the field invariant), offsets are
+        // valid (above) and `nulls`, when given, has one bit per row (`Nullable` keeps it so).
+        Arc::new(unsafe { StringArray::new_unchecked(offsets, values.freeze(), nulls) })
+    }
+}
+
+impl Index<usize> for StrColumn {
+    type Output = str;
+    /// String `index`; panics past the end, as indexing a `Vec` does.
+    fn index(&self, index: usize) -> &str {
+        match self.value(index) {
+            Some(s) => s,
+            None => panic!(
+                "index {index} out of range for a StrColumn of {}",
+                self.len()
+            ),
+        }
+    }
+}
+
+impl PartialEq for StrColumn {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for StrColumn {}
+
+impl<S: AsRef<str>> FromIterator<S> for StrColumn {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut c = Self::default();
+        for s in iter {
+            c.push_str(s.as_ref());
+        }
+        c
+    }
+}
+
+impl Column for StrColumn {
+    type Item = String;
+    type Ref<'a> = &'a str;
+    type Slice<'a> = ColumnSlice<'a, Self>;
+    type IntoIter = std::vec::IntoIter<String>;
+
+    fn with_capacity(capacity: usize) -> Self {
+        let mut offsets = MutableBuffer::with_capacity((capacity + 1) * 4);
+        offsets.push(0i32);
+        Self {
+            offsets: Buf::Owned(offsets),
+            values: Buf::with_capacity(capacity * 8),
+        }
+    }
+    fn len(&self) -> usize {
+        StrColumn::len(self)
+    }
+    fn reserve(&mut self, additional: usize) {
+        let (offsets, _) = self.owned();
+        offsets.reserve(additional * 4);
+    }
+    fn push(&mut self, value: String) {
+        self.push_str(&value)
+    }
+    fn get(&self, index: usize) -> Option<&str> {
+        self.value(index)
+    }
+    fn replace(&mut self, index: usize, value: String) -> Result<String, String> {
+        let Some(old) = self.value(index).map(str::to_owned) else {
+            return Err(value);
+        };
+        self.splice(index, value.as_bytes(), false);
+        Ok(old)
+    }
+    fn swap_remove(&mut self, index: usize) -> Option<String> {
+        let last = self.len().checked_sub(1)?;
+        let old = self.value(index)?.to_owned();
+        if index != last {
+            let moved = self.value(last)?.to_owned();
+            self.splice(index, moved.as_bytes(), false);
+        }
+        self.truncate(last);
+        Some(old)
+    }
+    fn remove(&mut self, index: usize) -> Option<String> {
+        let old = self.value(index)?.to_owned();
+        self.splice(index, &[], true);
+        Some(old)
+    }
+    fn truncate(&mut self, len: usize) {
+        if len >= self.len() {
+            return;
+        }
+        let (offsets, values) = self.owned();
+        let end = offsets.typed_data::<i32>()[len] as usize;
+        values.truncate(end);
+        offsets.truncate((len + 1) * 4);
+    }
+    fn clear(&mut self) {
+        *self = Self::default();
+    }
+    fn swap(&mut self, a: usize, b: usize) {
+        if a == b {
+            return;
+        }
+        let (Some(sa), Some(sb)) = (self.value(a), self.value(b)) else {
+            return;
+        };
+        let (sa, sb) = (sa.to_owned(), sb.to_owned());
+        self.splice(a, sb.as_bytes(), false);
+        self.splice(b, sa.as_bytes(), false);
+    }
+    fn append(&mut self, other: &mut Self) {
+        if other.is_empty() {
+            return;
+        }
+        if self.is_empty() {
+            // Nothing to keep: take `other`'s buffers as they are.
+            *self = std::mem::take(other);
+            return;
+        }
+        let (offsets, values) = self.owned();
+        let base = values.len() as i64;
+        let o = other.offsets.typed::<i32>();
+        let first = o[0] as i64;
+        values.extend_from_slice(&other.values.as_slice()[o[0] as usize..o[o.len() - 1] as usize]);
+        if values.len() > i32::MAX as usize {
+            panic!("StrColumn holds at most 2 GiB of string bytes");
+        }
+        offsets.reserve((o.len() - 1) * 4);
+        for &x in &o[1..] {
+            offsets.push((x as i64 - first + base) as i32);
+        }
+        other.clear();
+    }
+    fn split_off(&mut self, at: usize) -> Self {
+        let at = at.min(self.len());
+        let tail = self.gather(at..self.len());
+        self.truncate(at);
+        tail
+    }
+    fn slice(&self, range: Range<usize>) -> Option<ColumnSlice<'_, Self>> {
+        ColumnSlice::new(self, range)
+    }
+    fn retain_mask(&mut self, keep: &[bool]) {
+        let kept = (0..self.len()).filter(|&i| keep.get(i).copied().unwrap_or(true));
+        *self = self.gather(kept);
+    }
+    fn permute(&mut self, perm: &[usize]) {
+        if perm.len() == self.len() && perm.iter().all(|&p| p < perm.len()) {
+            *self = self.gather(perm.iter().copied());
+        }
+    }
+    fn into_items(self) -> Self::IntoIter {
+        self.iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+}
+
+impl ArrowValues for StrColumn {
+    type Value = String;
+    fn placeholder() -> String {
+        String::new()
+    }
+    fn same_row(&self, i: usize, other: &Self, j: usize) -> bool {
+        self.value(i) == other.value(j)
+    }
+    fn to_array_with(
+        &self,
+        nulls: Option<NullBuffer>,
+        _: &FieldOptions,
+    ) -> Result<ArrayRef, ConvertError> {
+        Ok(Self::array(
+            Buf::Shared(self.offsets.to_buffer()),
+            Buf::Shared(self.values.to_buffer()),
+            nulls,
+        ))
+    }
+    fn into_array_with(
+        self,
+        nulls: Option<NullBuffer>,
+        _: &FieldOptions,
+    ) -> Result<ArrayRef, ConvertError> {
+        Ok(Self::array(self.offsets, self.values, nulls))
+    }
+    fn from_array_parts(
+        array: ArrayRef,
+        opts: &FieldOptions,
+    ) -> Result<(Self, Option<NullBuffer>), ConvertError> {
+        if array.data_type() == &DataType::Utf8 {
+            let strings = array.as_string::<i32>().clone();
+            drop(array);
+            let (offsets, values, nulls) = strings.into_parts();
+            let column = Self {
+                offsets: Buf::Shared(offsets.into_inner().into_inner()),
+                values: Buf::Shared(values),
+            };
+            return Ok((column, nulls));
+        }
+        // Another string encoding (LargeUtf8, Utf8View, a dictionary): decoded, so copied.
+        let nulls = array.logical_nulls();
+        let decoded = <String as BaseField>::decode(&array, opts)?;
+        Ok((decoded.iter().collect(), nulls))
+    }
+}
+
+arrow_column_impl!([] StrColumn);
