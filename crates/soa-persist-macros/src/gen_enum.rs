@@ -48,6 +48,14 @@ pub(crate) fn expand(e: &Enum) -> TokenStream {
             }
 
             impl #p::ListItem for #ident {}
+
+            impl<__U: #p::TimestampUnit> #p::ArrowLayout<__U> for #ident {
+                type Column = #p::EnumColumn<Self>;
+            }
+
+            impl<__U: #p::TimestampUnit> #p::StructLayout<__U> for #ident {
+                type Column = #p::EnumColumn<Self>;
+            }
         };
     }
 }

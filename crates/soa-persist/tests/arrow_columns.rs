@@ -56,6 +56,18 @@ pub struct PerField {
     pub at: DateTime<Utc>,
 }
 
+/// A `#[soa(arrow)]` struct keeps `Vec<T>` for types without an Arrow-layout column, and for
+/// a nanosecond `DateTime` (an instant column could not hold every `DateTime` in nanoseconds).
+#[derive(SoA, Clone, Debug, PartialEq)]
+#[soa(arrow)]
+pub struct Mixed {
+    pub id: i64,
+    pub flags: Vec<u8>,
+    #[soa(timestamp = "ns")]
+    pub at: DateTime<Utc>,
+    pub name: String,
+}
+
 type Tuple = (
     u64,
     String,
@@ -491,6 +503,37 @@ fn from_record_batch_shares_every_arrow_column() {
 }
 
 #[test]
+fn a_sliced_batch_is_shared_not_copied() {
+    let batch = arrowed_fixture(100).to_record_batch().unwrap();
+    let values = batch
+        .column_by_name("name")
+        .unwrap()
+        .as_string::<i32>()
+        .values()
+        .as_ptr() as usize;
+    let sliced = batch.slice(10, 50);
+    let a = ArrowedSoA::from_record_batch(&sliced).unwrap();
+    assert_eq!(ptr(a.name.value_bytes()), values);
+    assert_eq!(a.name.get(0), Some("name-10-é"));
+    assert_eq!(a.len(), 50);
+}
+
+#[test]
+fn no_validity_bitmap_while_every_row_is_valid() {
+    let mut soa = PerFieldSoA::new();
+    soa.push(PerField {
+        name: "a".into(),
+        note: Some("n".into()),
+        amount: 0.0,
+        at: instant(0),
+    });
+    assert!(soa.note.validity_bytes().is_none());
+    soa.note.push(None);
+    assert!(soa.note.validity_bytes().is_some());
+    assert_eq!(soa.note.null_count(), 1);
+}
+
+#[test]
 fn first_write_reuses_an_unshared_buffer_and_copies_a_shared_one() {
     let batch = arrowed_fixture(100).into_record_batch().unwrap();
     let name_ptr = batch
@@ -535,6 +578,21 @@ fn per_field_attribute_and_timestamp_unit() {
     let back = PerFieldSoA::from_record_batch(&batch).unwrap();
     assert_eq!(back.at.get(0), Some(instant(1_234_567_000)));
     assert_eq!(back.row(0).unwrap().name, "é");
+}
+
+#[test]
+fn types_without_an_arrow_column_stay_vec_in_an_arrow_struct() {
+    let row = Mixed {
+        id: -1,
+        flags: vec![1, 2],
+        at: instant(5),
+        name: "x".into(),
+    };
+    let soa: MixedSoA = std::iter::once(row.clone()).collect();
+    let (_, _, _, _): (&Vec<i64>, &Vec<Vec<u8>>, &Vec<DateTime<Utc>>, &StrColumn) =
+        (&soa.id, &soa.flags, &soa.at, &soa.name);
+    let back = MixedSoA::from_owned_record_batch(soa.into_record_batch().unwrap()).unwrap();
+    assert_eq!(back.row(0), Some(row));
 }
 
 #[test]

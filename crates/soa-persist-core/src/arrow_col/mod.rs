@@ -101,12 +101,8 @@ impl<U: TimestampUnit> StructLayout<U> for Option<String> {
     type Column = Nullable<StrColumn>;
 }
 
-impl<U: TimestampUnit, E: SoAEnum + BaseField> ArrowLayout<U> for E {
-    type Column = EnumColumn<E>;
-}
-impl<U: TimestampUnit, E: SoAEnum + BaseField> StructLayout<U> for E {
-    type Column = EnumColumn<E>;
-}
+// An enum's own `ArrowLayout` and `StructLayout` impls come from `#[derive(SoAEnum)]` (a
+// blanket impl here would make every unsupported type's error about `SoAEnum`).
 impl<U: TimestampUnit, E: SoAEnum + BaseField> StructLayout<U> for Option<E> {
     type Column = Nullable<EnumColumn<E>>;
 }
