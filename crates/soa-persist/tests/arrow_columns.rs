@@ -589,8 +589,10 @@ fn types_without_an_arrow_column_stay_vec_in_an_arrow_struct() {
         name: "x".into(),
     };
     let soa: MixedSoA = std::iter::once(row.clone()).collect();
-    let (_, _, _, _): (&Vec<i64>, &Vec<Vec<u8>>, &Vec<DateTime<Utc>>, &StrColumn) =
-        (&soa.id, &soa.flags, &soa.at, &soa.name);
+    let _: &Vec<i64> = &soa.id;
+    let _: &Vec<Vec<u8>> = &soa.flags;
+    let _: &Vec<DateTime<Utc>> = &soa.at;
+    let _: &StrColumn = &soa.name;
     let back = MixedSoA::from_owned_record_batch(soa.into_record_batch().unwrap()).unwrap();
     assert_eq!(back.row(0), Some(row));
 }
