@@ -116,10 +116,20 @@ impl<U: InstantUnit> ArrowValues for InstantColumn<U> {
             let values = array.as_primitive::<U::Arrow>().clone();
             drop(array);
             let (_, values, nulls) = values.into_parts();
-            // Read without copying, but every valid value must be a `DateTime`.
-            let bad = values.iter().enumerate().find(|&(row, &v)| {
-                nulls.as_ref().is_none_or(|n| n.is_valid(row)) && from_unit(v, U::UNIT).is_none()
-            });
+            // Read without copying, but every valid value must be a `DateTime`: checked on the
+            // smallest and largest value (a loop the compiler vectorises), row by row only
+            // when one of them is out of range (it may be under a null).
+            let (min, max) = values
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+            let in_range = |v: i64| from_unit(v, U::UNIT).is_some();
+            let bad = if values.is_empty() || (in_range(min) && in_range(max)) {
+                None
+            } else {
+                values.iter().enumerate().find(|&(row, &v)| {
+                    nulls.as_ref().is_none_or(|n| n.is_valid(row)) && !in_range(v)
+                })
+            };
             if let Some((row, v)) = bad {
                 return Err(ConvertError::invalid(
                     row,
