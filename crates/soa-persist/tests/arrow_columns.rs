@@ -652,6 +652,22 @@ fn an_instant_outside_chronos_range_is_an_error() {
         matches!(err, ConvertError::InvalidValue { row: 1, .. }),
         "{err:?}"
     );
+    // Under a null, any value is accepted (and never read).
+    let masked: ArrayRef = Arc::new(
+        TimestampSecondArray::new(
+            vec![0, i64::MAX].into(),
+            Some(soa_persist::arrow::buffer::NullBuffer::from(vec![
+                true, false,
+            ])),
+        )
+        .with_timezone("UTC"),
+    );
+    let col = <soa_persist::arrow_col::Nullable<
+        soa_persist::arrow_col::InstantColumn<soa_persist::Seconds>,
+    > as soa_persist::ArrowColumn>::from_array(&masked, &Default::default())
+    .unwrap();
+    assert_eq!(col.get(0), Some(Some(instant(0))));
+    assert_eq!(col.get(1), Some(None));
 }
 
 #[tokio::test]
