@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, PrimitiveArray, StringArray};
 use arrow::buffer::{Buffer, NullBuffer, ScalarBuffer};
-use arrow::datatypes::{ArrowDictionaryKeyType, Int8Type, Int16Type, Int32Type};
+use arrow::datatypes::{
+    ArrowDictionaryKeyType, ArrowNativeType, DataType, Int8Type, Int16Type, Int32Type,
+};
 
 use super::fixed::{FixedColumn, FixedKind};
 use super::{ArrowValues, arrow_column_impl};
@@ -28,6 +30,52 @@ fn width<E: SoAEnum>() -> usize {
     }
 }
 
+/// The key bytes of variant index `k` (the width fits every variant index, see `width`).
+fn key_bytes<E: SoAEnum>(k: usize) -> [u8; 8] {
+    let mut out = [0; 8];
+    match width::<E>() {
+        1 => out[..1].copy_from_slice(&(k as i8).to_ne_bytes()),
+        2 => out[..2].copy_from_slice(&(k as i16).to_ne_bytes()),
+        _ => out[..4].copy_from_slice(&(k as i32).to_ne_bytes()),
+    }
+    out
+}
+
+/// The keys of another dictionary of strings (as a Parquet reader builds one per batch)
+/// rewritten as variant indexes: each dictionary value is looked up once. `None` when the
+/// array is not such a dictionary or a valid row names no variant (the caller then decodes
+/// by name, which reports the row).
+fn remap<K: ArrowDictionaryKeyType, E: SoAEnum>(
+    array: &ArrayRef,
+) -> Option<(EnumColumn<E>, Option<NullBuffer>)> {
+    let dict = array.as_dictionary_opt::<K>()?;
+    let names = dict.values().as_string_opt::<i32>()?;
+    if names.null_count() > 0 {
+        return None;
+    }
+    let table: Vec<Option<[u8; 8]>> = names
+        .iter()
+        .map(|n| {
+            n.and_then(E::from_variant_name)
+                .map(|v| key_bytes::<E>(v.variant_index()))
+        })
+        .collect();
+    let keys = dict.keys();
+    let nulls = keys.nulls();
+    let w = width::<E>();
+    let mut column = <EnumColumn<E> as crate::column::Column>::with_capacity(keys.len());
+    for (row, k) in keys.values().iter().enumerate() {
+        let bytes = match table.get(k.as_usize()) {
+            Some(Some(b)) => b,
+            // A null row's key may be anything: it reads as the first variant.
+            _ if nulls.is_some_and(|n| n.is_null(row)) => &[0u8; 8],
+            _ => return None,
+        };
+        column.push_raw(&bytes[..w]);
+    }
+    Some((column, nulls.cloned()))
+}
+
 impl<E: SoAEnum> FixedKind for EnumKeys<E> {
     type Item = E;
     type Ref<'a> = &'static E;
@@ -35,15 +83,7 @@ impl<E: SoAEnum> FixedKind for EnumKeys<E> {
         width::<E>()
     }
     fn encode(item: &E) -> [u8; 8] {
-        let mut out = [0; 8];
-        // The width fits every variant index (see `width`).
-        let k = item.variant_index();
-        match width::<E>() {
-            1 => out[..1].copy_from_slice(&(k as i8).to_ne_bytes()),
-            2 => out[..2].copy_from_slice(&(k as i16).to_ne_bytes()),
-            _ => out[..4].copy_from_slice(&(k as i32).to_ne_bytes()),
-        }
-        out
+        key_bytes::<E>(item.variant_index())
     }
     fn decode(row: &[u8]) -> &'static E {
         let k = match *row {
@@ -134,6 +174,18 @@ impl<E: SoAEnum + BaseField> ArrowValues for EnumColumn<E> {
         }
         // Another dictionary (as a Parquet reader builds one), or plain strings: matched by
         // name, so the keys are rewritten.
+        let remapped = match array.data_type() {
+            DataType::Dictionary(k, _) => match **k {
+                DataType::Int8 => remap::<Int8Type, E>(&array),
+                DataType::Int16 => remap::<Int16Type, E>(&array),
+                DataType::Int32 => remap::<Int32Type, E>(&array),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(done) = remapped {
+            return Ok(done);
+        }
         let nulls = array.logical_nulls();
         let values = enum_decode::<E>(&array, opts)?;
         Ok((values.into_iter().collect(), nulls))

@@ -167,6 +167,11 @@ impl<K: FixedKind> FixedColumn<K> {
         }
     }
 
+    /// Appends one row's bytes (`width` of them) as they are.
+    pub(super) fn push_raw(&mut self, row: &[u8]) {
+        self.rows.push(row)
+    }
+
     pub(super) fn raw(&self, i: usize) -> Option<&[u8]> {
         self.rows.row(i)
     }

@@ -299,10 +299,7 @@ impl Column for StrColumn {
         if values.len() > i32::MAX as usize {
             panic!("StrColumn holds at most 2 GiB of string bytes");
         }
-        offsets.reserve((o.len() - 1) * 4);
-        for &x in &o[1..] {
-            offsets.push((x as i64 - first + base) as i32);
-        }
+        offsets.extend(o[1..].iter().map(|&x| (x as i64 - first + base) as i32));
         other.clear();
     }
     fn split_off(&mut self, at: usize) -> Self {
