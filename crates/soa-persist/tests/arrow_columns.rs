@@ -327,6 +327,14 @@ fn agree(p: &PlainSoA, a: &ArrowedSoA) -> Result<(), TestCaseError> {
         prop_assert_eq!(a.get(i).map(|r| r.name), Some(t.1.as_str()));
     }
     prop_assert!(a.get(rows.len()).is_none());
+    prop_assert_eq!(
+        a.note.null_count(),
+        rows.iter().filter(|t| t.2.is_none()).count()
+    );
+    prop_assert_eq!(
+        a.seen.null_count(),
+        rows.iter().filter(|t| t.6.is_none()).count()
+    );
     let mid = rows.len() / 2;
     let slice = a.slice(mid..rows.len()).expect("in range");
     prop_assert_eq!(slice.len(), rows.len() - mid);

@@ -314,13 +314,22 @@ impl<C: ArrowValues> Column for Nullable<C> {
     }
     fn append(&mut self, other: &mut Self) {
         let (len, other_len) = (self.len(), other.len());
-        if !(matches!(self.validity, Validity::AllValid)
+        if len == 0 {
+            // Nothing to keep: take `other`'s bitmap as it is.
+            self.validity = std::mem::take(&mut other.validity);
+        } else if !(matches!(self.validity, Validity::AllValid)
             && matches!(other.validity, Validity::AllValid))
         {
-            for i in 0..other_len {
-                let valid = other.validity.is_valid(i);
-                self.validity.push(len + i, valid);
+            let extra = other.null_count();
+            let (bits, nulls) = self.validity.owned(len);
+            match &other.validity {
+                Validity::AllValid => bits.append_n(other_len, true),
+                Validity::Shared(n) => bits.append_buffer(n.inner()),
+                Validity::Owned { bits: theirs, .. } => {
+                    bits.append_packed_range(0..other_len, theirs.as_slice())
+                }
             }
+            *nulls += extra;
         }
         self.values.append(&mut other.values);
         other.clear();
