@@ -407,6 +407,29 @@ proptest! {
             rows.clone()
         );
     }
+
+    /// Any sequence of operations on columns read from a slice of a shared batch (the first
+    /// write of each kind starting from shared, offset buffers) agrees with the `Vec` struct,
+    /// and leaves the batch as it was.
+    #[test]
+    fn operations_on_a_sliced_shared_batch_match_vec_columns(
+        rows in prop::collection::vec(tuple(), 1..16),
+        cut in any::<usize>(),
+        ops in prop::collection::vec(op(), 1..8),
+    ) {
+        let whole: PlainSoA = rows.iter().map(plain).collect();
+        let batch = whole.to_record_batch().unwrap();
+        let start = cut % rows.len();
+        let len = (cut / 7) % (rows.len() - start + 1);
+        let sliced = batch.slice(start, len);
+        let mut p = PlainSoA::from_record_batch(&sliced).unwrap();
+        let mut a = ArrowedSoA::from_record_batch(&sliced).unwrap();
+        for op in &ops {
+            apply(&mut p, &mut a, op)?;
+            agree(&p, &a)?;
+        }
+        prop_assert_eq!(plain_rows(&PlainSoA::from_record_batch(&batch).unwrap()), rows);
+    }
 }
 
 /// The Arrow schema does not depend on the column layout.
