@@ -105,6 +105,13 @@ impl RowView for &str {
     }
 }
 
+impl RowView for &[u8] {
+    type Owned = Vec<u8>;
+    fn to_row(&self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
 impl<R: RowView> RowView for Option<R> {
     type Owned = Option<R::Owned>;
     fn to_row(&self) -> Self::Owned {

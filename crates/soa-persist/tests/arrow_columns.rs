@@ -1,5 +1,5 @@
 //! `#[soa(arrow)]` columns: zero-copy both ways (proved by pointer identity, for strings,
-//! optional strings, enums and instants), the container API agreeing with the `Vec` struct
+//! binaries, enums, instants and the `Option` of each), the container API agreeing with the `Vec` struct
 //! under random operations, Arrow round trips of sliced and shared arrays, and the Parquet and
 //! in-memory backends reading and writing such a struct.
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
@@ -35,6 +35,8 @@ macro_rules! row_struct {
             pub maybe_kind: Option<Kind>,
             pub at: DateTime<Utc>,
             pub seen: Option<DateTime<Utc>>,
+            pub blob: Vec<u8>,
+            pub maybe_blob: Option<Vec<u8>>,
         }
     };
 }
@@ -62,7 +64,7 @@ pub struct PerField {
 #[soa(arrow)]
 pub struct Mixed {
     pub id: i64,
-    pub flags: Vec<u8>,
+    pub flags: Vec<i32>,
     #[soa(timestamp = "ns")]
     pub at: DateTime<Utc>,
     pub name: String,
@@ -76,6 +78,8 @@ type Tuple = (
     Option<Kind>,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    Vec<u8>,
+    Option<Vec<u8>>,
 );
 
 fn plain(t: &Tuple) -> Plain {
@@ -88,6 +92,8 @@ fn plain(t: &Tuple) -> Plain {
         maybe_kind: t.4,
         at: t.5,
         seen: t.6,
+        blob: t.7,
+        maybe_blob: t.8,
     }
 }
 
@@ -101,6 +107,8 @@ fn arrowed(t: &Tuple) -> Arrowed {
         maybe_kind: t.4,
         at: t.5,
         seen: t.6,
+        blob: t.7,
+        maybe_blob: t.8,
     }
 }
 
@@ -115,6 +123,8 @@ fn plain_rows(s: &PlainSoA) -> Vec<Tuple> {
                 *r.maybe_kind,
                 *r.at,
                 *r.seen,
+                r.blob.clone(),
+                r.maybe_blob.clone(),
             )
         })
         .collect()
@@ -131,6 +141,8 @@ fn arrowed_rows(s: &ArrowedSoA) -> Vec<Tuple> {
                 r.maybe_kind.copied(),
                 r.at,
                 r.seen,
+                r.blob.to_vec(),
+                r.maybe_blob.map(<[u8]>::to_vec),
             )
         })
         .collect()
@@ -153,9 +165,21 @@ fn tuple() -> impl Strategy<Value = Tuple> {
         prop::option::of(kind()),
         -8_000_000_000_000_000i64..8_000_000_000_000_000,
         prop::option::of(-1_000_000_000_000i64..1_000_000_000_000),
+        prop::collection::vec(any::<u8>(), 0..5),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..3)),
     )
-        .prop_map(|(id, name, note, kind, mk, at, seen)| {
-            (id, name, note, kind, mk, instant(at), seen.map(instant))
+        .prop_map(|(id, name, note, kind, mk, at, seen, blob, mb)| {
+            (
+                id,
+                name,
+                note,
+                kind,
+                mk,
+                instant(at),
+                seen.map(instant),
+                blob,
+                mb,
+            )
         })
 }
 
@@ -355,7 +379,19 @@ fn agree(p: &PlainSoA, a: &ArrowedSoA) -> Result<(), TestCaseError> {
     let owned: Vec<Tuple> = a
         .clone()
         .into_iter()
-        .map(|r| (r.id, r.name, r.note, r.kind, r.maybe_kind, r.at, r.seen))
+        .map(|r| {
+            (
+                r.id,
+                r.name,
+                r.note,
+                r.kind,
+                r.maybe_kind,
+                r.at,
+                r.seen,
+                r.blob,
+                r.maybe_blob,
+            )
+        })
         .collect();
     prop_assert_eq!(owned, rows);
     Ok(())
@@ -452,6 +488,8 @@ fn arrowed_fixture(n: usize) -> ArrowedSoA {
                 (i % 4 != 0).then_some(Kind::Gamma),
                 instant(i as i64 * 1_000_003),
                 (i % 5 != 0).then(|| instant(-(i as i64))),
+                vec![i as u8, 0, 255],
+                (i % 6 != 0).then(|| vec![i as u8; i % 4]),
             ))
         })
         .collect()
@@ -473,6 +511,9 @@ fn column_ptrs(a: &ArrowedSoA) -> Vec<usize> {
         ptr(a.at.raw_bytes()),
         ptr(a.seen.values().raw_bytes()),
         ptr(a.seen.validity_bytes().expect("has nulls")),
+        ptr(a.blob.value_bytes()),
+        ptr(a.maybe_blob.values().value_bytes()),
+        ptr(a.maybe_blob.validity_bytes().expect("has nulls")),
     ]
 }
 
@@ -482,6 +523,7 @@ fn batch_ptrs(batch: &RecordBatch) -> Vec<usize> {
     let (name, note) = (col("name"), col("note"));
     let (kind, maybe_kind) = (col("kind"), col("maybe_kind"));
     let (at, seen) = (col("at"), col("seen"));
+    let (blob, maybe_blob) = (col("blob"), col("maybe_blob"));
     let validity = |a: &ArrayRef| a.nulls().unwrap().buffer().as_ptr() as usize;
     let keys = |a: &ArrayRef| a.as_dictionary::<Int8Type>().keys().values().as_ptr() as usize;
     let times = |a: &ArrayRef| {
@@ -499,6 +541,9 @@ fn batch_ptrs(batch: &RecordBatch) -> Vec<usize> {
         times(&at),
         times(&seen),
         validity(&seen),
+        blob.as_binary::<i32>().values().as_ptr() as usize,
+        maybe_blob.as_binary::<i32>().values().as_ptr() as usize,
+        validity(&maybe_blob),
     ]
 }
 
@@ -615,13 +660,13 @@ fn per_field_attribute_and_timestamp_unit() {
 fn types_without_an_arrow_column_stay_vec_in_an_arrow_struct() {
     let row = Mixed {
         id: -1,
-        flags: vec![1, 2],
+        flags: vec![1, -2],
         at: instant(5),
         name: "x".into(),
     };
     let soa: MixedSoA = std::iter::once(row.clone()).collect();
     let _: &Vec<i64> = &soa.id;
-    let _: &Vec<Vec<u8>> = &soa.flags;
+    let _: &Vec<Vec<i32>> = &soa.flags;
     let _: &Vec<DateTime<Utc>> = &soa.at;
     let _: &StrColumn = &soa.name;
     let back = MixedSoA::from_owned_record_batch(soa.into_record_batch().unwrap()).unwrap();

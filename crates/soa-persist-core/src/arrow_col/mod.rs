@@ -2,7 +2,7 @@
 //! dictionary keys, raw timestamps, a validity bitmap) so that converting to and from Arrow moves
 //! buffers instead of values, for strings, enums and instants as for primitives.
 //!
-//! - [`StrColumn`] (`String`), [`EnumColumn`] (`#[derive(SoAEnum)]` enums, stored as keys),
+//! - [`StrColumn`] (`String`), [`BinColumn`] (`Vec<u8>`), [`EnumColumn`] (`#[derive(SoAEnum)]` enums, stored as keys),
 //!   [`InstantColumn`] (`DateTime<Utc>`, stored as `i64` in the field's unit), and
 //!   [`Nullable`], which adds a validity bitmap to any of them for `Option<T>`.
 //! - [`ArrowLayout`] maps a field type to its Arrow-layout column (what `#[soa(arrow)]` on a
@@ -36,7 +36,7 @@ pub use fixed::{FixedColumn, FixedKind};
 pub use instant::{InstantColumn, InstantUnit, Instants};
 pub use nullable::Nullable;
 pub use slice::ColumnSlice;
-pub use strings::StrColumn;
+pub use strings::{BinColumn, ByteKind, Bytes, BytesColumn, StrColumn, Text};
 
 /// A non-null Arrow-layout column: what [`Nullable`] wraps, and what the column types share.
 pub trait ArrowValues: ArrowColumn + Clone + Debug + PartialEq {
@@ -71,7 +71,7 @@ pub trait ArrowValues: ArrowColumn + Clone + Debug + PartialEq {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no Arrow-layout column for #[soa(arrow)]",
     label = "no Arrow-layout column for this type",
-    note = "#[soa(arrow)] on a field supports String, DateTime<Utc> (timestamp unit s, ms or us), enums with #[derive(SoAEnum)], and Option of these",
+    note = "#[soa(arrow)] on a field supports String, Vec<u8>, DateTime<Utc> (timestamp unit s, ms or us), enums with #[derive(SoAEnum)], and Option of these",
     note = "primitive and Timestamp<U> columns are already zero-copy as Vec<T>: drop #[soa(arrow)] on this field"
 )]
 pub trait ArrowLayout<U: TimestampUnit = Micros>: SoAField {
@@ -100,6 +100,15 @@ impl<U: TimestampUnit> StructLayout<U> for String {
 impl<U: TimestampUnit> StructLayout<U> for Option<String> {
     type Column = Nullable<StrColumn>;
 }
+impl<U: TimestampUnit> ArrowLayout<U> for Vec<u8> {
+    type Column = BinColumn;
+}
+impl<U: TimestampUnit> StructLayout<U> for Vec<u8> {
+    type Column = BinColumn;
+}
+impl<U: TimestampUnit> StructLayout<U> for Option<Vec<u8>> {
+    type Column = Nullable<BinColumn>;
+}
 
 // An enum's own `ArrowLayout` and `StructLayout` impls come from `#[derive(SoAEnum)]` (a
 // blanket impl here would make every unsupported type's error about `SoAEnum`).
@@ -122,20 +131,7 @@ macro_rules! vec_layout {
         impl<U: TimestampUnit> StructLayout<U> for Option<$t> { type Column = Vec<Option<$t>>; }
     )*};
 }
-vec_layout!(
-    bool,
-    i8,
-    i16,
-    i32,
-    i64,
-    u8,
-    u16,
-    u32,
-    u64,
-    f32,
-    f64,
-    Vec<u8>
-);
+vec_layout!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
 impl<U: TimestampUnit, W: TimestampUnit> StructLayout<U> for crate::bridge::Timestamp<W> {
     type Column = Vec<Self>;
@@ -191,8 +187,8 @@ fn reject_nulls(nulls: Option<&NullBuffer>) -> Result<(), ConvertError> {
 
 /// `ArrowColumn` for a non-null Arrow-layout column, through its `ArrowValues` impl.
 macro_rules! arrow_column_impl {
-    ([$($g:tt)*] $col:ty) => {
-        impl<$($g)*> $crate::convert::ArrowColumn for $col {
+    ([$($g:tt)*] $col:ty $(where $($w:tt)*)?) => {
+        impl<$($g)*> $crate::convert::ArrowColumn for $col $(where $($w)*)? {
             fn arrow_field(
                 name: &str,
                 opts: &$crate::bridge::FieldOptions,
