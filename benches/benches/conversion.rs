@@ -1,6 +1,8 @@
 //! Conversion benchmark (issue: core): `to_record_batch` / `from_record_batch` of 1M `Order`
 //! rows vs serde_arrow and arrow_convert; `into_record_batch` at 1k vs 10M rows (zero-copy:
-//! flat in N); and `to_record_batch` throughput next to a plain memcpy of the same bytes.
+//! flat in N); the same for `OrderArrow` (`#[soa(arrow)]`: every column zero-copy, strings,
+//! enum and instant included) at 1k and at ROWS rows; and `to_record_batch` throughput next to
+//! a plain memcpy of the same bytes.
 //! Run: `cargo bench -p soa-persist-benches --bench conversion` (ROWS=... to change 1M).
 
 use std::sync::Arc;
@@ -12,7 +14,9 @@ use serde::{Deserialize, Serialize};
 use soa_persist::Micros;
 use soa_persist::arrow::datatypes::FieldRef;
 use soa_persist::prelude::*;
-use soa_persist_benches::{Order, OrderSoA, Status, best_of, ms, order, report, rows_from_env};
+use soa_persist_benches::{
+    Order, OrderArrow, OrderArrowSoA, OrderSoA, Status, best_of, ms, order, report, rows_from_env,
+};
 
 /// The same row for serde_arrow (timestamps as i64 microseconds, which it maps to Timestamp).
 #[derive(Serialize, Deserialize)]
@@ -182,6 +186,104 @@ fn main() {
         ours_from_owned,
         "arrow_convert",
         conv_from,
+    );
+
+    println!("== #[soa(arrow)] Order: every column in Arrow layout ==");
+    // Consuming both ways: a fresh, unshared input per run (made outside the timed part).
+    let consume = |n: usize| {
+        let input: OrderArrowSoA = orders[..n].iter().cloned().map(OrderArrow::from).collect();
+        let (mut into, mut from) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..runs {
+            let s = input.clone();
+            let start = std::time::Instant::now();
+            let b = s.into_record_batch().expect("convert");
+            into = into.min(start.elapsed());
+            let start = std::time::Instant::now();
+            let s = OrderArrowSoA::from_owned_record_batch(b).expect("convert");
+            from = from.min(start.elapsed());
+            assert_eq!(s.len(), n);
+        }
+        (into, from)
+    };
+    let small = rows.min(1_000);
+    let (into_small, from_small) = consume(small);
+    let (into_big, from_big) = consume(rows);
+    let arrow_soa: OrderArrowSoA = orders.iter().cloned().map(OrderArrow::from).collect();
+    let (arrow_from, arrow_back) = best_of(runs, || {
+        OrderArrowSoA::from_record_batch(&batch).expect("convert")
+    });
+    let (arrow_to, arrow_batch) = best_of(runs, || arrow_soa.to_record_batch().expect("convert"));
+    assert_eq!(arrow_back.len(), rows);
+    assert_eq!(
+        arrow_batch.columns(),
+        batch.columns(),
+        "same Arrow data as OrderSoA"
+    );
+    report(
+        "into_record_batch (OrderArrow, consuming)",
+        into_big,
+        "serde_arrow",
+        serde_to,
+    );
+    report(
+        "into_record_batch (OrderArrow, consuming)",
+        into_big,
+        "arrow_convert",
+        conv_to,
+    );
+    report(
+        "into_record_batch (OrderArrow vs OrderSoA)",
+        into_big,
+        "OrderSoA",
+        ours_into,
+    );
+    report(
+        "from_owned_record_batch (OrderArrow)",
+        from_big,
+        "serde_arrow",
+        serde_from,
+    );
+    report(
+        "from_owned_record_batch (OrderArrow)",
+        from_big,
+        "arrow_convert",
+        conv_from,
+    );
+    report(
+        "from_record_batch (OrderArrow)",
+        arrow_from,
+        "serde_arrow",
+        serde_from,
+    );
+    report(
+        "from_record_batch (OrderArrow)",
+        arrow_from,
+        "OrderSoA",
+        ours_from,
+    );
+    report(
+        "to_record_batch (from OrderArrowSoA)",
+        arrow_to,
+        "serde_arrow",
+        serde_to,
+    );
+    report(
+        "to_record_batch (from OrderArrowSoA)",
+        arrow_to,
+        "OrderSoA",
+        ours_to,
+    );
+    println!(
+        "OrderArrow into_record_batch: {small} rows {:.3} µs, {rows} rows {:.3} µs: {:.2}x (1.0 = independent of N)",
+        into_small.as_secs_f64() * 1e6,
+        into_big.as_secs_f64() * 1e6,
+        into_big.as_secs_f64() / into_small.as_secs_f64()
+    );
+    println!(
+        "OrderArrow from_owned_record_batch: {small} rows {:.3} µs, {rows} rows {:.3} µs: {:.2}x",
+        from_small.as_secs_f64() * 1e6,
+        from_big.as_secs_f64() * 1e6,
+        from_big.as_secs_f64() / from_small.as_secs_f64()
     );
 
     println!("== zero-copy: into_record_batch of primitive + timestamp columns ==");

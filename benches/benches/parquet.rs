@@ -1,6 +1,7 @@
 //! Parquet benchmark (issue: Parquet backend), 10M `Order` rows, same data, same run:
 //! save and load with zstd and snappy vs pyarrow `write_table`/`read_table` and DuckDB
-//! `COPY TO`/`read_parquet`; a 0.1%-selective key query vs a full load-and-filter and vs
+//! `COPY TO`/`read_parquet`, loads into `OrderSoA` and into the Arrow-layout `OrderArrowSoA`
+//! (`#[soa(arrow)]`) vs `read_table`; a 0.1%-selective key query vs a full load-and-filter and vs
 //! DuckDB's filtered `read_parquet`; peak RSS during save vs the in-memory Arrow size.
 //! Run: `cargo bench -p soa-persist-benches --bench parquet` (ROWS=... to change 10M; the
 //! peers need the virtualenv of scripts/setup.sh).
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
-use soa_persist_benches::{Order, OrderSoA, order, rows_from_env, runtime};
+use soa_persist_benches::{Order, OrderArrow, OrderSoA, order, rows_from_env, runtime};
 
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -64,6 +65,13 @@ fn main() {
         let load = start.elapsed();
         assert_eq!(loaded.len() as u64, n);
         drop(loaded);
+        // Into the Arrow-layout SoA (`#[soa(arrow)]`): the same files, no String per row.
+        let arrow_p = ParquetPersistence::<OrderArrow>::open(&dir).expect("open");
+        let start = Instant::now();
+        let loaded = rt.block_on(arrow_p.load()).expect("load").expect("rows");
+        let load_soa_arrow = start.elapsed();
+        assert_eq!(loaded.len() as u64, n);
+        drop(loaded);
         // Arrow out, like pyarrow's read_table (no Rust Strings built).
         let start = Instant::now();
         let batches = rt.block_on(p.load_batches()).expect("load").expect("rows");
@@ -73,12 +81,13 @@ fn main() {
         let stats = rt.block_on(p.stats()).expect("stats");
         let mb = arrow_bytes / 1e6;
         println!(
-            "{codec}: save {:.2} s ({:.1} M rows/s, {:.0} MB/s), load into OrderSoA {:.2} s ({:.1} M rows/s), load as Arrow {:.2} s, {} files, {:.0} MiB on disk, save peak RSS +{:.0} MiB = {:.2}x Arrow size",
+            "{codec}: save {:.2} s ({:.1} M rows/s, {:.0} MB/s), load into OrderSoA {:.2} s ({:.1} M rows/s), into OrderArrowSoA {:.2} s, load as Arrow {:.2} s, {} files, {:.0} MiB on disk, save peak RSS +{:.0} MiB = {:.2}x Arrow size",
             secs(save),
             n as f64 / secs(save) / 1e6,
             mb / secs(save),
             secs(load),
             n as f64 / secs(load) / 1e6,
+            secs(load_soa_arrow),
             secs(load_arrow),
             stats.files.unwrap_or(0),
             stats.bytes_on_disk.unwrap_or(0) as f64 / 1048576.0,
@@ -143,6 +152,11 @@ fn main() {
             "{codec}: load into OrderSoA vs pyarrow read_table: {:.2}x   vs DuckDB read_parquet: {:.2}x",
             t("pyarrow_read") / secs(load),
             t("duckdb_read_parquet") / secs(load)
+        );
+        println!(
+            "{codec}: load into OrderArrowSoA vs pyarrow read_table: {:.2}x   vs DuckDB read_parquet: {:.2}x",
+            t("pyarrow_read") / secs(load_soa_arrow),
+            t("duckdb_read_parquet") / secs(load_soa_arrow)
         );
         println!(
             "{codec}: load as Arrow vs pyarrow read_table:      {:.2}x   vs DuckDB read_parquet: {:.2}x",

@@ -37,9 +37,10 @@ pub use soa_persist_core::arrow;
 #[doc(hidden)]
 pub mod __private {
     pub use soa_persist_core::arrow;
+    pub use soa_persist_core::arrow_col::{ArrowLayout, EnumColumn, StructLayout};
     pub use soa_persist_core::bridge::{
-        BaseField, FieldOptions, ListItem, SoAEnum, SoAField, enum_data_type, enum_decode,
-        enum_encode, enum_metadata,
+        BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, Seconds, SoAEnum, SoAField,
+        TimestampUnit, enum_data_type, enum_decode, enum_encode, enum_metadata,
     };
     pub use soa_persist_core::column::{
         Column, RowView, SliceLen, apply_permutation, sort_permutation,

@@ -69,6 +69,12 @@ pub trait Column: Default {
     fn retain_mask(&mut self, keep: &[bool]);
     /// Consumes the column and yields its rows in order.
     fn into_items(self) -> Self::IntoIter;
+    /// Reorders the rows so that new row `i` is old row `perm[i]`. `perm` must be a
+    /// permutation of `0..len` (entries out of range are ignored). The default swaps rows along
+    /// the permutation's cycles; columns for which a swap is not O(1) gather instead.
+    fn permute(&mut self, perm: &[usize]) {
+        permute_by_swaps(self, perm)
+    }
 }
 
 /// A borrowed row (or value) that can be cloned into its owned form.
@@ -90,6 +96,35 @@ impl<T: Clone> RowView for &T {
 pub trait SliceLen {
     /// The number of rows in the range.
     fn slice_len(&self) -> usize;
+}
+
+impl RowView for &str {
+    type Owned = String;
+    fn to_row(&self) -> String {
+        (*self).to_owned()
+    }
+}
+
+impl RowView for &[u8] {
+    type Owned = Vec<u8>;
+    fn to_row(&self) -> Vec<u8> {
+        self.to_vec()
+    }
+}
+
+impl<R: RowView> RowView for Option<R> {
+    type Owned = Option<R::Owned>;
+    fn to_row(&self) -> Self::Owned {
+        self.as_ref().map(RowView::to_row)
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl RowView for chrono::DateTime<chrono::Utc> {
+    type Owned = Self;
+    fn to_row(&self) -> Self {
+        *self
+    }
 }
 
 impl<T> SliceLen for &[T] {
@@ -170,12 +205,18 @@ impl<T: Clone> Column for Vec<T> {
     }
 }
 
-/// Reorders `column` so that new row `i` is old row `perm[i]`, with one swap per moved row.
-///
-/// `perm` must be a permutation of `0..column.len()` (as built by the generated sort methods);
-/// entries out of range are ignored rather than panicking. Called by the generated code.
+/// Reorders `column` so that new row `i` is old row `perm[i]` (`Column::permute`). Called by
+/// the generated sort methods.
 #[doc(hidden)]
 pub fn apply_permutation<C: Column>(column: &mut C, perm: &[usize]) {
+    column.permute(perm)
+}
+
+/// `Column::permute` by one swap per moved row.
+///
+/// `perm` must be a permutation of `0..column.len()` (as built by the generated sort methods);
+/// entries out of range are ignored rather than panicking.
+pub fn permute_by_swaps<C: Column>(column: &mut C, perm: &[usize]) {
     let mut done = vec![false; perm.len()];
     for start in 0..perm.len() {
         if done[start] {

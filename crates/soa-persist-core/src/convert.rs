@@ -15,7 +15,8 @@ use crate::error::ConvertError;
 pub trait ToArrow: Sized {
     /// Copies every column into a new batch; the container is unchanged.
     fn to_record_batch(&self) -> Result<RecordBatch, ConvertError>;
-    /// Moves the columns into a batch; non-null primitive and `Timestamp` columns are not copied.
+    /// Moves the columns into a batch; non-null primitive and `Timestamp` columns, and every
+    /// Arrow-layout (`#[soa(arrow)]`) column, are not copied.
     fn into_record_batch(self) -> Result<RecordBatch, ConvertError>;
     /// Reads a batch whose columns match by name (any order, extra columns ignored).
     fn from_record_batch(batch: &RecordBatch) -> Result<Self, ConvertError>;

@@ -2,16 +2,17 @@
 //!
 //! - [`SoAColumns`]: a generated container's columns as Arrow arrays and back. A trait rather
 //!   than inherent methods, so users' types gain no visible methods.
-//! - [`field_column`] / [`nested_column`]: each returns a table of the operations the generated
+//! - [`field_column`] / [`nested_column`] / [`arrow_column`] / [`struct_column`]: each returns a table of the operations the generated
 //!   code needs for one column. Calling them is the only place where generated code requires a
-//!   field type's trait (`SoAField` or `SoA`); the table itself has no bounds. So an unsupported
+//!   field type's trait (`SoAField`, `SoA`, `ArrowLayout` or `StructLayout`); the table itself has no bounds. So an unsupported
 //!   field type fails that one bound, with the same error at the same span every time, and
 //!   rustc reports it once.
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::Field;
 
-use crate::bridge::{FieldOptions, SoAField};
+use crate::arrow_col::{ArrowLayout, StructLayout};
+use crate::bridge::{FieldOptions, SoAField, TimestampUnit};
 use crate::convert::{ArrowColumn, ColumnSource};
 use crate::error::ConvertError;
 use crate::soa::SoA;
@@ -75,6 +76,32 @@ impl<T, C> FieldColumn<T, C> {
     pub fn validate(&self, value: &T, opts: &FieldOptions) -> Result<(), ConvertError> {
         (self.validate)(value, opts)
     }
+}
+
+/// The operations on a field of type `T` stored in column `C`.
+fn ops<T: SoAField, C: ArrowColumn<Item = T>>() -> FieldColumn<T, C> {
+    FieldColumn {
+        arrow_field: C::arrow_field,
+        to_array: C::to_array,
+        into_array: C::into_array,
+        read: |source, name, opts, default| source.column::<C>(name, opts, default),
+        validate: <T as SoAField>::validate,
+    }
+}
+
+/// The operations on a `#[soa(arrow)]` field of type `T` (timestamp unit `U`), stored in its
+/// Arrow-layout column.
+#[inline]
+pub fn arrow_column<T: ArrowLayout<U>, U: TimestampUnit>()
+-> FieldColumn<T, <T as ArrowLayout<U>>::Column> {
+    ops()
+}
+
+/// The operations on a field of type `T` (timestamp unit `U`) of a `#[soa(arrow)]` struct.
+#[inline]
+pub fn struct_column<T: StructLayout<U>, U: TimestampUnit>()
+-> FieldColumn<T, <T as StructLayout<U>>::Column> {
+    ops()
 }
 
 /// The operations on a plain field of type `T`, stored as `Vec<T>`.

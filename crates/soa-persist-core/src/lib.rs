@@ -1,6 +1,8 @@
 //! Core of soa-persist: the layers every backend builds on.
 //!
 //! - [`column`](mod@column): the struct-of-arrays container operations (`Column`).
+//! - [`arrow_col`]: Arrow-layout columns (`#[soa(arrow)]`): strings, enums and instants kept
+//!   in Arrow's buffers, so conversion to and from Arrow moves buffers.
 //! - [`bridge`]: how each Rust field type maps to Arrow (`SoAField`, `BaseField`).
 //! - [`schema`]: `ArrowSchemaGen`, the compile-time schema and its metadata.
 //! - [`convert`]: `ToArrow`, container <-> `RecordBatch`, copying and zero-copy.
@@ -11,6 +13,7 @@
 //!
 //! Users depend on the `soa-persist` facade crate, which re-exports all of this.
 
+pub mod arrow_col;
 pub mod bridge;
 pub mod column;
 pub mod convert;

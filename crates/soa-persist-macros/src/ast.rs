@@ -10,7 +10,7 @@ use syn::{
 
 use crate::ctxt::Ctxt;
 
-const FIELD_ATTRS: &str = "key, partition, rename = \"..\", nested, timestamp = \"s|ms|us|ns\", decimal(precision, scale), default, default = \"path\"";
+const FIELD_ATTRS: &str = "key, partition, rename = \"..\", nested, arrow, timestamp = \"s|ms|us|ns\", decimal(precision, scale), default, default = \"path\"";
 
 /// `#[soa(default)]` or `#[soa(default = "path::to::fn")]`.
 pub(crate) enum Default {
@@ -26,6 +26,8 @@ pub(crate) struct Field {
     pub key: Option<Span>,
     pub partition: bool,
     pub nested: bool,
+    /// `#[soa(arrow)]`: stored in the type's Arrow-layout column.
+    pub arrow: Option<Span>,
     /// `TimeUnit` variant name.
     pub timestamp: Option<Ident>,
     pub decimal: Option<(u8, i8)>,
@@ -39,6 +41,8 @@ pub(crate) struct Struct {
     /// The struct name recorded in the schema.
     pub name: String,
     pub krate: Path,
+    /// `#[soa(arrow)]` on the struct: every field in its Arrow-layout column where it has one.
+    pub arrow: bool,
     pub fields: Vec<Field>,
 }
 
@@ -50,7 +54,8 @@ impl Struct {
     pub(crate) fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
         let mut cx = Ctxt::new();
         let mut name = input.ident.to_string();
-        let krate = container_attrs(&mut cx, &input.attrs, &mut name);
+        let mut arrow = false;
+        let krate = container_attrs(&mut cx, &input.attrs, &mut name, Some(&mut arrow));
         check_generics(&mut cx, &input.generics);
         let raw_fields = match &input.data {
             Data::Struct(s) => match &s.fields {
@@ -81,6 +86,7 @@ impl Struct {
             generics: input.generics.clone(),
             name,
             krate,
+            arrow,
             fields,
         })
     }
@@ -101,7 +107,7 @@ impl Enum {
     pub(crate) fn parse(input: &DeriveInput) -> Result<Self, syn::Error> {
         let mut cx = Ctxt::new();
         let mut unused = String::new();
-        let krate = container_attrs(&mut cx, &input.attrs, &mut unused);
+        let krate = container_attrs(&mut cx, &input.attrs, &mut unused, None);
         if !input.generics.params.is_empty() {
             cx.error(&input.generics, "SoAEnum does not support generic enums");
         }
@@ -153,8 +159,14 @@ impl Enum {
     }
 }
 
-/// `#[soa(crate = "...", rename = "...")]` on the struct or enum.
-fn container_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute], name: &mut String) -> Path {
+/// `#[soa(crate = "...", rename = "...")]` on the struct or enum, and `#[soa(arrow)]` on a
+/// struct (`arrow` is `None` for an enum).
+fn container_attrs(
+    cx: &mut Ctxt,
+    attrs: &[syn::Attribute],
+    name: &mut String,
+    mut arrow: Option<&mut bool>,
+) -> Path {
     let mut krate: Path = syn::parse_quote!(::soa_persist);
     for attr in attrs.iter().filter(|a| a.path().is_ident("soa")) {
         let parsed = attr.parse_nested_meta(|meta| {
@@ -164,6 +176,13 @@ fn container_attrs(cx: &mut Ctxt, attrs: &[syn::Attribute], name: &mut String) -
             } else if meta.path.is_ident("rename") {
                 *name = meta.value()?.parse::<LitStr>()?.value();
                 Ok(())
+            } else if let (true, Some(arrow)) = (meta.path.is_ident("arrow"), arrow.as_deref_mut()) {
+                *arrow = true;
+                Ok(())
+            } else if arrow.is_some() {
+                Err(meta.error(
+                    "unknown container attribute; supported: crate = \"path\", rename = \"name\", arrow",
+                ))
             } else {
                 Err(meta.error(
                     "unknown container attribute; supported: crate = \"path\", rename = \"name\"",
@@ -205,6 +224,7 @@ fn parse_field(cx: &mut Ctxt, field: &syn::Field) -> Option<Field> {
         key: None,
         partition: false,
         nested: false,
+        arrow: None,
         timestamp: None,
         decimal: None,
         default: None,
@@ -218,6 +238,8 @@ fn parse_field(cx: &mut Ctxt, field: &syn::Field) -> Option<Field> {
                 out.partition = true;
             } else if path.is_ident("nested") {
                 out.nested = true;
+            } else if path.is_ident("arrow") {
+                out.arrow = Some(path.span());
             } else if path.is_ident("rename") {
                 out.name = meta.value()?.parse::<LitStr>()?.value();
             } else if path.is_ident("timestamp") {
@@ -355,6 +377,12 @@ fn check_fields(cx: &mut Ctxt, fields: &[Field]) {
                     &f.ident,
                     "a #[soa(nested)] field can't be a partition column",
                 );
+            }
+            if let Some(span) = f.arrow {
+                cx.push(syn::Error::new(
+                    span,
+                    "#[soa(arrow)] goes on the nested struct (or its fields), not on #[soa(nested)]",
+                ));
             }
         }
         if fields[..i].iter().any(|o| o.name == f.name) {

@@ -17,6 +17,7 @@ pub(crate) fn expand(e: &Enum) -> TokenStream {
         const _: () = {
             impl #p::SoAEnum for #ident {
                 const VARIANTS: &'static [&'static str] = &[#( #names ),*];
+                const ALL: &'static [Self] = &[#( Self::#variants ),*];
                 fn variant_index(&self) -> usize {
                     match self { #( Self::#variants => #indexes, )* }
                 }
@@ -47,6 +48,14 @@ pub(crate) fn expand(e: &Enum) -> TokenStream {
             }
 
             impl #p::ListItem for #ident {}
+
+            impl<__U: #p::TimestampUnit> #p::ArrowLayout<__U> for #ident {
+                type Column = #p::EnumColumn<Self>;
+            }
+
+            impl<__U: #p::TimestampUnit> #p::StructLayout<__U> for #ident {
+                type Column = #p::EnumColumn<Self>;
+            }
         };
     }
 }

@@ -76,6 +76,7 @@ pub mod testing {
 }
 
 // The domain, schema, conversion and query layers.
+pub use soa_persist_core::arrow_col;
 pub use soa_persist_core::bridge::{
     BaseField, FieldOptions, ListItem, Micros, Millis, Nanos, Seconds, SoAEnum, SoAField,
     Timestamp, TimestampUnit,

@@ -18,6 +18,8 @@ use crate::error::ConvertError;
 pub trait SoAEnum: Clone + Send + Sync + 'static {
     /// Variant names in declaration order (after `#[soa(rename)]`).
     const VARIANTS: &'static [&'static str];
+    /// Every variant, in the order of `VARIANTS` (what an `EnumColumn` lends out by reference).
+    const ALL: &'static [Self];
     /// This variant's position in `VARIANTS`.
     fn variant_index(&self) -> usize;
     /// The variant at this position in `VARIANTS`, if any.
@@ -246,6 +248,7 @@ mod tests {
 
     impl SoAEnum for Odd {
         const VARIANTS: &'static [&'static str] = &["plain", "q\"uote", "back\\slash", "tab\t"];
+        const ALL: &'static [Self] = &[Odd::A];
         fn variant_index(&self) -> usize {
             0
         }

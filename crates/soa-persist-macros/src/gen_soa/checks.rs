@@ -13,13 +13,35 @@ use super::{Col, Gen};
 use crate::ast::{Default, Field};
 
 /// The tokens a field's column is generated from.
-pub(super) fn column<'a>(p: &TokenStream, krate: &Path, f: &'a Field) -> Col<'a> {
+pub(super) fn column<'a>(
+    p: &TokenStream,
+    krate: &Path,
+    f: &'a Field,
+    struct_arrow: bool,
+) -> Col<'a> {
     let ty = &f.ty;
     let span = ty.span();
+    let unit = match f.timestamp.as_ref().map(|u| u.to_string()).as_deref() {
+        Some("Second") => quote!(#p::Seconds),
+        Some("Millisecond") => quote!(#p::Millis),
+        Some("Nanosecond") => quote!(#p::Nanos),
+        _ => quote!(#p::Micros),
+    };
+    let arrow = !f.nested && (f.arrow.is_some() || struct_arrow);
     let (col, ops) = if f.nested {
         (
             quote_spanned!(span=> <#ty as #p::SoA>::Container),
             quote_spanned!(span=> #p::nested_column::<#ty>()),
+        )
+    } else if f.arrow.is_some() {
+        (
+            quote_spanned!(span=> <#ty as #p::ArrowLayout<#unit>>::Column),
+            quote_spanned!(span=> #p::arrow_column::<#ty, #unit>()),
+        )
+    } else if struct_arrow {
+        (
+            quote_spanned!(span=> <#ty as #p::StructLayout<#unit>>::Column),
+            quote_spanned!(span=> #p::struct_column::<#ty, #unit>()),
         )
     } else {
         (
@@ -32,6 +54,7 @@ pub(super) fn column<'a>(p: &TokenStream, krate: &Path, f: &'a Field) -> Col<'a>
         name: &f.name,
         ty,
         nested: f.nested,
+        arrow,
         opts: f.options(krate),
         col,
         ops,

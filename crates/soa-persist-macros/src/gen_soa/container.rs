@@ -201,6 +201,9 @@ pub(super) fn column_impl(g: &Gen) -> TokenStream {
             fn retain_mask(&mut self, keep: &[bool]) {
                 #( #p::Column::retain_mask(&mut self.#idents, keep); )*
             }
+            fn permute(&mut self, perm: &[usize]) {
+                #( #p::Column::permute(&mut self.#idents, perm); )*
+            }
             fn into_items(self) -> Self::IntoIter {
                 #into_iter { #( #idents: #p::Column::into_items(self.#idents), )* }
             }

@@ -74,9 +74,12 @@ pub(crate) struct Col<'a> {
     pub name: &'a str,
     pub ty: &'a Type,
     pub nested: bool,
+    /// Stored in a column other than `Vec<T>` that is not a nested container (`#[soa(arrow)]`):
+    /// its views are the column's `Ref` and `Slice`.
+    pub arrow: bool,
     /// Its `FieldOptions` expression.
     pub opts: TokenStream,
-    /// The column's type: `Vec<T>`, or the nested struct's container.
+    /// The column's type: `Vec<T>`, an Arrow-layout column, or the nested struct's container.
     pub col: TokenStream,
     /// The column's operation table (see `checks`).
     pub ops: TokenStream,
@@ -92,7 +95,7 @@ impl<'a> Gen<'a> {
         let cols = s
             .fields
             .iter()
-            .map(|f| checks::column(&p, krate, f))
+            .map(|f| checks::column(&p, krate, f, s.arrow))
             .collect();
         Gen {
             vis: &s.vis,

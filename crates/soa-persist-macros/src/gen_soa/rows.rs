@@ -16,14 +16,14 @@ pub(super) fn types(g: &Gen) -> TokenStream {
     let cols: Vec<&TokenStream> = g.cols.iter().map(|c| &c.col).collect();
     let ref_fields = g.cols.iter().map(|c| {
         let (col, ty) = (&c.col, c.ty);
-        match c.nested {
+        match c.nested || c.arrow {
             true => quote!(<#col as #p::Column>::Ref<#lt>),
             false => quote!(&#lt #ty),
         }
     });
     let slice_fields = g.cols.iter().map(|c| {
         let (col, ty) = (&c.col, c.ty);
-        match c.nested {
+        match c.nested || c.arrow {
             true => quote!(<#col as #p::Column>::Slice<#lt>),
             false => quote!(&#lt [#ty]),
         }
