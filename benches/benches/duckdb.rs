@@ -102,6 +102,7 @@ fn main() {
         let script = "import sys, time, duckdb, pyarrow.parquet as pq\n\
                       t = pq.read_table(sys.argv[1])\n\
                       con = duckdb.connect(sys.argv[2])\n\
+                      con.execute('SET enable_progress_bar = false')\n\
                       s = time.perf_counter()\n\
                       con.execute('INSERT INTO \"order\" SELECT * FROM t')\n\
                       print(time.perf_counter() - s)\n";
@@ -117,10 +118,14 @@ fn main() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let secs: f64 = String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("seconds");
+        // The last line: DuckDB may print a progress bar before it.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let secs: f64 = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no time in the Python peer's output: {stdout}"));
         Duration::from_secs_f64(secs)
     });
 
