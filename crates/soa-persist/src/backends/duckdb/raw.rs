@@ -142,31 +142,6 @@ impl Answer {
 }
 
 impl RawConn {
-    /// Runs `sql` with `params` bound to its `?`s; the rows it changed.
-    pub(crate) fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, duckdb::Error> {
-        let mut answer = self.run(sql, params)?;
-        // SAFETY: a successful result.
-        Ok(unsafe { ffi::duckdb_rows_changed(&mut answer.0) })
-    }
-
-    /// The first column of the first row of `sql`'s answer, if any row (`None` for null).
-    pub(crate) fn query_u64(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-    ) -> Result<Option<u64>, duckdb::Error> {
-        let mut answer = self.run(sql, params)?;
-        // SAFETY: a successful result; row 0 is read only when it exists.
-        unsafe {
-            if ffi::duckdb_row_count(&mut answer.0) == 0
-                || ffi::duckdb_value_is_null(&mut answer.0, 0, 0)
-            {
-                return Ok(None);
-            }
-            Ok(Some(ffi::duckdb_value_uint64(&mut answer.0, 0, 0)))
-        }
-    }
-
     /// The first column of the first row of `sql`'s answer, as text.
     pub(crate) fn first_text(&self, sql: &str) -> Result<String, duckdb::Error> {
         let mut answer = self.run(sql, &[])?;
@@ -314,10 +289,21 @@ impl Sql for duckdb::Connection {
 
 impl Sql for RawConn {
     fn exec(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, duckdb::Error> {
-        self.execute(sql, params)
+        let mut answer = self.run(sql, params)?;
+        // SAFETY: a successful result.
+        Ok(unsafe { ffi::duckdb_rows_changed(&mut answer.0) })
     }
 
     fn first_u64(&self, sql: &str, params: &[Param<'_>]) -> Result<Option<u64>, duckdb::Error> {
-        self.query_u64(sql, params)
+        let mut answer = self.run(sql, params)?;
+        // SAFETY: a successful result; row 0 is read only when it exists.
+        unsafe {
+            if ffi::duckdb_row_count(&mut answer.0) == 0
+                || ffi::duckdb_value_is_null(&mut answer.0, 0, 0)
+            {
+                return Ok(None);
+            }
+            Ok(Some(ffi::duckdb_value_uint64(&mut answer.0, 0, 0)))
+        }
     }
 }
