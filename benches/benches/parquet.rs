@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use soa_persist::prelude::*;
 use soa_persist::{Compression, ParquetOptions};
-use soa_persist_benches::{Order, OrderArrow, OrderSoA, order, rows_from_env, runtime};
+use soa_persist_benches::{Order, OrderArrow, OrderSoA, order, report, rows_from_env, runtime};
 
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -143,30 +143,33 @@ fn main() {
         }
         let peers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("peer JSON");
         let t = |k: &str| peers[k].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "{codec}: save vs pyarrow write_table: {:.2}x   vs DuckDB COPY TO: {:.2}x",
-            t("pyarrow_write") / secs(save),
-            t("duckdb_copy_to") / secs(save)
-        );
-        println!(
-            "{codec}: load into OrderSoA vs pyarrow read_table: {:.2}x   vs DuckDB read_parquet: {:.2}x",
-            t("pyarrow_read") / secs(load),
-            t("duckdb_read_parquet") / secs(load)
-        );
-        println!(
-            "{codec}: load into OrderArrowSoA vs pyarrow read_table: {:.2}x   vs DuckDB read_parquet: {:.2}x",
-            t("pyarrow_read") / secs(load_soa_arrow),
-            t("duckdb_read_parquet") / secs(load_soa_arrow)
-        );
-        println!(
-            "{codec}: load as Arrow vs pyarrow read_table:      {:.2}x   vs DuckDB read_parquet: {:.2}x",
-            t("pyarrow_read") / secs(load_arrow),
-            t("duckdb_read_parquet") / secs(load_arrow)
-        );
-        println!(
-            "{codec}: key query vs DuckDB read_parquet WHERE: {:.2}x ({:.1} ms)",
-            t("duckdb_filtered") / secs(query),
-            t("duckdb_filtered") * 1e3
+        let peer = |k: &str| Duration::from_secs_f64(t(k));
+        for (what, ours) in [
+            ("save", save),
+            ("load into OrderSoA", load),
+            ("load into OrderArrowSoA", load_soa_arrow),
+            ("load as Arrow", load_arrow),
+        ] {
+            let (py, duck) = if what == "save" {
+                (
+                    ("pyarrow write_table", "pyarrow_write"),
+                    ("DuckDB COPY TO", "duckdb_copy_to"),
+                )
+            } else {
+                (
+                    ("pyarrow read_table", "pyarrow_read"),
+                    ("DuckDB read_parquet", "duckdb_read_parquet"),
+                )
+            };
+            let what = format!("{codec}: {what}");
+            report(&what, ours, py.0, peer(py.1));
+            report(&what, ours, duck.0, peer(duck.1));
+        }
+        report(
+            &format!("{codec}: 0.1% key query"),
+            query,
+            "DuckDB WHERE",
+            peer("duckdb_filtered"),
         );
     }
 }
