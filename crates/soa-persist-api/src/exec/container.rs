@@ -1,7 +1,11 @@
 //! Containers from stored batches, and rows kept by a closure over row views.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use futures::TryStreamExt;
-use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
+use soa_persist_core::arrow::compute::{concat as concat_arrays, concat_batches};
+use soa_persist_core::arrow::error::ArrowError;
 use soa_persist_core::column::Column;
 use soa_persist_core::convert::ToArrow;
 use soa_persist_core::soa::{RowRef, SoA};
@@ -21,15 +25,90 @@ pub fn retain_rows<T: SoA>(
     rows.retain_mask(&mask);
 }
 
-/// Converts stored batches into one container (zero-copy for unshared primitive buffers).
+/// Converts stored batches into one container. Batches of one schema are first joined column
+/// by column on all cores (the copy into fresh memory is what a load spends beyond decoding),
+/// then converted once, zero-copy where the layouts agree; batches of mixed schemas (files
+/// from before a schema change) are converted one by one and appended.
 pub fn batches_to_container<T: SoA>(
     batches: Vec<RecordBatch>,
 ) -> Result<T::Container, PersistError> {
-    let parts = batches
-        .into_iter()
-        .map(T::Container::from_owned_record_batch)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(concat::<T>(parts))
+    let mut batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+    let same_schema = batches
+        .windows(2)
+        .all(|w| w[0].schema().fields() == w[1].schema().fields());
+    match batches.len() {
+        0 => Ok(T::Container::default()),
+        1 => Ok(T::Container::from_owned_record_batch(batches.remove(0))?),
+        _ if same_schema => Ok(T::Container::from_owned_record_batch(concat_columns(
+            &batches,
+        )?)?),
+        _ => {
+            let parts = batches
+                .into_iter()
+                .map(T::Container::from_owned_record_batch)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(concat::<T>(parts))
+        }
+    }
+}
+
+/// Below this many rows one thread joins the batches: starting threads would cost more.
+const PARALLEL_CONCAT_ROWS: usize = 64 * 1024;
+
+/// `batches` (at least one, all of the first one's schema) as one batch, each column joined
+/// by one of up to as many threads as cores, the largest columns first.
+fn concat_columns(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
+    let schema = batches[0].schema();
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let width = schema.fields().len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(width);
+    if rows < PARALLEL_CONCAT_ROWS || threads < 2 {
+        return concat_batches(&schema, batches);
+    }
+    let join = |i: usize| {
+        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+        concat_arrays(&parts)
+    };
+    let size = |i: usize| -> usize {
+        batches
+            .iter()
+            .map(|b| b.column(i).get_buffer_memory_size())
+            .sum()
+    };
+    let mut order: Vec<usize> = (0..width).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
+    let next = AtomicUsize::new(0);
+    let mut columns: Vec<Option<ArrayRef>> = vec![None; width];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        done.push((i, join(i)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            let done = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, column) in done {
+                columns[i] = Some(column?);
+            }
+        }
+        Ok::<_, ArrowError>(())
+    })?;
+    let columns = columns.into_iter().flatten().collect();
+    RecordBatch::try_new_with_options(
+        schema,
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
 }
 
 /// The parts in order as one container: the first one's columns grown once to the total, so

@@ -19,7 +19,7 @@ use soa_persist_core::soa::SoA;
 
 use super::encode::{file_jobs, store_files};
 use super::history::ParquetDataset;
-use super::layout::PartitionValues;
+use super::layout::{Part, PartitionValues};
 use super::log::{Committed, FileEntry, Log, Next, Record, Snapshot};
 use super::progress::Progress;
 use super::storage::NAME;
@@ -171,7 +171,11 @@ impl Merge for ParquetDataset {
             let key = schema.metadata().get(META_KEY).map(String::as_str);
             let props = self.options.writer_properties(key)?;
             let merged = concat_batches(&schema, &batches)?;
-            let jobs = file_jobs(&merged, &partition, self.options.max_rows_per_file);
+            let jobs = file_jobs(
+                &Part::whole(merged),
+                &partition,
+                self.options.max_rows_per_file,
+            );
             out.written
                 .extend(store_files(self.storage.as_ref(), jobs, &props).await?);
             out.replaced.extend(paths);

@@ -17,20 +17,16 @@ use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
 use soa_persist_core::arrow::row::{RowConverter, SortField};
 use soa_persist_core::error::ConvertError;
 
-use super::layout::{self, partition_dir};
+use super::layout::{self, Part, partition_dir};
 use super::log::{self, FileEntry};
 use super::storage::{NAME, Storage};
 use super::{join_error, parallelism};
 
 /// One file to write: its rows, partition values and path.
-pub(super) type Job = (RecordBatch, layout::PartitionValues, String);
+pub(super) type Job = (Part, layout::PartitionValues, String);
 
 /// `part` (rows of one partition) as files of at most `max` rows, each with a fresh name.
-pub(super) fn file_jobs(
-    part: &RecordBatch,
-    values: &layout::PartitionValues,
-    max: usize,
-) -> Vec<Job> {
+pub(super) fn file_jobs(part: &Part, values: &layout::PartitionValues, max: usize) -> Vec<Job> {
     let max = max.max(1);
     (0..part.num_rows())
         .step_by(max)
@@ -68,9 +64,9 @@ pub(super) async fn store_files(
     Ok(files)
 }
 
-/// Writes one Parquet file into memory.
+/// Gathers a file's rows and writes them as one Parquet file into memory.
 fn encode(
-    batch: &RecordBatch,
+    part: &Part,
     props: &WriterProperties,
     path: String,
     partition: layout::PartitionValues,
@@ -78,7 +74,7 @@ fn encode(
     let write_err = |e: parquet::errors::ParquetError| {
         PersistError::backend(NAME, format!("encoding {path}: {e}"), false).with_source(e)
     };
-    let batch = &seconds_as_millis(batch)?;
+    let batch = &seconds_as_millis(&part.rows()?)?;
     let props = dictionary_choice(batch, props);
     // Room for the file up front: growing a buffer of hundreds of MiB copies it each time.
     let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 2);

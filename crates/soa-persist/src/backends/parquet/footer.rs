@@ -247,7 +247,11 @@ mod tests {
             ..ParquetOptions::default()
         };
         let props = options.writer_properties(Some("id")).unwrap();
-        let jobs = file_jobs(&batch, &Vec::new(), 10_000);
+        let jobs = file_jobs(
+            &super::super::layout::Part::whole(batch),
+            &Vec::new(),
+            10_000,
+        );
         let file = store_files(&storage, jobs, &props).await.unwrap().remove(0);
 
         let footer = Footer::fetch(&storage, &file, Some("id")).await.unwrap();

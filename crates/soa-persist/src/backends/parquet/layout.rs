@@ -96,13 +96,57 @@ pub(super) fn parse_partition_path(path: &str) -> PartitionValues {
         .collect()
 }
 
+/// Rows of one partition: the batch they come from (partition columns removed) and which of
+/// its rows, unless they are all of them. The copy that gathers them ([`Part::rows`]) is left
+/// to the thread that encodes them, so it runs in parallel, one file's rows at a time.
+#[derive(Clone, Debug)]
+pub(super) struct Part {
+    data: RecordBatch,
+    rows: Option<UInt32Array>,
+}
+
+impl Part {
+    /// All of `batch`.
+    pub(super) fn whole(batch: RecordBatch) -> Self {
+        Self {
+            data: batch,
+            rows: None,
+        }
+    }
+
+    pub(super) fn num_rows(&self) -> usize {
+        self.rows
+            .as_ref()
+            .map_or(self.data.num_rows(), |rows| rows.len())
+    }
+
+    /// Rows `start..start + len` of the part (no copy).
+    pub(super) fn slice(&self, start: usize, len: usize) -> Self {
+        match &self.rows {
+            Some(rows) => Self {
+                data: self.data.clone(),
+                rows: Some(rows.slice(start, len)),
+            },
+            None => Self::whole(self.data.slice(start, len)),
+        }
+    }
+
+    /// The part's rows as one batch (copied from the source batch unless they are all of it).
+    pub(super) fn rows(&self) -> Result<RecordBatch, PersistError> {
+        match &self.rows {
+            Some(rows) => Ok(take_record_batch(&self.data, rows)?),
+            None => Ok(self.data.clone()),
+        }
+    }
+}
+
 /// Splits `batch` by the values of `partition` columns; each part loses those columns.
 pub(super) fn split_by_partition(
     batch: &RecordBatch,
     partition: &[&str],
-) -> Result<Vec<(PartitionValues, RecordBatch)>, PersistError> {
+) -> Result<Vec<(PartitionValues, Part)>, PersistError> {
     if partition.is_empty() {
-        return Ok(vec![(Vec::new(), batch.clone())]);
+        return Ok(vec![(Vec::new(), Part::whole(batch.clone()))]);
     }
     let schema = batch.schema();
     // Per column: a small id per row and the distinct values, resolved once (no per-row strings).
@@ -126,11 +170,14 @@ pub(super) fn split_by_partition(
     let members = group_rows(&ids, batch.num_rows());
     let mut out = Vec::with_capacity(members.len());
     for (key, rows) in members {
-        // One group is the whole batch: no copy.
+        // One group is the whole batch: nothing to gather.
         let part = if rows.len() == batch.num_rows() {
-            data.clone()
+            Part::whole(data.clone())
         } else {
-            take_record_batch(&data, &UInt32Array::from(rows))?
+            Part {
+                data: data.clone(),
+                rows: Some(UInt32Array::from(rows)),
+            }
         };
         let values = partition
             .iter()
@@ -323,6 +370,7 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|(values, part)| {
+                let part = part.rows().unwrap();
                 let v = part
                     .column_by_name("v")
                     .unwrap()
