@@ -14,7 +14,8 @@ use duckdb::types::{TimeUnit, Value};
 use soa_persist::prelude::*;
 use soa_persist::{DuckDBOptions, Ingest};
 use soa_persist_benches::{
-    Order, OrderSoA, Status, best_of, order, report, rows_from_env, runtime,
+    Order, OrderArrow, OrderArrowSoA, OrderSoA, Status, best_of, order, report, rows_from_env,
+    runtime,
 };
 
 fn timed<R>(f: impl FnOnce() -> R) -> (Duration, R) {
@@ -67,6 +68,25 @@ fn main() {
         assert_eq!(rt.block_on(p.count(&Predicate::all())).expect("count"), n);
         println!("ours append ({name}): {:.2} s", t.as_secs_f64());
         ours.push((name, t));
+    }
+
+    // The same ingest without building Arrow from `String`s: from Arrow batches made before
+    // the clock starts, and from the Arrow-layout `OrderArrowSoA` (its conversion is O(1)).
+    {
+        let p = fresh(work.path(), "ours", Ingest::ArrowScan);
+        let batch = rows.to_record_batch().expect("batch");
+        let (t, r) = timed(|| rt.block_on(p.append_batches(vec![batch])));
+        r.expect("append");
+        assert_eq!(rt.block_on(p.count(&Predicate::all())).expect("count"), n);
+        ours.push(("arrow scan, from Arrow batches", t));
+        drop(p);
+        let path = work.path().join("ours_arrow.duckdb");
+        let p = DuckDBPersistence::<OrderArrow>::open_with(Some(&path), DuckDBOptions::default())
+            .expect("open");
+        let input: OrderArrowSoA = (0..n).map(order).map(OrderArrow::from).collect();
+        let (t, r) = timed(|| rt.block_on(p.append(input)));
+        r.expect("append");
+        ours.push(("arrow scan, from OrderArrowSoA", t));
     }
 
     // The same rows as a Parquet file, for DuckDB's native ingest.
