@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::{FutureExt, StreamExt, stream};
+use futures::{StreamExt, stream};
 use parquet::arrow::ArrowWriter;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
@@ -42,26 +42,38 @@ pub(super) fn file_jobs(part: &Part, values: &layout::PartitionValues, max: usiz
         .collect()
 }
 
-/// Encodes `jobs` and stores each file (complete, not yet live). Encoding is CPU-bound: files
-/// are encoded on blocking threads, one per core at a time.
+/// Encodes `jobs` and stores each file (complete, not yet live), returning their entries in
+/// the jobs' order (the order rows are read back in). Encoding is CPU-bound: files are encoded
+/// on blocking threads, one per core, plus one being stored meanwhile; a file is stored as soon
+/// as it is encoded, and a slot that frees starts the next file without waiting for earlier
+/// ones.
 pub(super) async fn store_files(
     storage: &dyn Storage,
     jobs: Vec<Job>,
     props: &WriterProperties,
 ) -> Result<Vec<FileEntry>, PersistError> {
-    let mut encoded = stream::iter(jobs.into_iter().map(|(chunk, values, path)| {
-        let props = props.clone();
-        tokio::task::spawn_blocking(move || encode(&chunk, &props, path, values))
-            .map(|r| r.map_err(|e| join_error(e, "encoding a file")))
-    }))
-    .buffered(parallelism());
+    let mut stored = stream::iter(
+        jobs.into_iter()
+            .enumerate()
+            .map(|(i, (part, values, path))| {
+                let props = props.clone();
+                async move {
+                    let (bytes, entry) =
+                        tokio::task::spawn_blocking(move || encode(&part, &props, path, values))
+                            .await
+                            .map_err(|e| join_error(e, "encoding a file"))??;
+                    storage.put(&entry.path, bytes).await?;
+                    Ok::<_, PersistError>((i, entry))
+                }
+            }),
+    )
+    .buffer_unordered(parallelism() + 1);
     let mut files = Vec::new();
-    while let Some(result) = encoded.next().await {
-        let (bytes, entry) = result??;
-        storage.put(&entry.path, bytes).await?;
-        files.push(entry);
+    while let Some(result) = stored.next().await {
+        files.push(result?);
     }
-    Ok(files)
+    files.sort_unstable_by_key(|(i, _)| *i);
+    Ok(files.into_iter().map(|(_, entry)| entry).collect())
 }
 
 /// Gathers a file's rows and writes them as one Parquet file into memory.
@@ -212,4 +224,89 @@ fn column_sizes(meta: &ParquetMetaData) -> Vec<log::ColumnSize> {
         }
     }
     columns
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ops::Range;
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+    use futures::FutureExt;
+    use futures::future::BoxFuture;
+    use soa_persist_core::arrow::array::UInt64Array;
+
+    use super::super::options::ParquetOptions;
+    use super::super::storage::{Entry, LocalStorage};
+    use super::*;
+
+    /// Stores through `inner`, the first file written last (its put waits), so files finish
+    /// out of order.
+    #[derive(Debug)]
+    struct SlowFirst {
+        inner: LocalStorage,
+        first: String,
+    }
+
+    impl Storage for SlowFirst {
+        fn put(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), PersistError>> {
+            let wait = path == self.first;
+            let path = path.to_string();
+            async move {
+                if wait {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                self.inner.put(&path, bytes).await
+            }
+            .boxed()
+        }
+        fn put_new(&self, path: &str, bytes: Bytes) -> BoxFuture<'_, Result<bool, PersistError>> {
+            self.inner.put_new(path, bytes)
+        }
+        fn get(&self, path: &str) -> BoxFuture<'_, Result<Bytes, PersistError>> {
+            self.inner.get(path)
+        }
+        fn get_ranges(
+            &self,
+            path: &str,
+            ranges: Vec<Range<u64>>,
+        ) -> BoxFuture<'_, Result<Vec<Bytes>, PersistError>> {
+            self.inner.get_ranges(path, ranges)
+        }
+        fn head(&self, path: &str) -> BoxFuture<'_, Result<Option<u64>, PersistError>> {
+            self.inner.head(path)
+        }
+        fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<Entry>, PersistError>> {
+            self.inner.list(prefix)
+        }
+        fn delete(&self, path: &str) -> BoxFuture<'_, Result<(), PersistError>> {
+            self.inner.delete(path)
+        }
+        fn location(&self) -> String {
+            self.inner.location()
+        }
+        fn local_root(&self) -> Option<PathBuf> {
+            self.inner.local_root()
+        }
+    }
+
+    #[tokio::test]
+    async fn files_stored_out_of_order_come_back_in_the_jobs_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids: ArrayRef = Arc::new(UInt64Array::from_iter_values(0..60));
+        let batch = RecordBatch::try_from_iter([("id", ids)]).unwrap();
+        let jobs = file_jobs(&Part::whole(batch), &Vec::new(), 10);
+        let paths: Vec<String> = jobs.iter().map(|j| j.2.clone()).collect();
+        let storage = SlowFirst {
+            inner: LocalStorage::open(dir.path()).unwrap(),
+            first: paths[0].clone(),
+        };
+        let props = ParquetOptions::default().writer_properties(None).unwrap();
+        let files = store_files(&storage, jobs, &props).await.unwrap();
+        let stored: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(stored, paths);
+        assert!(files.iter().all(|f| f.rows == 10));
+    }
 }
