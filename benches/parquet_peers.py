@@ -1,6 +1,8 @@
 """Peers of the Parquet benchmark, on the same data: reads the dataset soa-persist wrote
 (untimed), then times pyarrow write_table/read_table and DuckDB COPY TO/read_parquet with the
-same codec, and DuckDB's filtered read_parquet. Prints one JSON object of seconds.
+same codec, both writing one folder per status as soa-persist does (pyarrow write_to_dataset,
+DuckDB COPY ... PARTITION_BY), and DuckDB's filtered read_parquet. Prints one JSON object of
+seconds.
 
 usage: parquet_peers.py DATASET_DIR WORK_DIR CODEC LOW HIGH
 """
@@ -35,6 +37,10 @@ def main():
         "rows": table.num_rows,
         "pyarrow_write": best(lambda: pq.write_table(table, path, compression=codec, **level)),
         "pyarrow_read": best(lambda: pq.read_table(path)),
+        # The layout soa-persist writes: one folder per status.
+        "pyarrow_write_dataset": best(lambda: pq.write_to_dataset(
+            table, os.path.join(work, f"pyarrow-{codec}-dataset"), partition_cols=["status"],
+            existing_data_behavior="delete_matching", compression=codec, **level)),
     }
     con = duckdb.connect()
     con.execute("SET threads = 2")
@@ -42,6 +48,9 @@ def main():
     con.execute("CREATE TABLE t AS SELECT * FROM src")
     dpath = os.path.join(work, f"duckdb-{codec}.parquet")
     out["duckdb_copy_to"] = best(lambda: con.execute(f"COPY t TO '{dpath}' (FORMAT parquet, COMPRESSION {codec})"))
+    ddir = os.path.join(work, f"duckdb-{codec}-dataset")
+    out["duckdb_copy_partitioned"] = best(lambda: con.execute(
+        f"COPY t TO '{ddir}' (FORMAT parquet, COMPRESSION {codec}, PARTITION_BY (status), OVERWRITE_OR_IGNORE)"))
 
     def duck_read():
         con.execute("DROP TABLE IF EXISTS r")
