@@ -332,8 +332,10 @@ impl ClickHouseClient {
     /// Inserts the batches `source` yields into `table` like `insert_batches`, but produced and
     /// encoded on a thread of their own, at most `BLOCKS_IN_FLIGHT` encoded blocks ahead of the
     /// request body: the client's work overlaps the server's parsing instead of adding to it
-    /// (the source may convert rows as it goes). The INSERT is ended only after the last
-    /// block: a source that fails (or a thread that panics) aborts the request. The source is
+    /// (the source may convert rows as it goes). The INSERT is ended normally only after the
+    /// last block: when the source fails (or the thread panics) it is ended with a block the
+    /// server rejects, so the server fails it instead of storing the blocks before (those it
+    /// has not written as parts yet: it writes one per `min_insert_block_size_rows`). The source is
     /// dropped on that thread once its last block is handed over, and the insert returns
     /// without waiting for it: freeing the caller's rows is no part of storing them.
     pub(crate) async fn insert_rows<I>(
@@ -392,6 +394,14 @@ impl ClickHouseClient {
                     .map_err(|e| client_error(e, self.url()))?,
                 Some(Produced::Done(rows)) => break rows,
                 None => {
+                    // Dropping the request alone may let the server take the blocks it has
+                    // as the whole body; ending it with a block the server can't parse makes
+                    // it fail the INSERT (its answer, that error, is expected).
+                    if let Some(mut insert) = insert.take()
+                        && insert.send(Bytes::from_static(POISON_BLOCK)).await.is_ok()
+                    {
+                        let _ = insert.end().await;
+                    }
                     return Err(PersistError::Backend {
                         backend: NAME,
                         message: "the encoding task stopped before the last block".into(),
@@ -454,6 +464,10 @@ impl Chunks {
         }
     }
 }
+
+/// A Native block the server rejects (one row of one column of an unknown type), sent at a
+/// block boundary to fail an INSERT whose rows could not all be produced.
+const POISON_BLOCK: &[u8] = b"\x01\x01\x00\x0a_soa_abort";
 
 /// What the encoding thread of `insert_rows` hands to the request body.
 enum Produced {
