@@ -15,7 +15,8 @@
 //! - the same insert on a two-shard cluster (`ClickHousePersistence::cluster`): cut by key and
 //!   sent to both shards at once vs through the `Distributed` table, each vs one server.
 //!
-//! Each insert is the fastest of 3 runs into an emptied table (`SOA_BENCH_INSERT_RUNS`); ours
+//! Each insert is the fastest of 3 runs into an emptied table (`SOA_BENCH_INSERT_RUNS`), each
+//! run after a pause of 300 ms (so no run pays for work the one before left behind); ours
 //! and the peer's runs alternate for the first insert and the reads (`SOA_BENCH_READ_RUNS`
 //! rounds), so load from other processes falls on both. For the insert and the full load the
 //! bench prints the bound: each side's client-side time (its total minus the server's
@@ -36,6 +37,8 @@ mod ch_config;
 mod inserts;
 #[path = "clickhouse/server.rs"]
 mod server;
+#[path = "clickhouse/split.rs"]
+mod split;
 
 use inserts::{cluster_inserts, insert_runs, insert_variants};
 use soa_persist::backends::clickhouse::{
@@ -172,10 +175,19 @@ fn alternate<A, B>(
     }
     let (mut a, mut b) = (None, None);
     for _ in 0..runs.max(1) {
+        settle();
         keep(&mut a, ours());
+        settle();
         keep(&mut b, peer());
     }
     (a.expect("runs >= 1"), b.expect("runs >= 1"))
+}
+
+/// A pause before each timed run, so that work one run leaves behind (our insert frees the
+/// caller's rows on its thread after returning; the server merges parts) falls on neither
+/// side's next run.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 /// A query's time on the server in ms and its rows read or written, from `system.query_log`.
@@ -322,6 +334,7 @@ fn main() {
     ));
     print_server("insert", s_ours, s_peer);
     print_bound("insert", (t_ours, t_peer), (s_ours, s_peer), 2.0);
+    split::insert_split(&rt, &client, &rows);
 
     // A 0.1% key range and a full load, both from our table, ours and the peer's in turns.
     let (lo, hi) = (n / 2, n / 2 + (n / 1000).max(1));
@@ -411,6 +424,7 @@ fn main() {
     ));
     print_server("full load", s_ours, s_peer);
     print_bound("full load", (l_ours, l_peer), (s_ours, s_peer), 2.0);
+    split::load_split(&rt, &client, "ours");
     // The same rows as Arrow batches (what `scan` streams): the codec alone, without the
     // per-row work of building `OrderSoA` (a `String` per customer, a `DateTime` per instant).
     let ((a_ours, batches), (a_peer, _)) = alternate(

@@ -46,7 +46,7 @@ pub mod __private {
         Column, RowView, SliceLen, apply_permutation, sort_permutation,
     };
     pub use soa_persist_core::convert::{
-        ArrowColumn, ColumnSource, ToArrow, record_batch, struct_array,
+        ArrowColumn, ColumnSource, ToArrow, clamp_range, record_batch, struct_array,
     };
     pub use soa_persist_core::derive::*;
     pub use soa_persist_core::error::ConvertError;

@@ -4,6 +4,8 @@
 //! Columns are matched by name, in any order; a missing `Option` or `#[soa(default)]` column
 //! is filled in, anything else is a typed error naming the column.
 
+use std::ops::Range;
+
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, StructArray};
 use arrow::datatypes::{DataType, Field, Fields, SchemaRef};
 
@@ -18,6 +20,16 @@ pub trait ToArrow: Sized {
     /// Moves the columns into a batch; non-null primitive and `Timestamp` columns, and every
     /// Arrow-layout (`#[soa(arrow)]`) column, are not copied.
     fn into_record_batch(self) -> Result<RecordBatch, ConvertError>;
+    /// Copies the rows in `range` (clamped to the rows there are) into a new batch, without
+    /// converting the others; `None` when a column can only be converted whole (Arrow-layout
+    /// columns), so a caller cutting a container into batches converts it once instead.
+    fn to_record_batch_range(
+        &self,
+        range: Range<usize>,
+    ) -> Option<Result<RecordBatch, ConvertError>> {
+        let _ = range;
+        None
+    }
     /// Reads a batch whose columns match by name (any order, extra columns ignored).
     fn from_record_batch(batch: &RecordBatch) -> Result<Self, ConvertError>;
     /// Like `from_record_batch`, but reuses a column's buffer instead of copying it when the
@@ -34,6 +46,16 @@ pub trait ArrowColumn: Column {
     fn to_array(&self, opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
     /// Moves the column into an Arrow array, without copying where the layouts agree.
     fn into_array(self, opts: &FieldOptions) -> Result<ArrayRef, ConvertError>;
+    /// Copies the rows in `range` (in bounds: the caller clamps it) into a new Arrow array;
+    /// `None` when the column can only be converted whole.
+    fn to_array_range(
+        &self,
+        range: Range<usize>,
+        opts: &FieldOptions,
+    ) -> Option<Result<ArrayRef, ConvertError>> {
+        let _ = (range, opts);
+        None
+    }
     /// Reads an Arrow array of the column's type or of an encoding it accepts losslessly.
     fn from_array(array: &ArrayRef, opts: &FieldOptions) -> Result<Self, ConvertError>;
     /// Like `from_array`, but reuses the array's buffers instead of copying them when it held
@@ -52,6 +74,13 @@ impl<T: SoAField> ArrowColumn for Vec<T> {
     }
     fn into_array(self, opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         T::into_array(self, opts)
+    }
+    fn to_array_range(
+        &self,
+        range: Range<usize>,
+        opts: &FieldOptions,
+    ) -> Option<Result<ArrayRef, ConvertError>> {
+        Some(T::to_array(self.as_slice().get(range)?, opts))
     }
     fn from_array(array: &ArrayRef, opts: &FieldOptions) -> Result<Self, ConvertError> {
         T::from_array(array, opts)
@@ -192,6 +221,13 @@ fn check_lengths(fields: &Fields, columns: &[ArrayRef], len: usize) -> Result<()
         }
     }
     Ok(())
+}
+
+/// `range` within `0..len`: its ends clamped to `len`, an inverted range empty.
+#[doc(hidden)]
+pub fn clamp_range(range: Range<usize>, len: usize) -> Range<usize> {
+    let end = range.end.min(len);
+    range.start.min(end)..end
 }
 
 /// Assembles the generated encoder's arrays into a batch of `schema`.

@@ -8,6 +8,8 @@
 //!   field type fails that one bound, with the same error at the same span every time, and
 //!   rustc reports it once.
 
+use std::ops::Range;
+
 use arrow::array::ArrayRef;
 use arrow::datatypes::Field;
 
@@ -23,9 +25,14 @@ pub trait SoAColumns: Sized {
     fn to_columns(&self) -> Result<Vec<ArrayRef>, ConvertError>;
     /// Moves every column into an array (zero-copy where the layouts agree).
     fn into_columns(self) -> Result<Vec<ArrayRef>, ConvertError>;
+    /// Copies the rows in `range` (in bounds) of every column; `None` when a column can only
+    /// be converted whole.
+    fn to_columns_range(&self, range: Range<usize>) -> Option<Result<Vec<ArrayRef>, ConvertError>>;
     /// Takes and decodes every column from `source`, by name.
     fn from_columns(source: &mut ColumnSource) -> Result<Self, ConvertError>;
 }
+
+type RangeFn<C> = fn(&C, Range<usize>, &FieldOptions) -> Option<Result<ArrayRef, ConvertError>>;
 
 type ReadFn<T, C> =
     fn(&mut ColumnSource, &str, &FieldOptions, Option<fn() -> T>) -> Result<C, ConvertError>;
@@ -36,6 +43,7 @@ pub struct FieldColumn<T, C> {
     arrow_field: fn(&str, &FieldOptions) -> Field,
     to_array: fn(&C, &FieldOptions) -> Result<ArrayRef, ConvertError>,
     into_array: fn(C, &FieldOptions) -> Result<ArrayRef, ConvertError>,
+    to_array_range: RangeFn<C>,
     read: ReadFn<T, C>,
     validate: fn(&T, &FieldOptions) -> Result<(), ConvertError>,
 }
@@ -57,6 +65,17 @@ impl<T, C> FieldColumn<T, C> {
     #[inline]
     pub fn into_array(&self, column: C, opts: &FieldOptions) -> Result<ArrayRef, ConvertError> {
         (self.into_array)(column, opts)
+    }
+
+    /// Copies the rows in `range` of the column into an Arrow array (`None`: only whole).
+    #[inline]
+    pub fn to_array_range(
+        &self,
+        column: &C,
+        range: Range<usize>,
+        opts: &FieldOptions,
+    ) -> Option<Result<ArrayRef, ConvertError>> {
+        (self.to_array_range)(column, range, opts)
     }
 
     /// Takes column `name` from `source` (filled from `default` when absent, if given).
@@ -84,6 +103,7 @@ fn ops<T: SoAField, C: ArrowColumn<Item = T>>() -> FieldColumn<T, C> {
         arrow_field: C::arrow_field,
         to_array: C::to_array,
         into_array: C::into_array,
+        to_array_range: C::to_array_range,
         read: |source, name, opts, default| source.column::<C>(name, opts, default),
         validate: <T as SoAField>::validate,
     }
@@ -111,6 +131,7 @@ pub fn field_column<T: SoAField>() -> FieldColumn<T, Vec<T>> {
         arrow_field: <Vec<T> as ArrowColumn>::arrow_field,
         to_array: <Vec<T> as ArrowColumn>::to_array,
         into_array: <Vec<T> as ArrowColumn>::into_array,
+        to_array_range: <Vec<T> as ArrowColumn>::to_array_range,
         read: |source, name, opts, default| source.column::<Vec<T>>(name, opts, default),
         validate: <T as SoAField>::validate,
     }
@@ -123,6 +144,7 @@ pub fn nested_column<T: SoA>() -> FieldColumn<T, T::Container> {
         arrow_field: <T::Container as ArrowColumn>::arrow_field,
         to_array: <T::Container as ArrowColumn>::to_array,
         into_array: <T::Container as ArrowColumn>::into_array,
+        to_array_range: <T::Container as ArrowColumn>::to_array_range,
         read: |source, name, opts, default| source.column::<T::Container>(name, opts, default),
         validate: |value, _| value.validate(),
     }

@@ -70,6 +70,22 @@ pub struct Mixed {
     pub name: String,
 }
 
+/// An Arrow-layout column converts only whole: a range of a container holding one is `None`,
+/// so a caller cutting it into batches converts it once instead.
+#[test]
+fn a_container_with_arrow_layout_columns_has_no_ranges() {
+    let rows: PerFieldSoA = (0..3)
+        .map(|i| PerField {
+            name: format!("n{i}"),
+            note: None,
+            amount: f64::from(i),
+            at: instant(i64::from(i)),
+        })
+        .collect();
+    assert!(rows.to_record_batch_range(0..2).is_none());
+    assert_eq!(rows.to_record_batch().unwrap().num_rows(), 3);
+}
+
 type Tuple = (
     u64,
     String,

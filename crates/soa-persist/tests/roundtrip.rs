@@ -34,6 +34,17 @@ fn roundtrip_all_paths(rows: Vec<AllTypes>) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert!(same(&back, &soa), "consuming path differs");
 
+    // Any range converts alone to the rows of the whole batch's slice (its ends clamped).
+    let n = rows.len();
+    for (a, b) in [(0, n), (n / 3, n / 2 + 1), (n / 2, n + 5), (n + 1, n + 9)] {
+        let part = soa
+            .to_record_batch_range(a..b)
+            .expect("plain and nested columns convert by range")
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let (a, b) = (a.min(n), b.min(n));
+        prop_assert!(same(&part, &batch.slice(a, b - a)), "rows {a}..{b} differ");
+    }
+
     let rows_back: Vec<AllTypes> = back.into_iter().collect();
     prop_assert!(same(&rows_back, &rows), "rows differ");
     Ok(())

@@ -126,12 +126,17 @@ fn concat<T: SoA>(parts: Vec<T::Container>) -> T::Container {
     out
 }
 
-/// Drains a batch stream into one container, converting each batch as it arrives (while the
-/// backend produces the next one).
+/// Drains a batch stream into one container, converting each batch and appending it as it
+/// arrives (while the backend produces the next one), so no copy of every row is left for
+/// after the last batch (columns grow by doubling: amortized linear).
 pub async fn collect<T: SoA>(mut stream: BatchStream) -> Result<T::Container, PersistError> {
-    let mut parts = Vec::new();
+    let mut out: Option<T::Container> = None;
     while let Some(batch) = stream.try_next().await? {
-        parts.push(T::Container::from_owned_record_batch(batch)?);
+        let mut part = T::Container::from_owned_record_batch(batch)?;
+        match &mut out {
+            Some(out) => out.append(&mut part),
+            None => out = Some(part),
+        }
     }
-    Ok(concat::<T>(parts))
+    Ok(out.unwrap_or_default())
 }

@@ -74,6 +74,15 @@ fn soa_columns(g: &Gen) -> TokenStream {
         let (ops, id, name, opts) = (&c.ops, c.ident, c.name, &c.opts);
         quote!(#ops.into_array(self.#id, &#opts).map_err(|e| e.in_field(#name))?)
     });
+    let range = g.cols.iter().map(|c| {
+        let (ops, id, name, opts) = (&c.ops, c.ident, c.name, &c.opts);
+        quote!(match #ops.to_array_range(&self.#id, range.clone(), &#opts)? {
+            ::core::result::Result::Ok(array) => array,
+            ::core::result::Result::Err(e) => {
+                return ::core::option::Option::Some(::core::result::Result::Err(e.in_field(#name)));
+            }
+        })
+    });
     let from = g.cols.iter().map(|c| {
         let (ops, id, name, opts, default) = (&c.ops, c.ident, c.name, &c.opts, &c.default);
         quote!(#id: #ops.read(source, #name, &#opts, #default)?)
@@ -87,6 +96,12 @@ fn soa_columns(g: &Gen) -> TokenStream {
             }
             fn into_columns(self) -> #result<#arrays, #p::ConvertError> {
                 #result::Ok(::std::vec![#( #into, )*])
+            }
+            fn to_columns_range(
+                &self,
+                range: ::core::ops::Range<usize>,
+            ) -> ::core::option::Option<#result<#arrays, #p::ConvertError>> {
+                ::core::option::Option::Some(#result::Ok(::std::vec![#( #range, )*]))
             }
             fn from_columns(source: &mut #p::ColumnSource) -> #result<Self, #p::ConvertError> {
                 #result::Ok(Self { #( #from, )* })
@@ -117,6 +132,15 @@ fn convert(g: &Gen) -> TokenStream {
                 let len = self.len();
                 #p::record_batch(#schema, <Self as #cols>::into_columns(self)?, len)
             }
+            fn to_record_batch_range(
+                &self,
+                range: ::core::ops::Range<usize>,
+            ) -> ::core::option::Option<#result<#batch, #p::ConvertError>> {
+                let range = #p::clamp_range(range, self.len());
+                let len = range.len();
+                ::core::option::Option::Some(<Self as #cols>::to_columns_range(self, range)?
+                    .and_then(|columns| #p::record_batch(#schema, columns, len)))
+            }
             fn from_record_batch(batch: &#batch) -> #result<Self, #p::ConvertError> {
                 <Self as #cols>::from_columns(&mut #p::ColumnSource::from_batch(batch))
             }
@@ -136,6 +160,15 @@ fn convert(g: &Gen) -> TokenStream {
             fn into_array(self, _: &#p::FieldOptions) -> #result<#array, #p::ConvertError> {
                 let len = self.len();
                 #p::struct_array(#schema, <Self as #cols>::into_columns(self)?, len)
+            }
+            fn to_array_range(
+                &self,
+                range: ::core::ops::Range<usize>,
+                _: &#p::FieldOptions,
+            ) -> ::core::option::Option<#result<#array, #p::ConvertError>> {
+                let len = range.len();
+                ::core::option::Option::Some(<Self as #cols>::to_columns_range(self, range)?
+                    .and_then(|columns| #p::struct_array(#schema, columns, len)))
             }
             fn from_array(array: &#array, opts: &#p::FieldOptions) -> #result<Self, #p::ConvertError> {
                 let expected = <Self as #p::ArrowColumn>::arrow_field("", opts).data_type().clone();

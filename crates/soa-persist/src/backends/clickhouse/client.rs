@@ -1,8 +1,10 @@
 //! The transport: a thin layer over the official `clickhouse` crate (HTTP, connection pooling,
 //! credentials, LZ4 request bodies). It probes the server once at `connect` (`ServerCaps`),
-//! runs statements, streams batches into a table as Native blocks (one block in memory at a
-//! time) and streams query results back as batches of a target schema (about two blocks in
-//! memory). Every failure is a `PersistError` (see `error.rs`).
+//! runs statements, streams batches into a table as Native blocks (a stream one block in
+//! memory at a time; batches in memory encoded on a thread of their own, a few blocks ahead of
+//! the request body) and streams query results back as batches of a target schema (the body
+//! read ahead by a task of its own, decoded a block at a time). Every failure is a
+//! `PersistError` (see `error.rs`).
 
 use std::sync::Arc;
 
@@ -243,20 +245,20 @@ impl ClickHouseClient {
                 return Box::pin(futures::stream::once(async move { Err(e) }));
             }
         };
-        let state = (cursor, decoder, false);
+        let state = (Chunks::Cursor(cursor), decoder, false);
         Box::pin(futures::stream::try_unfold(
             state,
-            move |(mut cursor, mut decoder, mut ended)| {
+            move |(mut chunks, mut decoder, mut ended)| {
                 let url = url.clone();
                 async move {
                     loop {
                         if let Some(batch) = decoder.next_batch()? {
-                            return Ok(Some((batch, (cursor, decoder, ended))));
+                            return Ok(Some((batch, (chunks, decoder, ended))));
                         }
                         if ended {
                             return Ok(None);
                         }
-                        match cursor.next().await.map_err(|e| client_error(e, &url))? {
+                        match chunks.next(&url).await? {
                             Some(chunk) => decoder.push(&chunk),
                             None => {
                                 decoder.finish();
@@ -283,13 +285,7 @@ impl ClickHouseClient {
     where
         S: Stream<Item = Result<RecordBatch, PersistError>>,
     {
-        let columns: Vec<String> = encoder
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| quote_identifier(f.name()))
-            .collect();
-        let sql = format!("INSERT INTO {table} ({}) FORMAT Native", columns.join(", "));
+        let sql = insert_sql(table, encoder);
         let mut insert = None;
         let mut rows = 0u64;
         let mut last_size = 0;
@@ -321,16 +317,209 @@ impl ClickHouseClient {
         Ok(rows)
     }
 
-    /// `insert_batches` over batches already in memory.
+    /// `insert_batches` over batches already in memory (encoded as `insert_rows` does).
     pub async fn insert(
         &self,
         table: &str,
         encoder: &BlockEncoder,
         batches: &[RecordBatch],
     ) -> Result<u64, PersistError> {
-        let stream = futures::stream::iter(batches.iter().cloned().map(Ok));
-        self.insert_batches(table, encoder, stream).await
+        let batches: Vec<RecordBatch> = batches.to_vec();
+        self.insert_rows(table, encoder, batches.into_iter().map(Ok))
+            .await
     }
+
+    /// Inserts the batches `source` yields into `table` like `insert_batches`, but produced and
+    /// encoded on a thread of their own, at most `BLOCKS_IN_FLIGHT` encoded blocks ahead of the
+    /// request body: the client's work overlaps the server's parsing instead of adding to it
+    /// (the source may convert rows as it goes). The INSERT is ended normally only after the
+    /// last block: when the source fails (or the thread panics) it is ended with a block the
+    /// server rejects, so the server fails it instead of storing the blocks before (those it
+    /// has not written as parts yet: it writes one per `min_insert_block_size_rows`). The source is
+    /// dropped on that thread once its last block is handed over, and the insert returns
+    /// without waiting for it: freeing the caller's rows is no part of storing them.
+    pub(crate) async fn insert_rows<I>(
+        &self,
+        table: &str,
+        encoder: &BlockEncoder,
+        mut source: I,
+    ) -> Result<u64, PersistError>
+    where
+        I: Iterator<Item = Result<RecordBatch, PersistError>> + Send + 'static,
+    {
+        let sql = insert_sql(table, encoder);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Produced>(BLOCKS_IN_FLIGHT);
+        let (encoder, block_rows) = (encoder.clone(), self.config.block_rows);
+        let producer = tokio::task::spawn_blocking(move || {
+            let send = |item| tx.blocking_send(item).is_ok();
+            let rows = encode_blocks(&mut source, &encoder, block_rows, |b| {
+                send(Produced::Block(b))
+            })?;
+            send(Produced::Done(rows));
+            drop(source);
+            Ok::<u64, PersistError>(rows)
+        });
+        let failed = match self.send_blocks(sql, &mut rx).await {
+            Ok(rows) => return Ok(rows),
+            Err(e) => e,
+        };
+        // A failed send drops the receiver, which stops the producer at its next block.
+        drop(rx);
+        let produced = producer.await.map_err(|e| PersistError::Backend {
+            backend: NAME,
+            message: format!("the encoding task failed: {e}"),
+            retryable: false,
+            source: None,
+        })?;
+        // The producer's error (bad rows) explains an aborted body better than the send's.
+        produced?;
+        Err(failed)
+    }
+
+    /// Sends the blocks `rx` yields as one `INSERT ... FORMAT Native`, ended once the
+    /// producer says it is done (nothing is sent for no blocks); the request is dropped
+    /// (aborted) if the producer stops without saying so.
+    async fn send_blocks(
+        &self,
+        sql: String,
+        rx: &mut tokio::sync::mpsc::Receiver<Produced>,
+    ) -> Result<u64, PersistError> {
+        let mut insert = None;
+        let rows = loop {
+            match rx.recv().await {
+                Some(Produced::Block(block)) => insert
+                    .get_or_insert_with(|| self.client.insert_formatted_with(sql.clone()))
+                    .send(block)
+                    .await
+                    .map_err(|e| client_error(e, self.url()))?,
+                Some(Produced::Done(rows)) => break rows,
+                None => {
+                    // Dropping the request alone may let the server take the blocks it has
+                    // as the whole body; ending it with a block the server can't parse makes
+                    // it fail the INSERT (its answer, that error, is expected).
+                    if let Some(mut insert) = insert.take()
+                        && insert.send(Bytes::from_static(POISON_BLOCK)).await.is_ok()
+                    {
+                        let _ = insert.end().await;
+                    }
+                    return Err(PersistError::Backend {
+                        backend: NAME,
+                        message: "the encoding task stopped before the last block".into(),
+                        retryable: false,
+                        source: None,
+                    });
+                }
+            }
+        };
+        if let Some(insert) = insert {
+            insert
+                .end()
+                .await
+                .map_err(|e| client_error(e, self.url()))?;
+        }
+        Ok(rows)
+    }
+}
+
+/// Chunks of a response body read ahead of its decoder.
+const CHUNKS_AHEAD: usize = 64;
+
+/// A response body: once its first chunk is asked for, read by a task of its own up to
+/// `CHUNKS_AHEAD` chunks ahead, so the server keeps sending while the caller decodes or
+/// converts (the connection reads only when its body is polled). Dropping it stops the task
+/// at its next chunk.
+enum Chunks {
+    Cursor(clickhouse::query::BytesCursor),
+    Read(tokio::sync::mpsc::Receiver<Result<Option<Bytes>, PersistError>>),
+    Taken,
+}
+
+impl Chunks {
+    async fn next(&mut self, url: &str) -> Result<Option<Bytes>, PersistError> {
+        if matches!(self, Self::Cursor(_))
+            && let Self::Cursor(mut cursor) = std::mem::replace(self, Self::Taken)
+        {
+            let (tx, rx) = tokio::sync::mpsc::channel(CHUNKS_AHEAD);
+            let url = url.to_string();
+            tokio::spawn(async move {
+                loop {
+                    let chunk = cursor.next().await.map_err(|e| client_error(e, &url));
+                    let last = !matches!(chunk, Ok(Some(_)));
+                    if tx.send(chunk).await.is_err() || last {
+                        break;
+                    }
+                }
+            });
+            *self = Self::Read(rx);
+        }
+        let stopped = || PersistError::Backend {
+            backend: NAME,
+            message: "the task reading the response stopped before its end".into(),
+            retryable: true,
+            source: None,
+        };
+        match self {
+            Self::Read(rx) => rx.recv().await.unwrap_or_else(|| Err(stopped())),
+            Self::Cursor(_) | Self::Taken => Err(stopped()),
+        }
+    }
+}
+
+/// A Native block the server rejects (one row of one column of an unknown type), sent at a
+/// block boundary to fail an INSERT whose rows could not all be produced.
+const POISON_BLOCK: &[u8] = b"\x01\x01\x00\x0a_soa_abort";
+
+/// What the encoding thread of `insert_rows` hands to the request body.
+enum Produced {
+    Block(Bytes),
+    /// Every block was handed over (this many rows): the INSERT may end.
+    Done(u64),
+}
+
+/// How many encoded blocks `insert_rows` keeps ready ahead of the request body.
+const BLOCKS_IN_FLIGHT: usize = 2;
+
+/// `INSERT INTO table (the encoder's columns) FORMAT Native`.
+fn insert_sql(table: &str, encoder: &BlockEncoder) -> String {
+    let columns: Vec<String> = encoder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| quote_identifier(f.name()))
+        .collect();
+    format!("INSERT INTO {table} ({}) FORMAT Native", columns.join(", "))
+}
+
+/// Encodes the batches of `source` as Native blocks of at most `block_rows` rows and hands
+/// each to `send` (false: the receiver is gone, stop); returns the rows encoded. Blocks are
+/// the same whether the rows arrive as one batch or many.
+fn encode_blocks<I>(
+    source: &mut I,
+    encoder: &BlockEncoder,
+    block_rows: usize,
+    mut send: impl FnMut(Bytes) -> bool,
+) -> Result<u64, PersistError>
+where
+    I: Iterator<Item = Result<RecordBatch, PersistError>>,
+{
+    let mut rows = 0u64;
+    let mut last_size = 0;
+    for batch in source {
+        let batch = batch?;
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = block_rows.min(batch.num_rows() - offset);
+            let mut block = Vec::with_capacity(last_size);
+            encoder.encode(&batch.slice(offset, len), &mut block)?;
+            last_size = block.len();
+            if !send(Bytes::from(block)) {
+                return Ok(rows);
+            }
+            offset += len;
+            rows += len as u64;
+        }
+    }
+    Ok(rows)
 }
 
 /// Whether `url` names this machine (`localhost`, `127.x.x.x`, `[::1]`).

@@ -202,6 +202,13 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.insert(batches).await
     }
 
+    /// The rows are converted to Arrow a block at a time on the encoding thread, while the
+    /// server parses the blocks before (not all of them before the first is sent).
+    async fn append(&self, rows: T::Container) -> Result<(), PersistError> {
+        let _turn = self.table.turns.read().await;
+        self.insert_container(rows).await
+    }
+
     /// Each part's rows carry the write id in hidden columns, so rows and proof commit
     /// together; a retry of a write whose outcome is unknown sends only the parts not stored
     /// (see `once.rs`). It runs in a task of its own: a caller that stops waiting (a deadline)

@@ -5,11 +5,13 @@ use std::sync::atomic::Ordering;
 
 use futures::{StreamExt, TryStreamExt};
 use soa_persist_api::ColumnStats;
+use soa_persist_api::exec::conform;
 use soa_persist_api::exec::project_schema;
-use soa_persist_api::exec::{collect, conform};
 use soa_persist_api::{BatchStream, PersistError, Scan, Stats};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::Schema;
+use soa_persist_core::column::Column;
+use soa_persist_core::convert::ToArrow;
 use soa_persist_core::query::Expr;
 use soa_persist_core::soa::SoA;
 
@@ -86,7 +88,9 @@ impl<T: SoA> ClickHousePersistence<T> {
         if !self.is_written().await? {
             return Ok(None);
         }
-        Ok(Some(collect::<T>(self.scan_stream(Scan::all())?).await?))
+        Ok(Some(
+            collect_on_thread::<T>(self.scan_stream(Scan::all())?).await?,
+        ))
     }
 
     pub(crate) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
@@ -195,6 +199,52 @@ impl<T: SoA> ClickHousePersistence<T> {
         }
         Ok(())
     }
+}
+
+/// Batches `collect_on_thread` lets wait for the converting thread.
+const BATCHES_AHEAD: usize = 4;
+
+/// Drains `stream` into one container like `collect`, but each batch is converted to rows
+/// (a `String` per string, ...) and appended on a thread of its own, while this task keeps
+/// receiving and decoding the next blocks: the conversion overlaps the transfer instead of
+/// holding up the reads of the response.
+async fn collect_on_thread<T: SoA>(mut stream: BatchStream) -> Result<T::Container, PersistError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(BATCHES_AHEAD);
+    let builder = tokio::task::spawn_blocking(move || {
+        let mut out: Option<T::Container> = None;
+        while let Some(batch) = rx.blocking_recv() {
+            let mut part = T::Container::from_owned_record_batch(batch)?;
+            match &mut out {
+                Some(out) => out.append(&mut part),
+                None => out = Some(part),
+            }
+        }
+        Ok::<_, PersistError>(out.unwrap_or_default())
+    });
+    let mut received = Ok(());
+    while let Some(batch) = stream.next().await {
+        match batch {
+            // A closed channel: the thread failed, and says why below.
+            Ok(batch) => {
+                if tx.send(batch).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                received = Err(e);
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let built = builder.await.map_err(|e| PersistError::Backend {
+        backend: NAME,
+        message: format!("the converting task failed: {e}"),
+        retryable: false,
+        source: None,
+    })?;
+    received?;
+    built
 }
 
 /// `batch` in slices of at most `size` rows (whole when `None`).
