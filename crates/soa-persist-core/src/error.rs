@@ -112,6 +112,15 @@ impl ConvertError {
         self
     }
 
+    /// The error of a conversion of rows `start..` alone, with its row counted from row 0 of
+    /// the whole (for a list item, the item's index is still among the items of those rows).
+    pub fn rows_from(mut self, start: usize) -> Self {
+        if let Self::UnexpectedNull { row, .. } | Self::InvalidValue { row, .. } = &mut self {
+            *row += start;
+        }
+        self
+    }
+
     pub(crate) fn type_mismatch(expected: DataType, found: &DataType) -> Self {
         Self::TypeMismatch {
             field: String::new(),

@@ -647,3 +647,50 @@ async fn enum_variant_names_are_quoted_in_the_enum_type() {
     back.sort_by_key(|r| *r.id);
     assert_eq!(back, rows);
 }
+
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Priced {
+    #[soa(key)]
+    pub id: u64,
+    #[soa(decimal(5, 2))]
+    pub price: soa_persist::rust_decimal::Decimal,
+}
+
+/// `append` of a container hands DuckDB's Arrow reader one batch at a time, converting each
+/// when the reader asks for it: many batches arrive whole and in order, and a row that does not
+/// convert in a later batch fails the write with the typed conversion error, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_is_appended_batch_by_batch_and_a_bad_row_aborts_it() {
+    use soa_persist::rust_decimal::Decimal;
+    let p = DuckDBPersistence::<ConfOrder>::open_with(None, DuckDBOptions::default()).unwrap();
+    // Three batches of 122,880 rows and a part of one.
+    let rows = orders(0..300_000);
+    p.append(rows.clone()).await.unwrap();
+    let got = p.load().await.unwrap().unwrap();
+    assert_eq!(ids(&got), ids(&rows), "every row, in order");
+    assert!(same(&got, &rows), "the values read back differ");
+
+    let priced = DuckDBPersistence::<Priced>::open_with(None, DuckDBOptions::default()).unwrap();
+    let make = |ids: std::ops::Range<u64>| -> PricedSoA {
+        ids.map(|id| Priced {
+            id,
+            price: Decimal::new(id as i64 % 1000, 2),
+        })
+        .collect()
+    };
+    priced.append(make(0..10)).await.unwrap();
+    let mut rows = make(10..300_010);
+    // Row 250,000 (the third batch) needs more than 5 digits.
+    rows.price[250_000] = Decimal::new(12_345_678, 2);
+    let err = priced.append(rows).await.unwrap_err();
+    assert!(
+        matches!(err, PersistError::Convert(_)),
+        "a conversion error, got {err:?}"
+    );
+    assert!(err.to_string().contains("`price`, row 250000"), "{err}");
+    assert_eq!(
+        priced.count(&Predicate::all()).await.unwrap(),
+        10,
+        "nothing written"
+    );
+}

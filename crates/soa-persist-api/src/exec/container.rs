@@ -140,3 +140,49 @@ pub async fn collect<T: SoA>(mut stream: BatchStream) -> Result<T::Container, Pe
     }
     Ok(out.unwrap_or_default())
 }
+
+/// A container's rows as conformed batches of `step` rows, each converted only when asked for,
+/// so a backend can send (or hand its engine) one batch while the next is converted. A
+/// container whose columns convert only whole (Arrow-layout columns, whose conversion is
+/// O(1)) becomes one batch.
+pub struct ContainerBatches<T: SoA> {
+    rows: Option<T::Container>,
+    at: usize,
+    step: usize,
+}
+
+impl<T: SoA> ContainerBatches<T> {
+    /// `rows` cut into batches of at most `step` rows.
+    pub fn new(rows: T::Container, step: usize) -> Self {
+        Self {
+            rows: Some(rows),
+            at: 0,
+            step: step.max(1),
+        }
+    }
+}
+
+impl<T: SoA> Iterator for ContainerBatches<T> {
+    type Item = Result<RecordBatch, PersistError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rows = self.rows.as_ref()?;
+        let len = rows.len();
+        if self.at >= len {
+            return None;
+        }
+        let range = self.at..(self.at + self.step).min(len);
+        let batch = match rows.to_record_batch_range(range.clone()) {
+            Some(batch) => {
+                self.at = range.end;
+                batch.map_err(|e| e.rows_from(range.start))
+            }
+            None => self.rows.take()?.into_record_batch(),
+        };
+        Some(
+            batch
+                .map_err(PersistError::from)
+                .and_then(super::conform::<T>),
+        )
+    }
+}

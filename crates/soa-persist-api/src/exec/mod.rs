@@ -22,7 +22,7 @@ mod plan;
 
 pub use chunk::{Coalesce, split_rows};
 pub use conform::{cast_exact, cast_to_schema, conform, project_schema, select_by_name};
-pub use container::{batches_to_container, collect, retain_rows};
+pub use container::{ContainerBatches, batches_to_container, collect, retain_rows};
 pub use delete::{Deleted, delete_from, delete_rows};
 pub use key_index::KeyIndex;
 pub use keys::{

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use soa_persist_api::PersistError;
-use soa_persist_api::exec::conform;
+use soa_persist_api::exec::{ContainerBatches, conform};
 use soa_persist_api::sql::Dialect;
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::column::Column;
@@ -66,11 +66,7 @@ impl<T: SoA> ClickHousePersistence<T> {
         if rows.is_empty() {
             return self.mark_written().await;
         }
-        let blocks = ContainerBlocks::<T> {
-            rows: Some(rows),
-            at: 0,
-            step: t.client.config().block_rows,
-        };
+        let blocks = ContainerBatches::<T>::new(rows, t.client.config().block_rows);
         t.client
             .insert_rows(&self.ident(&t.name), &t.encoder, blocks)
             .await?;
@@ -239,41 +235,6 @@ impl<T: SoA> ClickHousePersistence<T> {
             pause = (pause * 2).min(Duration::from_millis(200));
         }
         Ok(())
-    }
-}
-
-/// A container's rows as batches of `step` rows, each converted when asked for; a container
-/// whose columns convert only whole is converted once, into one batch.
-struct ContainerBlocks<T: SoA> {
-    rows: Option<T::Container>,
-    at: usize,
-    step: usize,
-}
-
-impl<T: SoA> Iterator for ContainerBlocks<T> {
-    type Item = Result<RecordBatch, PersistError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let rows = self.rows.as_ref()?;
-        let len = rows.len();
-        if self.at >= len {
-            return None;
-        }
-        let range = self.at..(self.at + self.step).min(len);
-        match rows.to_record_batch_range(range.clone()) {
-            Some(batch) => {
-                self.at = range.end;
-                Some(batch.map_err(PersistError::from).and_then(conform::<T>))
-            }
-            None => {
-                let rows = self.rows.take()?;
-                Some(
-                    rows.into_record_batch()
-                        .map_err(PersistError::from)
-                        .and_then(conform::<T>),
-                )
-            }
-        }
     }
 }
 

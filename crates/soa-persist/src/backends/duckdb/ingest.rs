@@ -15,8 +15,11 @@ use duckdb::vtab::{
     to_duckdb_logical_type_for_field,
 };
 use soa_persist_api::PersistError;
-use soa_persist_core::arrow::array::{ArrayRef, RecordBatch, UInt64Array};
-use soa_persist_core::arrow::datatypes::{DataType, Field, Schema};
+use soa_persist_core::arrow::array::{
+    ArrayRef, RecordBatch, RecordBatchIterator, RecordBatchReader, UInt64Array,
+};
+use soa_persist_core::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use soa_persist_core::arrow::error::ArrowError;
 use soa_persist_core::schema::key_field;
 
 use super::Table;
@@ -137,7 +140,7 @@ impl VTab for ParallelArrowScan {
 
 /// Rows per Arrow batch handed to DuckDB's own reader: its threads take one batch each, so a
 /// large write is converted on all of them.
-const STREAM_BATCH_ROWS: usize = 122_880;
+pub(super) const STREAM_BATCH_ROWS: usize = 122_880;
 
 /// The in-memory database that holds the views over Arrow streams. DuckDB creates such a view
 /// in the default database, where a commit would have to log it (it can't), so it is made
@@ -158,11 +161,34 @@ impl<'c> Streams<'c> {
         conn: &'c RawConn,
         batches: Vec<RecordBatch>,
     ) -> Result<Self, PersistError> {
+        let sources = batches
+            .into_iter()
+            .map(|batch| {
+                let rows = batch.num_rows() as u64;
+                let schema = batch.schema();
+                let slices: Vec<RecordBatch> = (0..batch.num_rows())
+                    .step_by(STREAM_BATCH_ROWS)
+                    .map(|at| batch.slice(at, STREAM_BATCH_ROWS.min(batch.num_rows() - at)))
+                    .collect();
+                let reader: Box<dyn RecordBatchReader + Send> =
+                    Box::new(RecordBatchIterator::new(slices.into_iter().map(Ok), schema));
+                (reader, rows)
+            })
+            .collect();
+        Self::register_readers(conn, sources)
+    }
+
+    /// Registers each reader, which yields the given number of rows, on `conn` (before its
+    /// transaction begins).
+    pub(super) fn register_readers(
+        conn: &'c RawConn,
+        sources: Vec<(Box<dyn RecordBatchReader + Send>, u64)>,
+    ) -> Result<Self, PersistError> {
         let mut streams = Self {
             conn,
             views: Vec::new(),
         };
-        if batches.is_empty() {
+        if sources.is_empty() {
             return Ok(streams);
         }
         let database = conn
@@ -176,14 +202,9 @@ impl<'c> Streams<'c> {
         conn.exec(&format!("USE {}", ident(SCRATCH)), &[])
             .map_err(db_error)?;
         let mut made = Ok(());
-        for batch in batches {
+        for (reader, rows) in sources {
             let view = format!("ingest_{}", NEXT_TOKEN.fetch_add(1, Ordering::Relaxed));
-            let rows = batch.num_rows() as u64;
-            let slices: Vec<RecordBatch> = (0..batch.num_rows())
-                .step_by(STREAM_BATCH_ROWS)
-                .map(|at| batch.slice(at, STREAM_BATCH_ROWS.min(batch.num_rows() - at)))
-                .collect();
-            match conn.scan_arrow(&view, slices) {
+            match conn.scan_arrow(&view, reader) {
                 Ok(stream) => streams.views.push((view, stream, rows)),
                 Err(e) => {
                     made = Err(db_error(e));
@@ -220,6 +241,59 @@ impl Drop for Streams<'_> {
             );
         }
         self.views.clear();
+    }
+}
+
+/// A container's rows for DuckDB's Arrow reader, converted a batch at a time when the reader
+/// asks for the next one: on DuckDB's threads, while it inserts the batches before, instead of
+/// all of them before the write starts. The first error is kept in `failed`, so the write
+/// returns it typed rather than as DuckDB's text.
+pub(super) struct LazyBatches {
+    batches: Box<dyn Iterator<Item = Result<RecordBatch, PersistError>> + Send>,
+    schema: SchemaRef,
+    failed: Arc<Mutex<Option<PersistError>>>,
+}
+
+impl LazyBatches {
+    /// `batches`, each of `schema`; errors go to `failed` too.
+    pub(super) fn new(
+        batches: impl Iterator<Item = Result<RecordBatch, PersistError>> + Send + 'static,
+        schema: SchemaRef,
+        failed: Arc<Mutex<Option<PersistError>>>,
+    ) -> Self {
+        Self {
+            batches: Box::new(batches),
+            schema,
+            failed,
+        }
+    }
+}
+
+impl Iterator for LazyBatches {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // DuckDB calls this through C: a panic must not unwind into it.
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.batches.next()))
+            .unwrap_or_else(|_| {
+            Some(Err(PersistError::backend(
+                super::pool::NAME,
+                "converting the rows for DuckDB panicked",
+                false,
+            )))
+        })?;
+        Some(next.map_err(|e| {
+            let text = e.to_string();
+            let mut failed = self.failed.lock().unwrap_or_else(PoisonError::into_inner);
+            failed.get_or_insert(e);
+            ArrowError::ExternalError(text.into())
+        }))
+    }
+}
+
+impl RecordBatchReader for LazyBatches {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
     }
 }
 

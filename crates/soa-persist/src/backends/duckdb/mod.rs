@@ -209,6 +209,11 @@ impl<T: SoA> SoAPersistence<T> for DuckDBPersistence<T> {
         self.write(batches, Mode::Append, None).await.map(drop)
     }
 
+    /// Converted to Arrow a batch at a time while DuckDB inserts the batches before.
+    async fn append(&self, rows: T::Container) -> Result<(), PersistError> {
+        self.append_container(rows).await
+    }
+
     /// The write id is recorded in the table `_soa_writes` in the same transaction as the rows.
     async fn append_batches_once(
         &self,

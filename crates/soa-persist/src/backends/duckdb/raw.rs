@@ -7,7 +7,7 @@ use std::path::Path;
 use std::ptr;
 
 use duckdb::ffi;
-use soa_persist_core::arrow::array::{RecordBatch, RecordBatchIterator};
+use soa_persist_core::arrow::array::RecordBatchReader;
 use soa_persist_core::arrow::ffi_stream::FFI_ArrowArrayStream;
 
 /// A DuckDB error with its message, as the crate reports them (so `db_error` classifies both).
@@ -211,20 +211,15 @@ impl RawConn {
         answer.check(result?)
     }
 
-    /// Makes `batches` scannable as the view `name` by DuckDB's own Arrow reader until the
-    /// returned stream is dropped (drop the view first). Several batches let DuckDB's threads
-    /// convert them in parallel.
+    /// Makes `reader`'s batches scannable as the view `name` by DuckDB's own Arrow reader until
+    /// the returned stream is dropped (drop the view first). Several batches let DuckDB's
+    /// threads convert them in parallel.
     pub(crate) fn scan_arrow(
         &self,
         name: &str,
-        batches: Vec<RecordBatch>,
+        reader: Box<dyn RecordBatchReader + Send>,
     ) -> Result<Box<FFI_ArrowArrayStream>, duckdb::Error> {
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => return Err(failure("Invalid Input Error: nothing to scan".into())),
-        };
-        let reader = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-        let mut stream = Box::new(FFI_ArrowArrayStream::new(Box::new(reader)));
+        let mut stream = Box::new(FFI_ArrowArrayStream::new(reader));
         let name = c_string(name)?;
         // SAFETY: the stream lives in a box the caller keeps until the view is dropped; DuckDB
         // does not take ownership of it (it calls no release on it).

@@ -2,8 +2,10 @@
 //! appender), upserts by key, and appends applied at most once per `WriteId`.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use soa_persist_core::arrow::array::RecordBatch;
+use soa_persist_core::column::Column;
 use soa_persist_core::convert::ToArrow;
 use soa_persist_core::query::Predicate;
 use soa_persist_core::schema::{META_STRUCT, key_field};
@@ -12,11 +14,11 @@ use soa_persist_core::soa::SoA;
 use super::ddl::ident;
 use super::dialect::{Where, where_clause};
 use super::error::db_error;
-use super::ingest::{Ingest, Streams, insert, insert_view};
+use super::ingest::{Ingest, LazyBatches, STREAM_BATCH_ROWS, Streams, insert, insert_view};
 use super::pool::{NAME, in_transaction};
 use super::raw::{Param, Sql};
 use super::{DuckDBPersistence, META_TABLE, Table, WRITES_TABLE};
-use soa_persist_api::exec::{cast_to_schema, conform};
+use soa_persist_api::exec::{ContainerBatches, cast_to_schema, conform};
 use soa_persist_api::{PersistError, WriteId};
 
 impl<T: SoA> DuckDBPersistence<T> {
@@ -66,18 +68,50 @@ impl<T: SoA> DuckDBPersistence<T> {
         mode: Mode,
         once: Option<WriteId>,
     ) -> Result<bool, PersistError> {
-        let prepared = batches
-            .into_iter()
-            .filter(|b| b.num_rows() > 0)
-            .map(|b| self.prepare(b))
-            .collect::<Result<Vec<_>, _>>()?;
+        self.write_rows(Rows::Batches(batches), mode, once).await
+    }
+
+    /// An append of a container: through DuckDB's Arrow reader, converted to Arrow a batch at
+    /// a time as DuckDB reads it (see `LazyBatches`); otherwise converted whole first.
+    pub(super) async fn append_container(&self, rows: T::Container) -> Result<(), PersistError> {
+        let rows = if self.own_ingest(Mode::Append) {
+            Rows::Container(rows)
+        } else {
+            Rows::Batches(vec![rows.into_record_batch()?])
+        };
+        self.write_rows(rows, Mode::Append, None).await.map(drop)
+    }
+
+    /// Whether a write of `mode` goes through DuckDB's own Arrow reader, on a connection of our
+    /// own (the crate's connections can't hand it a stream).
+    fn own_ingest(&self, mode: Mode) -> bool {
+        mode != Mode::Upsert
+            && self.table.options.ingest == Ingest::ArrowScan
+            && !self.table.db.read_only()
+    }
+
+    async fn write_rows(
+        &self,
+        rows: Rows<T>,
+        mode: Mode,
+        once: Option<WriteId>,
+    ) -> Result<bool, PersistError> {
+        let (prepared, container) = match rows {
+            Rows::Batches(batches) => (
+                batches
+                    .into_iter()
+                    .filter(|b| b.num_rows() > 0)
+                    .map(|b| self.prepare(b))
+                    .collect::<Result<Vec<_>, _>>()?,
+                None,
+            ),
+            Rows::Container(rows) if rows.is_empty() => (Vec::new(), None),
+            Rows::Container(rows) => (Vec::new(), Some(rows)),
+        };
         let _turn = self.table.writer.lock().await;
         let table = self.table.arc().clone();
-        // Appends and replacements go through DuckDB's own Arrow reader, on a connection of
-        // our own (the crate's connections can't hand it a stream).
-        let own = mode != Mode::Upsert
-            && table.options.ingest == Ingest::ArrowScan
-            && !table.db.read_only();
+        let own = self.own_ingest(mode);
+        let schema = self.table.ingest_schema.clone();
         self.table
             .db
             .run(move |conn| {
@@ -85,12 +119,28 @@ impl<T: SoA> DuckDBPersistence<T> {
                     .then(|| table.db.bookkeeping());
                 let wrote = if own {
                     let raw = table.db.connect_raw()?;
-                    let streams = Streams::register(&raw, prepared)?;
-                    in_transaction(&raw, |c| {
+                    let failed = Arc::new(Mutex::new(None));
+                    let streams = match container {
+                        Some(rows) => {
+                            let n = rows.len() as u64;
+                            let cast = schema.clone();
+                            let batches = ContainerBatches::<T>::new(rows, STREAM_BATCH_ROWS)
+                                .map(move |b| cast_to_schema(b?, &cast, NAME));
+                            let reader = LazyBatches::new(batches, schema, failed.clone());
+                            Streams::register_readers(&raw, vec![(Box::new(reader), n)])?
+                        }
+                        None => Streams::register(&raw, prepared)?,
+                    };
+                    let wrote = in_transaction(&raw, |c| {
                         apply(c, &table, &once, mode, streams.views(), |c, view| {
                             insert_view(c, &table, view)
                         })
-                    })?
+                    });
+                    // A conversion that failed inside DuckDB's scan: its own typed error.
+                    match failed.lock().unwrap_or_else(PoisonError::into_inner).take() {
+                        Some(e) if wrote.is_err() => return Err(e),
+                        _ => wrote?,
+                    }
                 } else {
                     in_transaction(&*conn, |c| {
                         apply(c, &table, &once, mode, prepared, |c, b| {
@@ -108,6 +158,12 @@ impl<T: SoA> DuckDBPersistence<T> {
     fn prepare(&self, batch: RecordBatch) -> Result<RecordBatch, PersistError> {
         cast_to_schema(conform::<T>(batch)?, &self.table.ingest_schema, NAME)
     }
+}
+
+/// What a write inserts: batches, or a container converted as DuckDB reads it.
+enum Rows<T: SoA> {
+    Batches(Vec<RecordBatch>),
+    Container(T::Container),
 }
 
 /// A write's statements inside its transaction: the write id claimed, the old rows deleted
