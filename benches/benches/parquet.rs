@@ -132,9 +132,12 @@ fn main() {
         // 0.1% of the rows by key.
         let (low, high) = (n / 2, n / 2 + n / 1000 - 1);
         let predicate = Order::fields().order_id.between(low, high);
+        // The handle's first query reads the candidate files' footers and key page indexes
+        // (cached until a commit); then the best of RUNS, as DuckDB's figure is.
         let start = Instant::now();
         let hits = rt.block_on(p.query(&predicate)).expect("query");
-        let query = start.elapsed();
+        let first_query = start.elapsed();
+        let (query, _) = best_of(RUNS, || rt.block_on(p.query(&predicate)).expect("query"));
         let start = Instant::now();
         let all = rt.block_on(p.load()).expect("load").expect("rows");
         let full: Vec<u64> = all
@@ -147,8 +150,9 @@ fn main() {
         assert_eq!(hits.len(), full.len());
         drop(all);
         println!(
-            "{codec}: 0.1% key query {:.1} ms vs full load-and-filter {:.1} ms: {:.1}x",
+            "{codec}: 0.1% key query {:.1} ms (the handle's first: {:.1} ms) vs full load-and-filter {:.1} ms: {:.1}x",
             secs(query) * 1e3,
+            secs(first_query) * 1e3,
             secs(load_filter) * 1e3,
             secs(load_filter) / secs(query)
         );

@@ -649,6 +649,14 @@ async fn enum_variant_names_are_quoted_in_the_enum_type() {
 }
 
 #[derive(SoA, Clone, Debug, PartialEq)]
+#[soa(arrow)]
+pub struct Note {
+    #[soa(key)]
+    pub id: u64,
+    pub text: String,
+}
+
+#[derive(SoA, Clone, Debug, PartialEq)]
 pub struct Priced {
     #[soa(key)]
     pub id: u64,
@@ -669,6 +677,20 @@ async fn a_container_is_appended_batch_by_batch_and_a_bad_row_aborts_it() {
     let got = p.load().await.unwrap().unwrap();
     assert_eq!(ids(&got), ids(&rows), "every row, in order");
     assert!(same(&got, &rows), "the values read back differ");
+
+    // Arrow-layout columns convert whole (O(1)), then go to DuckDB in slices.
+    let notes = DuckDBPersistence::<Note>::open_with(None, DuckDBOptions::default()).unwrap();
+    let rows: NoteSoA = (0..300_000u64)
+        .map(|id| Note {
+            id,
+            text: format!("note {id}"),
+        })
+        .collect();
+    notes.append(rows.clone()).await.unwrap();
+    assert!(
+        notes.load().await.unwrap() == Some(rows),
+        "every note, in order"
+    );
 
     let priced = DuckDBPersistence::<Priced>::open_with(None, DuckDBOptions::default()).unwrap();
     let make = |ids: std::ops::Range<u64>| -> PricedSoA {

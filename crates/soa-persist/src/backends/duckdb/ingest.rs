@@ -166,12 +166,10 @@ impl<'c> Streams<'c> {
             .map(|batch| {
                 let rows = batch.num_rows() as u64;
                 let schema = batch.schema();
-                let slices: Vec<RecordBatch> = (0..batch.num_rows())
-                    .step_by(STREAM_BATCH_ROWS)
-                    .map(|at| batch.slice(at, STREAM_BATCH_ROWS.min(batch.num_rows() - at)))
-                    .collect();
-                let reader: Box<dyn RecordBatchReader + Send> =
-                    Box::new(RecordBatchIterator::new(slices.into_iter().map(Ok), schema));
+                let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
+                    slices(&batch).into_iter().map(Ok),
+                    schema,
+                ));
                 (reader, rows)
             })
             .collect();
@@ -242,6 +240,15 @@ impl Drop for Streams<'_> {
         }
         self.views.clear();
     }
+}
+
+/// `batch` as slices of `STREAM_BATCH_ROWS` rows (no copy), which DuckDB's threads scan in
+/// parallel.
+pub(super) fn slices(batch: &RecordBatch) -> Vec<RecordBatch> {
+    (0..batch.num_rows())
+        .step_by(STREAM_BATCH_ROWS)
+        .map(|at| batch.slice(at, STREAM_BATCH_ROWS.min(batch.num_rows() - at)))
+        .collect()
 }
 
 /// A container's rows for DuckDB's Arrow reader, converted a batch at a time when the reader

@@ -14,7 +14,7 @@ use soa_persist_core::soa::SoA;
 use super::ddl::ident;
 use super::dialect::{Where, where_clause};
 use super::error::db_error;
-use super::ingest::{Ingest, LazyBatches, STREAM_BATCH_ROWS, Streams, insert, insert_view};
+use super::ingest::{Ingest, LazyBatches, STREAM_BATCH_ROWS, Streams, insert, insert_view, slices};
 use super::pool::{NAME, in_transaction};
 use super::raw::{Param, Sql};
 use super::{DuckDBPersistence, META_TABLE, Table, WRITES_TABLE};
@@ -124,7 +124,13 @@ impl<T: SoA> DuckDBPersistence<T> {
                         Some(rows) => {
                             let n = rows.len() as u64;
                             let cast = schema.clone();
+                            // A container converted whole (Arrow-layout columns) is one
+                            // batch: sliced, so DuckDB's threads share it.
                             let batches = ContainerBatches::<T>::new(rows, STREAM_BATCH_ROWS)
+                                .flat_map(|b| match b {
+                                    Ok(b) => slices(&b).into_iter().map(Ok).collect(),
+                                    Err(e) => vec![Err(e)],
+                                })
                                 .map(move |b| cast_to_schema(b?, &cast, NAME));
                             let reader = LazyBatches::new(batches, schema, failed.clone());
                             Streams::register_readers(&raw, vec![(Box::new(reader), n)])?
