@@ -73,7 +73,7 @@ per_row() {
   awk -v sizes="$sizes" '
     BEGIN { n = split(sizes, size, " ") }
     FNR == 1 { fileno++ }
-    match($0, / ours +[0-9.]+ ms +/) {
+    / ratio +[0-9.]+x/ && match($0, / ours +[0-9.]+ ms +/) {
       what = substr($0, 1, RSTART - 1); sub(/ +$/, "", what)
       # Counts in a label follow the size ("insert 10000000 rows"): one row for every size.
       gsub(/[0-9][0-9][0-9][0-9]+/, "N", what)
