@@ -1,7 +1,5 @@
 //! Containers from stored batches, and rows kept by a closure over row views.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use futures::TryStreamExt;
 use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use soa_persist_core::arrow::compute::{concat as concat_arrays, concat_batches};
@@ -12,6 +10,8 @@ use soa_persist_core::soa::{RowRef, SoA};
 
 use crate::error::PersistError;
 use crate::scan::BatchStream;
+
+use super::threads::map_on_threads;
 
 /// Keeps the rows of `rows` for which `keep` returns true.
 pub fn retain_rows<T: SoA>(
@@ -67,10 +67,6 @@ fn concat_columns(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
     if rows < PARALLEL_CONCAT_ROWS || threads < 2 {
         return concat_batches(&schema, batches);
     }
-    let join = |i: usize| {
-        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
-        concat_arrays(&parts)
-    };
     let size = |i: usize| -> usize {
         batches
             .iter()
@@ -79,30 +75,14 @@ fn concat_columns(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
     };
     let mut order: Vec<usize> = (0..width).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(size(i)));
-    let next = AtomicUsize::new(0);
+    let joined = map_on_threads(order.clone(), threads, |i| {
+        let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+        concat_arrays(&parts)
+    });
     let mut columns: Vec<Option<ArrayRef>> = vec![None; width];
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        done.push((i, join(i)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for worker in workers {
-            let done = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, column) in done {
-                columns[i] = Some(column?);
-            }
-        }
-        Ok::<_, ArrowError>(())
-    })?;
+    for (i, column) in order.into_iter().zip(joined) {
+        columns[i] = Some(column?);
+    }
     let columns = columns.into_iter().flatten().collect();
     RecordBatch::try_new_with_options(
         schema,

@@ -19,6 +19,7 @@ mod key_index;
 mod key_index_tests;
 mod keys;
 mod plan;
+mod threads;
 
 pub use chunk::{Coalesce, split_rows};
 pub use conform::{cast_exact, cast_to_schema, conform, project_schema, select_by_name};
@@ -33,3 +34,4 @@ pub use plan::ScanPlan;
 pub use soa_persist_core::query::{
     field_path, project, resolve_column, resolve_field, unpack_dictionary,
 };
+pub use threads::map_on_threads;

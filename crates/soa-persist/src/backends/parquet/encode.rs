@@ -3,8 +3,7 @@
 //! (with its per-column sizes for the log; its columns on several threads when there are
 //! fewer files than cores) and stored complete, not yet live.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, stream};
@@ -16,7 +15,7 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use soa_persist_api::PersistError;
-use soa_persist_api::exec::cast_exact;
+use soa_persist_api::exec::{cast_exact, map_on_threads};
 use soa_persist_core::arrow::array::{Array, ArrayRef, RecordBatch};
 use soa_persist_core::arrow::datatypes::{DataType, Schema, TimeUnit};
 use soa_persist_core::arrow::row::{RowConverter, SortField};
@@ -151,39 +150,12 @@ fn encode_columns(
     columns: Vec<(ArrowColumnWriter, ArrowLeafColumn)>,
     threads: usize,
 ) -> parquet::errors::Result<Vec<ArrowColumnChunk>> {
-    let n = columns.len();
-    let slots: Vec<Mutex<Option<(ArrowColumnWriter, ArrowLeafColumn)>>> =
-        columns.into_iter().map(|c| Mutex::new(Some(c))).collect();
-    let next = AtomicUsize::new(0);
-    let mut chunks: Vec<Option<ArrowColumnChunk>> = (0..n).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.min(n))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(slot) = slots.get(i) else { break };
-                        let taken = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-                        if let Some((mut writer, leaf)) = taken {
-                            done.push((i, writer.write(&leaf).and_then(|()| writer.close())));
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        for worker in workers {
-            let done = worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, chunk) in done {
-                chunks[i] = Some(chunk?);
-            }
-        }
-        Ok::<_, parquet::errors::ParquetError>(())
-    })?;
-    Ok(chunks.into_iter().flatten().collect())
+    map_on_threads(columns, threads, |(mut writer, leaf)| {
+        writer.write(&leaf)?;
+        writer.close()
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Rows sampled per column to decide whether it is worth a dictionary.
