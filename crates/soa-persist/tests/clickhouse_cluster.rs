@@ -155,10 +155,19 @@ async fn save_fills_each_shards_table_directly_and_swaps_it_in() {
         // Each shard's new table took its rows from this client as Native (through a
         // `Distributed` table they would come from the first server instead).
         for (i, shard) in shards.iter().enumerate() {
-            let _ = shard.execute("SYSTEM FLUSH LOGS").await;
             let sql = "SELECT count() FROM system.query_log WHERE type = 2 AND query LIKE \
                        'INSERT INTO `conf_order_local__soa_new`%FORMAT Native%'";
-            let n: u64 = shard.query_text(sql).await.unwrap().trim().parse().unwrap();
+            // The log is written in the background: poll it (for up to 5 s) until it shows
+            // this round's insert.
+            let mut n = 0u64;
+            for _ in 0..50 {
+                let _ = shard.execute("SYSTEM FLUSH LOGS").await;
+                n = shard.query_text(sql).await.unwrap().trim().parse().unwrap();
+                if n > round {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
             assert!(
                 n > round,
                 "round {round}: shard {i}'s new table filled directly"
