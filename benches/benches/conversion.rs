@@ -202,8 +202,8 @@ fn main() {
 
     println!("== #[soa(arrow)] Order: every column in Arrow layout ==");
     // Consuming both ways: a fresh, unshared input per run (made outside the timed part).
-    let consume = |n: usize| {
-        let input: OrderArrowSoA = orders[..n].iter().cloned().map(OrderArrow::from).collect();
+    let consume = |input: OrderArrowSoA| {
+        let n = input.len();
         let (mut into, mut from) = (std::time::Duration::MAX, std::time::Duration::MAX);
         for _ in 0..runs {
             let s = input.clone();
@@ -218,26 +218,18 @@ fn main() {
         }
         (into, from)
     };
+    let first =
+        |n: usize| -> OrderArrowSoA { orders[..n].iter().cloned().map(OrderArrow::from).collect() };
     let small = rows.min(1_000);
-    let (into_small, from_small) = consume(small);
-    let (into_big, from_big) = consume(rows);
+    let (into_small, from_small) = consume(first(small));
+    let (into_big, from_big) = consume(first(rows));
     // The goal's size: 10M rows, made directly (the 1M `orders` above are too few).
-    let (into_10m, _) = {
-        let input: OrderArrowSoA = (0..10_000_000u64)
+    let (into_10m, _) = consume(
+        (0..10_000_000u64)
             .map(order)
             .map(OrderArrow::from)
-            .collect();
-        let mut into = std::time::Duration::MAX;
-        for _ in 0..runs {
-            let s = input.clone();
-            cold_cache();
-            let start = std::time::Instant::now();
-            let b = s.into_record_batch().expect("convert");
-            into = into.min(start.elapsed());
-            std::hint::black_box(b);
-        }
-        (into, ())
-    };
+            .collect(),
+    );
     let arrow_soa: OrderArrowSoA = orders.iter().cloned().map(OrderArrow::from).collect();
     let (arrow_from, arrow_back) = best_of(runs, || {
         OrderArrowSoA::from_record_batch(&batch).expect("convert")

@@ -54,13 +54,14 @@ fn main() {
     ] {
         // Best of RUNS, as the peers' figures are; each save into a fresh folder (the last one
         // stays for the loads and the peers).
+        let options = ParquetOptions {
+            compression,
+            ..ParquetOptions::default()
+        };
         let open = |dir: &Path| {
             ParquetPersistence::<Order>::open(dir)
                 .expect("open")
-                .with_options(ParquetOptions {
-                    compression,
-                    ..ParquetOptions::default()
-                })
+                .with_options(options.clone())
         };
         let (mut save, mut peak) = (Duration::MAX, 0.0);
         let mut dir = PathBuf::new();
@@ -86,10 +87,7 @@ fn main() {
             let dir = work.path().join(format!("{codec}-arrow-{run}"));
             let p = ParquetPersistence::<OrderArrow>::open(&dir)
                 .expect("open")
-                .with_options(ParquetOptions {
-                    compression,
-                    ..ParquetOptions::default()
-                });
+                .with_options(options.clone());
             let input: OrderArrowSoA = rows.iter().map(|r| OrderArrow::from(r.to_row())).collect();
             let start = Instant::now();
             rt.block_on(p.save(input)).expect("save");
