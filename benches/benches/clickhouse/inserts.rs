@@ -11,7 +11,8 @@ use soa_persist::prelude::*;
 use soa_persist_benches::{Order, OrderSoA, ms, report};
 
 use super::{
-    bench_client, digest, now_secs, print_server, server, server_time, settle, text, timed,
+    alternate, bench_client, digest, now_secs, our_insert, print_server, server, server_time,
+    settle, text, timed, watch,
 };
 
 /// The fastest of `runs` runs of `f`, each on what `prepare` returns (not timed).
@@ -47,8 +48,8 @@ pub fn insert_variants(
     rt: &tokio::runtime::Runtime,
     client: &ClickHouseClient,
     raw: &clickhouse::Client,
+    ours: &ClickHousePersistence<Order>,
     rows: &OrderSoA,
-    t_ours: Duration,
 ) {
     let n = rows.order_id.len();
     let runs = insert_runs();
@@ -71,12 +72,18 @@ pub fn insert_variants(
     let since = now_secs().saturating_sub(1);
     rt.block_on(client.execute("CREATE TABLE peer_native AS ours"))
         .expect("create the Native peer's table");
-    let (t_native, r) = best_run(
+    // Ours and the peer in turns (as for the first comparison): the server's time for the
+    // same Native rows varies by about 10% from run to run, and alternating spreads that out.
+    let ((t_ours, r), (t_native, r_native)) = alternate(
         runs,
-        || empty("peer_native"),
-        |()| rt.block_on(native_block_insert(raw, "peer_native", rows)),
+        || our_insert(rt, client, ours, rows),
+        || {
+            empty("peer_native");
+            timed(|| rt.block_on(native_block_insert(raw, "peer_native", rows)))
+        },
     );
-    r.expect("peer Native insert");
+    r.expect("our append");
+    r_native.expect("peer Native insert");
     let prepare = |table: &str| {
         empty(table);
         rows.clone()
@@ -186,6 +193,9 @@ pub fn cluster_inserts(
         .iter()
         .map(|s| rt.block_on(bench_client(&s.url())))
         .collect();
+    for shard in &shards {
+        watch(rt, shard);
+    }
     let mut times = Vec::new();
     for (table, per_shard) in [("through_dist", false), ("per_shard", true)] {
         let p = rt

@@ -89,6 +89,27 @@ async fn every_type_round_trips_through_the_server() {
             same(&got, &want),
             "rows differ after the server (lz4 = {lz4})"
         );
+        // The same rows again, encoded (and compressed) on the inserting thread.
+        client
+            .execute(&format!("TRUNCATE TABLE {table}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            client
+                .insert(
+                    &table,
+                    &encoder,
+                    &[batch.slice(0, 120), batch.slice(120, 180)]
+                )
+                .await
+                .unwrap(),
+            300
+        );
+        let (got, _) = read_rows(&client, &table).await;
+        assert!(
+            same(&got, &want),
+            "rows differ after the server (lz4 = {lz4}, from the inserting thread)"
+        );
     }
 }
 

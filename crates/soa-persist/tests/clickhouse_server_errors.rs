@@ -2,7 +2,8 @@
 //! server has sent a 200 and megabytes of blocks (the blocks arrive, then the server's error,
 //! classified by its code, then the end of the stream); a server that is down (retryable, the
 //! URL named); wrong credentials (not retryable); an unknown table (a schema mismatch); bad
-//! SQL; a block whose column type differs from the table's (refused, nothing stored).
+//! SQL; a block whose column type differs from the table's (refused, nothing stored); a result
+//! dropped while its server is still working closes the response at once (a stalled fake server).
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
@@ -135,4 +136,87 @@ async fn server_failures_are_typed_errors() {
             .trim(),
         "0"
     );
+}
+
+/// A loopback HTTP server that answers the client's probe as an 18.16 server, and any other
+/// request with one Native block (`n UInt64` = 7) and then nothing more, its response left
+/// open like a slow query's; the receiver hears when the client closes such a connection.
+async fn stalled_server() -> (String, tokio::sync::mpsc::Receiver<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (closed, heard) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let closed = closed.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    // One request: its head, then a body of Content-Length bytes.
+                    let head_end = loop {
+                        if let Some(at) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&seen[..head_end]).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while seen.len() < head_end + length {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let request: Vec<u8> = seen.drain(..head_end + length).collect();
+                    let request = String::from_utf8_lossy(&request).into_owned();
+                    if request.contains("version()") {
+                        let body = "18.16.1\t['UInt64']\t0\t['0']\n";
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        socket.write_all(answer.as_bytes()).await.unwrap();
+                        continue;
+                    }
+                    let mut block = b"\x01\x01\x01n\x06UInt64".to_vec();
+                    block.extend_from_slice(&7u64.to_le_bytes());
+                    let mut answer =
+                        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+                    answer.extend_from_slice(format!("{:x}\r\n", block.len()).as_bytes());
+                    answer.extend_from_slice(&block);
+                    answer.extend_from_slice(b"\r\n");
+                    socket.write_all(&answer).await.unwrap();
+                    // The rest never comes; wait for the client to hang up.
+                    while matches!(socket.read(&mut buf).await, Ok(n) if n > 0) {}
+                    let _ = closed.send(()).await;
+                    return;
+                }
+            });
+        }
+    });
+    (url, heard)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_result_closes_its_response_at_once() {
+    let (url, mut closed) = stalled_server().await;
+    let client = ClickHouseClient::connect(ClickHouseConfig::new(&url))
+        .await
+        .unwrap();
+    let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("n", DataType::UInt64, false)]));
+    let mut stream = client.query_batches("SELECT n FROM slow", schema);
+    let first = stream.try_next().await.unwrap().expect("the first block");
+    assert_eq!(first.num_rows(), 1);
+    drop(stream);
+    // Without waiting for a next chunk that the server may take minutes to send.
+    tokio::time::timeout(std::time::Duration::from_secs(5), closed.recv())
+        .await
+        .expect("dropping the result closes its response");
 }

@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use clickhouse::insert_formatted::CompressedData;
 use futures::{Stream, StreamExt};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
@@ -350,10 +351,19 @@ impl ClickHouseClient {
         let sql = insert_sql(table, encoder);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Produced>(BLOCKS_IN_FLIGHT);
         let (encoder, block_rows) = (encoder.clone(), self.config.block_rows);
+        let (lz4, url) = (self.config.lz4_inserts, self.url().to_string());
         let producer = tokio::task::spawn_blocking(move || {
             let send = |item| tx.blocking_send(item).is_ok();
             let rows = encode_blocks(&mut source, &encoder, block_rows, |b| {
-                send(Produced::Block(b))
+                // An LZ4 body is compressed here too, not on the task that sends.
+                Ok(send(if lz4 {
+                    Produced::Compressed(
+                        CompressedData::new(&b, clickhouse::Compression::Lz4)
+                            .map_err(|e| client_error(e, &url))?,
+                    )
+                } else {
+                    Produced::Block(b)
+                }))
             })?;
             send(Produced::Done(rows));
             drop(source);
@@ -390,6 +400,11 @@ impl ClickHouseClient {
                 Some(Produced::Block(block)) => insert
                     .get_or_insert_with(|| self.client.insert_formatted_with(sql.clone()))
                     .send(block)
+                    .await
+                    .map_err(|e| client_error(e, self.url()))?,
+                Some(Produced::Compressed(block)) => insert
+                    .get_or_insert_with(|| self.client.insert_formatted_with(sql.clone()))
+                    .send_compressed(block)
                     .await
                     .map_err(|e| client_error(e, self.url()))?,
                 Some(Produced::Done(rows)) => break rows,
@@ -443,7 +458,12 @@ impl Chunks {
             let url = url.to_string();
             tokio::spawn(async move {
                 loop {
-                    let chunk = cursor.next().await.map_err(|e| client_error(e, &url));
+                    // A dropped stream stops the reading at once, not when the server sends
+                    // its next chunk (a slow query would run on until then).
+                    let chunk = tokio::select! {
+                        chunk = cursor.next() => chunk.map_err(|e| client_error(e, &url)),
+                        () = tx.closed() => break,
+                    };
                     let last = !matches!(chunk, Ok(Some(_)));
                     if tx.send(chunk).await.is_err() || last {
                         break;
@@ -472,6 +492,8 @@ const POISON_BLOCK: &[u8] = b"\x01\x01\x00\x0a_soa_abort";
 /// What the encoding thread of `insert_rows` hands to the request body.
 enum Produced {
     Block(Bytes),
+    /// A block compressed on the encoding thread (an LZ4 body).
+    Compressed(CompressedData),
     /// Every block was handed over (this many rows): the INSERT may end.
     Done(u64),
 }
@@ -497,7 +519,7 @@ fn encode_blocks<I>(
     source: &mut I,
     encoder: &BlockEncoder,
     block_rows: usize,
-    mut send: impl FnMut(Bytes) -> bool,
+    mut send: impl FnMut(Bytes) -> Result<bool, PersistError>,
 ) -> Result<u64, PersistError>
 where
     I: Iterator<Item = Result<RecordBatch, PersistError>>,
@@ -512,7 +534,7 @@ where
             let mut block = Vec::with_capacity(last_size);
             encoder.encode(&batch.slice(offset, len), &mut block)?;
             last_size = block.len();
-            if !send(Bytes::from(block)) {
+            if !send(Bytes::from(block))? {
                 return Ok(rows);
             }
             offset += len;

@@ -243,6 +243,11 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
         self.load_container().await
     }
 
+    /// As `load`: the blocks are converted into rows while the next ones are received.
+    async fn query(&self, predicate: &Predicate<T>) -> Result<T::Container, PersistError> {
+        self.query_container(Scan::filter(predicate.clone())).await
+    }
+
     async fn scan(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
         self.scan_stream(scan)
     }

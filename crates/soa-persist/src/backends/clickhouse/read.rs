@@ -88,9 +88,15 @@ impl<T: SoA> ClickHousePersistence<T> {
         if !self.is_written().await? {
             return Ok(None);
         }
-        Ok(Some(
-            collect_on_thread::<T>(self.scan_stream(Scan::all())?).await?,
-        ))
+        Ok(Some(self.query_container(Scan::all()).await?))
+    }
+
+    /// The rows `scan` selects, converted on a thread as the blocks arrive.
+    pub(crate) async fn query_container(
+        &self,
+        scan: Scan<T>,
+    ) -> Result<T::Container, PersistError> {
+        collect_on_thread::<T>(self.scan_stream(scan)?).await
     }
 
     pub(crate) fn scan_stream(&self, scan: Scan<T>) -> Result<BatchStream, PersistError> {
