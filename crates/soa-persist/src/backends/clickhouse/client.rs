@@ -9,13 +9,13 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use clickhouse::insert_formatted::CompressedData;
+use clickhouse::insert_formatted::{CompressedData, InsertFormatted};
 use futures::{Stream, StreamExt};
 use soa_persist_core::arrow::array::RecordBatch;
 use soa_persist_core::arrow::datatypes::SchemaRef;
 
 use super::NAME;
-use super::error::{client_error, redact_url};
+use super::error::{client_error, redact_url, task_failed};
 use super::native::{BlockDecoder, BlockEncoder, ServerCaps, quote_identifier};
 use soa_persist_api::{BatchStream, PersistError};
 
@@ -309,12 +309,7 @@ impl ClickHouseClient {
                 rows += len as u64;
             }
         }
-        if let Some(insert) = insert {
-            insert
-                .end()
-                .await
-                .map_err(|e| client_error(e, self.url()))?;
-        }
+        self.end_insert(insert).await?;
         Ok(rows)
     }
 
@@ -375,15 +370,18 @@ impl ClickHouseClient {
         };
         // A failed send drops the receiver, which stops the producer at its next block.
         drop(rx);
-        let produced = producer.await.map_err(|e| PersistError::Backend {
-            backend: NAME,
-            message: format!("the encoding task failed: {e}"),
-            retryable: false,
-            source: None,
-        })?;
+        let produced = producer.await.map_err(task_failed("encoding"))?;
         // The producer's error (bad rows) explains an aborted body better than the send's.
         produced?;
         Err(failed)
+    }
+
+    /// Ends `insert` (if a block was sent, which started it) and waits for the server's answer.
+    async fn end_insert(&self, insert: Option<InsertFormatted>) -> Result<(), PersistError> {
+        match insert {
+            Some(insert) => insert.end().await.map_err(|e| client_error(e, self.url())),
+            None => Ok(()),
+        }
     }
 
     /// Sends the blocks `rx` yields as one `INSERT ... FORMAT Native`, ended once the
@@ -426,12 +424,7 @@ impl ClickHouseClient {
                 }
             }
         };
-        if let Some(insert) = insert {
-            insert
-                .end()
-                .await
-                .map_err(|e| client_error(e, self.url()))?;
-        }
+        self.end_insert(insert).await?;
         Ok(rows)
     }
 }

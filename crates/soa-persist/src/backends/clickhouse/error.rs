@@ -107,6 +107,16 @@ pub(super) fn redact_url(url: &str) -> String {
     }
 }
 
+/// A task of this backend (`what`: which one) that panicked or was cancelled, as an error.
+pub(super) fn task_failed(what: &'static str) -> impl Fn(tokio::task::JoinError) -> PersistError {
+    move |e| PersistError::Backend {
+        backend: NAME,
+        message: format!("the {what} task failed: {e}"),
+        retryable: false,
+        source: None,
+    }
+}
+
 /// An error of the official client, for a request to `url`.
 pub(super) fn client_error(e: clickhouse::error::Error, url: &str) -> PersistError {
     use clickhouse::error::Error as E;

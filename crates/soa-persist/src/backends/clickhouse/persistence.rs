@@ -25,6 +25,7 @@ use soa_persist_core::query::Predicate;
 use soa_persist_core::soa::SoA;
 
 use super::client::{ClickHouseClient, ClickHouseConfig};
+use super::error::task_failed;
 use super::native::{BlockEncoder, TypeOptions};
 use super::once::with_id_columns;
 use super::{NAME, ddl};
@@ -225,12 +226,7 @@ impl<T: SoA> SoAPersistence<T> for ClickHousePersistence<T> {
             let _turn = this.table.turns.read().await;
             this.append_once(batches, &id).await
         });
-        task.await.map_err(|e| PersistError::Backend {
-            backend: NAME,
-            message: format!("the write task failed: {e}"),
-            retryable: false,
-            source: None,
-        })?
+        task.await.map_err(task_failed("write"))?
     }
 
     async fn load_batches(&self) -> Result<Option<Vec<RecordBatch>>, PersistError> {

@@ -19,6 +19,7 @@ use super::NAME;
 use super::client::ClickHouseClient;
 use super::ddl::{META_TABLE, is_hidden, unescape_tsv};
 use super::dialect::{string_literal, where_sql};
+use super::error::task_failed;
 use super::persistence::ClickHousePersistence;
 use super::write::parse_u64;
 
@@ -243,12 +244,7 @@ async fn collect_on_thread<T: SoA>(mut stream: BatchStream) -> Result<T::Contain
         }
     }
     drop(tx);
-    let built = builder.await.map_err(|e| PersistError::Backend {
-        backend: NAME,
-        message: format!("the converting task failed: {e}"),
-        retryable: false,
-        source: None,
-    })?;
+    let built = builder.await.map_err(task_failed("converting"))?;
     received?;
     built
 }
