@@ -8,9 +8,11 @@
 #![allow(missing_docs, unreachable_pub)] // test code: fixtures, not an API
 
 mod clickhouse;
+mod common;
 mod tools;
 
 use clickhouse::{CLUSTER, Cluster, Server, count_rows, fresh_database};
+use common::{Note, Priced, PricedSoA, note_rows};
 use soa_persist::arrow::array::{Array, AsArray};
 use soa_persist::backends::clickhouse::{
     ClickHouseClient, ClickHouseConfig, ClickHousePersistence,
@@ -317,23 +319,6 @@ async fn float_comparisons_order_nan_above_every_number() {
     }
 }
 
-/// Arrow-layout columns: a container that converts only whole.
-#[derive(SoA, Clone, Debug, PartialEq)]
-#[soa(arrow)]
-pub struct Note {
-    #[soa(key)]
-    pub id: u64,
-    pub text: String,
-}
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-pub struct Priced {
-    #[soa(key)]
-    pub id: u64,
-    #[soa(decimal(5, 2))]
-    pub price: Decimal,
-}
-
 /// `append` converts and sends a container block by block: many blocks arrive whole and in
 /// order, a container of Arrow-layout columns (converted at once) too, and a row that does not
 /// convert in a later block aborts the INSERT, so the blocks sent before it are not stored.
@@ -364,12 +349,7 @@ async fn a_container_is_appended_block_by_block_and_a_bad_row_aborts_it() {
     let notes = ClickHousePersistence::<Note>::open(client.clone(), None)
         .await
         .unwrap();
-    let rows: NoteSoA = (0..2_500u64)
-        .map(|id| Note {
-            id,
-            text: format!("note {id}"),
-        })
-        .collect();
+    let rows = note_rows(0..2_500);
     notes.append(rows.clone()).await.unwrap();
     assert_eq!(notes.load().await.unwrap(), Some(rows));
 

@@ -9,7 +9,9 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{AllTypes, AllTypesSoA, all_types, extreme_row, same};
+use common::{
+    AllTypes, AllTypesSoA, Note, Priced, PricedSoA, all_types, extreme_row, note_rows, same,
+};
 use proptest::prelude::*;
 use soa_persist::arrow::array::{RecordBatch, UInt64Array};
 use soa_persist::arrow::datatypes::{DataType, Field, Schema};
@@ -648,22 +650,6 @@ async fn enum_variant_names_are_quoted_in_the_enum_type() {
     assert_eq!(back, rows);
 }
 
-#[derive(SoA, Clone, Debug, PartialEq)]
-#[soa(arrow)]
-pub struct Note {
-    #[soa(key)]
-    pub id: u64,
-    pub text: String,
-}
-
-#[derive(SoA, Clone, Debug, PartialEq)]
-pub struct Priced {
-    #[soa(key)]
-    pub id: u64,
-    #[soa(decimal(5, 2))]
-    pub price: soa_persist::rust_decimal::Decimal,
-}
-
 /// `append` of a container hands DuckDB's Arrow reader one batch at a time, converting each
 /// when the reader asks for it: many batches arrive whole and in order, and a row that does not
 /// convert in a later batch fails the write with the typed conversion error, nothing written.
@@ -680,12 +666,7 @@ async fn a_container_is_appended_batch_by_batch_and_a_bad_row_aborts_it() {
 
     // Arrow-layout columns convert whole (O(1)), then go to DuckDB in slices.
     let notes = DuckDBPersistence::<Note>::open_with(None, DuckDBOptions::default()).unwrap();
-    let rows: NoteSoA = (0..300_000u64)
-        .map(|id| Note {
-            id,
-            text: format!("note {id}"),
-        })
-        .collect();
+    let rows = note_rows(0..300_000);
     notes.append(rows.clone()).await.unwrap();
     assert!(
         notes.load().await.unwrap() == Some(rows),

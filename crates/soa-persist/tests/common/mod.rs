@@ -238,3 +238,30 @@ pub fn extreme_row(id: u64) -> AllTypes {
         },
     }
 }
+
+/// Arrow-layout columns: a container that converts to Arrow only whole (O(1)).
+#[derive(SoA, Clone, Debug, PartialEq)]
+#[soa(arrow)]
+pub struct Note {
+    #[soa(key)]
+    pub id: u64,
+    pub text: String,
+}
+
+/// Notes `note {id}` for each id in `ids`.
+pub fn note_rows(ids: std::ops::Range<u64>) -> NoteSoA {
+    ids.map(|id| Note {
+        id,
+        text: format!("note {id}"),
+    })
+    .collect()
+}
+
+/// A decimal column, whose values the conversion range-checks (a bad row fails it).
+#[derive(SoA, Clone, Debug, PartialEq)]
+pub struct Priced {
+    #[soa(key)]
+    pub id: u64,
+    #[soa(decimal(5, 2))]
+    pub price: Decimal,
+}
